@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
+  // Two cores: more workers only compete with the embedded databases they start.
+  maxWorkers: 2,
+  testTimeout: 30000,
+  setupFiles: ['<rootDir>/test/helpers/env.ts'],
+};

@@ -1,0 +1,71 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { AdminAuthService } from '../../admins/admin-auth-service';
+import type { ApiFeature, Config } from '../../config/schema';
+import { jsonBody } from '../../http/json-body';
+import { loadSpec, openApiValidator } from '../../http/openapi';
+import { notImplemented } from '../../http/not-implemented';
+import type { Logger } from '../../logging/logger';
+import { maubotAuth } from './auth-middleware';
+import { maubotErrorHandler } from './error-middleware';
+import { MaubotApiError } from './errors';
+import { authHandlers } from './handlers/auth';
+import { metaHandlers } from './handlers/meta';
+
+export const MAUBOT_API_PATH = '/_matrix/maubot/v1';
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+export interface MaubotApiDeps {
+  config: Config;
+  logger: Logger;
+  admins: AdminAuthService;
+}
+
+interface OpenApiRequest extends Request {
+  openapi?: { schema?: Record<string, unknown> };
+}
+
+/** A disabled `apiFeatures` group's routes do not exist (maubot answers 404 for them). */
+function featureGate(features: Config['apiFeatures']) {
+  return (req: OpenApiRequest, _res: Response, next: NextFunction): void => {
+    const feature = req.openapi?.schema?.['x-switchboard-feature'] as ApiFeature | undefined;
+    if (feature !== undefined && !features[feature]) {
+      throw new MaubotApiError('resource_not_found');
+    }
+    next();
+  };
+}
+
+/** maubot's Management API, mounted at /_matrix/maubot/v1. */
+export function createMaubotRouter(deps: MaubotApiDeps): Router {
+  const { config, logger, admins } = deps;
+  const auth = authHandlers(config, admins);
+  const meta = metaHandlers(config, admins);
+  const router = Router();
+
+  // maubot authenticates before routing: unknown paths without a token are 401, not 404.
+  router.use(maubotAuth(admins));
+  router.use(express.raw({ type: 'application/zip', limit: MAX_UPLOAD_BYTES }));
+  router.use(jsonBody('1mb'));
+  router.use(
+    openApiValidator({
+      spec: loadSpec('maubot'),
+      responseValidation: config.server.responseValidation,
+      logger,
+      maxUploadBytes: MAX_UPLOAD_BYTES,
+      // `path` there spans several segments, which OpenAPI path templates cannot express.
+      ignorePaths: /^\/_matrix\/maubot\/v1\/proxy\//,
+    }),
+  );
+  router.use(featureGate(config.apiFeatures));
+
+  router.post('/auth/login', auth.login);
+  router.post('/auth/ping', auth.ping);
+  router.get('/features', meta.features);
+  router.get('/version', meta.version);
+  router.get('/debug/open', meta.debugOpen);
+
+  router.use(notImplemented(() => new MaubotApiError('not_implemented')));
+  router.use((_req, _res, next) => next(new MaubotApiError('resource_not_found')));
+  router.use(maubotErrorHandler(logger));
+  return router;
+}

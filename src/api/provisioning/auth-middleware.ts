@@ -1,0 +1,41 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { ProvisioningApiError } from './errors';
+
+const USER_ID = /@.+:.+/;
+const ROOM_ID = /!.+:.+/;
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** `Authorization: Bearer <secret>`, compared in constant time (digests have equal length). */
+export function provisioningAuth(secret: string) {
+  const expected = digest(`Bearer ${secret}`);
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const given = digest(req.headers.authorization ?? '');
+    if (!timingSafeEqual(given, expected)) {
+      throw new ProvisioningApiError('HS_BAD_TOKEN', 'Unauthorized');
+    }
+    next();
+  };
+}
+
+/** Every route after /connectiontypes acts for a user named by a `userId` query parameter. */
+export function requireUserId(req: Request, _res: Response, next: NextFunction): void {
+  if (req.path !== '/connectiontypes') {
+    const userId = req.query.userId;
+    if (typeof userId !== 'string' || !USER_ID.test(userId)) {
+      throw new ProvisioningApiError('HS_BAD_VALUE', 'Invalid userId');
+    }
+  }
+  next();
+}
+
+export function requireRoomId(req: Request, _res: Response, next: NextFunction): void {
+  const roomId = req.params.roomId;
+  if (typeof roomId !== 'string' || !ROOM_ID.test(roomId)) {
+    throw new ProvisioningApiError('HS_BAD_VALUE', 'Invalid roomId');
+  }
+  next();
+}

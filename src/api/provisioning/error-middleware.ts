@@ -1,0 +1,30 @@
+import type { ErrorRequestHandler } from 'express';
+import { apiErrorMiddleware, type ErrorKind } from '../../http/error-kinds';
+import type { Logger } from '../../logging/logger';
+import { ProvisioningApiError } from './errors';
+
+function fromKind(kind: ErrorKind): ProvisioningApiError {
+  switch (kind.kind) {
+    case 'notFound':
+      return new ProvisioningApiError('HS_NOTFOUND', 'Not found');
+    case 'methodNotAllowed':
+      return new ProvisioningApiError('HS_METHOD_NOT_ALLOWED', 'Method not allowed');
+    case 'bodyNotJson':
+      return new ProvisioningApiError('HS_BAD_VALUE', 'Request body is not valid JSON');
+    case 'tooLarge':
+      return new ProvisioningApiError('HS_BAD_VALUE', 'Request body is too large', {}, 413);
+    case 'unsupportedMediaType':
+      return new ProvisioningApiError('HS_BAD_VALUE', kind.message, {}, 415);
+    case 'badRequest':
+      return new ProvisioningApiError('HS_BAD_VALUE', kind.message);
+    case 'internal':
+      return new ProvisioningApiError('HS_UNKNOWN', 'An internal error occurred');
+  }
+}
+
+export function provisioningErrorHandler(logger: Logger): ErrorRequestHandler {
+  return apiErrorMiddleware(logger, {
+    isApiError: (err): err is ProvisioningApiError => err instanceof ProvisioningApiError,
+    fromKind,
+  });
+}

@@ -1,0 +1,47 @@
+import { Router } from 'express';
+import type { Config } from '../../config/schema';
+import { jsonBody } from '../../http/json-body';
+import { loadSpec, openApiValidator } from '../../http/openapi';
+import { notImplemented } from '../../http/not-implemented';
+import type { Logger } from '../../logging/logger';
+import { provisioningAuth, requireRoomId, requireUserId } from './auth-middleware';
+import { provisioningErrorHandler } from './error-middleware';
+import { ProvisioningApiError } from './errors';
+import { metaHandlers } from './handlers/meta';
+
+export interface ProvisioningApiDeps {
+  config: Config;
+  logger: Logger;
+}
+
+/** hookshot's provisioning API v1, mounted at /v1. */
+export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
+  const { config, logger } = deps;
+  const meta = metaHandlers(config);
+  const router = Router();
+
+  // hookshot's order: health is open; the secret is checked before any route matching;
+  // then every route but /connectiontypes needs a userId, and room routes a roomId.
+  router.get('/health', meta.health);
+  router.use(provisioningAuth(config.provisioning.secret));
+  router.use(requireUserId);
+  router.use('/:roomId/connections', requireRoomId);
+  router.use(jsonBody('1mb'));
+  router.use(
+    openApiValidator({
+      spec: loadSpec('provisioning'),
+      responseValidation: config.server.responseValidation,
+      logger,
+    }),
+  );
+
+  router.get('/connectiontypes', meta.connectionTypes);
+
+  router.use(
+    notImplemented(
+      () => new ProvisioningApiError('HS_UNKNOWN', 'This operation is not implemented yet', {}, 501),
+    ),
+  );
+  router.use(provisioningErrorHandler(logger));
+  return router;
+}

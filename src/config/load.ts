@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { parseDocument } from 'yaml';
+import type { ZodError } from 'zod';
+import { configSchema, type Config } from './schema';
+import { renderConfig } from './template';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadedConfig {
+  config: Config;
+  path: string;
+  /** Set on a first start: the config was written now, with this admin login. */
+  firstStart?: { adminName: string; adminPassword: string };
+  /** Admins whose plain-text password was hashed and written back. */
+  hashedAdmins: string[];
+}
+
+const BCRYPT_HASH = /^\$2[aby]\$.{56}$/;
+const ENV_OVERRIDES: [string, string[]][] = [
+  ['DATABASE_URL', ['database', 'url']],
+  ['SWITCHBOARD_DATA_DIR', ['dataDir']],
+  ['SWITCHBOARD_UNSHARED_SECRET', ['server', 'unsharedSecret']],
+  ['SWITCHBOARD_PROVISIONING_SECRET', ['provisioning', 'secret']],
+  ['SWITCHBOARD_ENCRYPTION_KEY', ['encryptionKey']],
+];
+
+export function randomToken(length = 64): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(length);
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+}
+
+export function formatZodError(error: ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Validates a plain object as configuration; errors name the dotted path of each bad key. */
+export function parseConfig(raw: unknown, source = 'configuration'): Config {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new ConfigError(`Invalid ${source}: ${formatZodError(result.error)}`);
+  }
+  return result.data;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: string): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/**
+ * Finds, creates (on a first start) and validates the config file, and hashes plain-text
+ * admin passwords in place as maubot does.
+ */
+export async function loadConfig(options: {
+  path?: string | undefined;
+  env: NodeJS.ProcessEnv;
+}): Promise<LoadedConfig> {
+  const { env } = options;
+  const explicit = options.path ?? env.SWITCHBOARD_CONFIG;
+  const path = resolve(explicit ?? join(env.SWITCHBOARD_DATA_DIR ?? './data', 'config.yaml'));
+  let firstStart: LoadedConfig['firstStart'];
+  if (!existsSync(path)) {
+    if (explicit) throw new ConfigError(`Config file not found: ${path}`);
+    firstStart = { adminName: 'admin', adminPassword: randomToken(20) };
+    await mkdir(dirname(path), { recursive: true });
+    const text = renderConfig({
+      unsharedSecret: randomToken(),
+      provisioningSecret: randomToken(),
+      encryptionKey: randomBytes(32).toString('base64'),
+      adminName: firstStart.adminName,
+      adminPassword: await bcrypt.hash(firstStart.adminPassword, 12),
+    });
+    await writeFile(path, text, { mode: 0o600 });
+  }
+
+  const doc = parseDocument(await readFile(path, 'utf8'), { customTags: [] });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(`Config file ${path} is not valid YAML: ${doc.errors[0]!.message}`);
+  }
+  const raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`Config file ${path} must be a YAML mapping`);
+  }
+  for (const [name, keyPath] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value) setPath(raw, keyPath, value);
+  }
+  const config = parseConfig(raw, `config file ${path}`);
+
+  const hashedAdmins: string[] = [];
+  for (const [name, value] of Object.entries(config.admins)) {
+    if (value === '' || BCRYPT_HASH.test(value)) continue;
+    // The documented example password must never work: replace it with an unknown one.
+    const plain = value === 'password' ? randomToken() : value;
+    const hash = await bcrypt.hash(plain, 12);
+    config.admins[name] = hash;
+    doc.setIn(['admins', name], hash);
+    hashedAdmins.push(name);
+  }
+  if (hashedAdmins.length > 0) await writeFile(path, doc.toString(), { mode: 0o600 });
+
+  return { config, path, hashedAdmins, ...(firstStart ? { firstStart } : {}) };
+}

@@ -1,0 +1,111 @@
+/** Values that differ between the committed sample and a freshly generated config. */
+export interface ConfigTemplateValues {
+  unsharedSecret: string;
+  provisioningSecret: string;
+  encryptionKey: string;
+  adminName: string;
+  adminPassword: string;
+}
+
+export const SAMPLE_VALUES: ConfigTemplateValues = {
+  unsharedSecret: 'replace-with-a-long-random-string',
+  provisioningSecret: 'replace-with-another-long-random-string',
+  encryptionKey: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+  adminName: 'admin',
+  adminPassword: 'replace-with-a-password',
+};
+
+/**
+ * The documented configuration file. The committed config.sample.yaml is this with
+ * SAMPLE_VALUES; a first start writes it with random secrets.
+ */
+export function renderConfig(v: ConfigTemplateValues): string {
+  return `# Switchboard configuration.
+# Secrets can also come from the environment: SWITCHBOARD_UNSHARED_SECRET,
+# SWITCHBOARD_PROVISIONING_SECRET, SWITCHBOARD_ENCRYPTION_KEY, and DATABASE_URL for database.url.
+
+# Where the embedded database and other local state live (relative to the working directory).
+dataDir: ./data
+
+database:
+  # A Postgres connection string (postgres://user:pass@host:5432/db). null uses the embedded
+  # database (PGlite) under dataDir, which needs no setup.
+  url: null
+
+server:
+  # The URL users reach Switchboard at; its path is used for the web UI's paths.json.
+  publicUrl: http://localhost:29316
+  # Signs management API tokens and allows secret login (maubot's server.unshared_secret:
+  # tokens issued by a maubot with the same secret stay valid).
+  unsharedSecret: ${v.unsharedSecret}
+  # A directory holding a build of maubot's web UI, served at /_matrix/maubot/. null: no UI.
+  uiDirectory: null
+  # What a response that breaks the API contract does: fail (answer 500) or log (send it anyway).
+  responseValidation: fail
+
+# Encrypts secrets stored in the database (Matrix and OAuth tokens). Base64 of 32 random bytes,
+# e.g. from: openssl rand -base64 32. Changing it makes stored secrets unreadable.
+encryptionKey: ${v.encryptionKey}
+
+# HTTP listeners. Resources: maubot (management API and UI), provisioning (bridge provisioning
+# API), webhooks (public webhook ingress), docs (API documentation at /docs), metrics.
+listeners:
+  - port: 29316
+    bindAddress: 127.0.0.1
+    resources: [maubot, provisioning, webhooks, docs, metrics]
+
+# Management API users: name -> bcrypt hash. A plain-text password is hashed at startup and
+# written back to this file. An empty value makes a user whose tokens are valid but who cannot
+# log in with a password. "root" is always an admin and can only log in with unsharedSecret.
+admins:
+  ${v.adminName}: ${v.adminPassword}
+
+# Which groups of management routes exist (maubot's api_features).
+apiFeatures:
+  login: true
+  plugin: true
+  plugin_upload: true
+  instance: true
+  instance_database: true
+  client: true
+  client_proxy: true
+  client_auth: true
+  dev_open: true
+  log: true
+
+# Homeservers bot accounts can log in to or register on: name -> {url, secret}. secret is the
+# Synapse registration_shared_secret (null: registration disabled).
+homeservers: {}
+#  example.org:
+#    url: https://matrix.example.org
+#    secret: null
+
+provisioning:
+  # Integration managers send this as "Authorization: Bearer <secret>".
+  secret: ${v.provisioningSecret}
+  # The Matrix account that owns bridge connections.
+  botUserId: "@switchboard:localhost"
+
+# Inbound/outbound webhook connections. null disables them.
+webhooks: null
+#  enabled: true
+#  urlPrefix: https://switchboard.example.org/webhook/
+#  allowJsTransformationFunctions: false
+#  outbound: false
+
+# RSS/Atom feed connections. null disables them.
+feeds: null
+#  enabled: true
+#  pollIntervalSeconds: 600
+
+# GitHub App and OAuth. null disables GitHub connections.
+github: null
+
+# JIRA Cloud OAuth 2.0. null disables JIRA connections.
+jira: null
+
+logging:
+  # fatal, error, warn, info, debug, trace or silent
+  level: info
+`;
+}

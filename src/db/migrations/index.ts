@@ -1,0 +1,16 @@
+import type { Knex } from 'knex';
+import * as plugins from './20261122000000_plugins';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Listed explicitly so migrations work the same from TypeScript sources and compiled output.
+const MIGRATIONS: [string, Migration][] = [['20261122000000_plugins', plugins]];
+
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+  getMigrationName: ([name]) => name,
+  getMigration: ([, migration]) => Promise.resolve(migration),
+};

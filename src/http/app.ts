@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { AdminAuthService } from '../admins/admin-auth-service';
+import { MAUBOT_API_PATH, createMaubotRouter } from '../api/maubot/router';
+import { createProvisioningRouter } from '../api/provisioning/router';
+import { RESOURCES, type Config, type Resource } from '../config/schema';
+import type { Database } from '../db/database';
+import type { Logger } from '../logging/logger';
+import { docsRouter } from './docs';
+import { maubotUiRouter } from './maubot-ui';
+import { metricsRouter, type Metrics } from './metrics';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  admins: AdminAuthService;
+  metrics: Metrics;
+  /** What this listener serves; all resources when omitted. */
+  resources?: readonly Resource[];
+}
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+function requestId(req: Request, res: Response): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** Builds the HTTP app for one listener; the process entry decides where it listens. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, db } = deps;
+  const resources = new Set(deps.resources ?? RESOURCES);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: requestId,
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    }),
+  );
+  app.use(deps.metrics.middleware);
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    try {
+      await db.knex.raw('select 1');
+      res.json({ ready: true });
+    } catch (err) {
+      logger.warn({ err }, 'readiness check failed');
+      res.status(503).json({ ready: false });
+    }
+  });
+
+  if (resources.has('docs')) app.use(docsRouter());
+  if (resources.has('metrics')) app.use(metricsRouter(deps.metrics));
+  if (resources.has('maubot')) {
+    app.use(maubotUiRouter(config));
+    app.use(MAUBOT_API_PATH, createMaubotRouter(deps));
+  }
+  if (resources.has('provisioning')) app.use('/v1', createProvisioningRouter(deps));
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'Not found' });
+  });
+  return app;
+}

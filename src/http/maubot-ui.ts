@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import express, { Router } from 'express';
+import { MAUBOT_API_PATH } from '../api/maubot/router';
+import type { Config } from '../config/schema';
+
+const UI_PATH = '/_matrix/maubot';
+
+/**
+ * paths.json (how maubot's web UI finds the API) and, when configured, the UI build itself.
+ * The UI loads relative assets, so it must be served under a trailing slash.
+ */
+export function maubotUiRouter(config: Config): Router {
+  const router = Router();
+  const prefix = new URL(config.server.publicUrl).pathname.replace(/\/$/, '');
+  router.get(`${UI_PATH}/paths.json`, (_req, res) => {
+    res.json({ api_path: `${prefix}${MAUBOT_API_PATH}` });
+  });
+
+  const dir = config.server.uiDirectory ? resolve(config.server.uiDirectory) : null;
+  if (dir !== null && existsSync(join(dir, 'index.html'))) {
+    const index = join(dir, 'index.html');
+    const serveStatic = express.static(dir, { index: 'index.html', redirect: false });
+    router.get(UI_PATH, (_req, res) => {
+      res.redirect(301, `${prefix}${UI_PATH}/`);
+    });
+    router.use(`${UI_PATH}/`, (req, res, next) => {
+      // The API lives below the UI path; never answer it with UI files.
+      if (req.path.startsWith('/v1/') || req.path === '/v1') {
+        next();
+        return;
+      }
+      serveStatic(req, res, () => {
+        // Unknown files under static/ get index.html, as maubot serves them.
+        if (req.method === 'GET' && (req.path === '/' || req.path.startsWith('/static/'))) {
+          res.sendFile(index);
+        } else next();
+      });
+    });
+  }
+  return router;
+}

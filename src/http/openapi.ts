@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RequestHandler } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { parse } from 'yaml';
+import type { Logger } from '../logging/logger';
+import { OPENAPI_DIR } from '../paths';
+
+export type ApiName = 'maubot' | 'provisioning';
+export type OpenApiDocument = Record<string, unknown>;
+
+const cache = new Map<ApiName, string>();
+
+/** The spec text as committed; parsed anew for each consumer because the validator mutates it. */
+export function loadSpec(name: ApiName): OpenApiDocument {
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(join(OPENAPI_DIR, `${name}.yaml`), 'utf8');
+    cache.set(name, text);
+  }
+  return parse(text) as OpenApiDocument;
+}
+
+export interface ValidatorOptions {
+  spec: OpenApiDocument;
+  /** fail: an invalid response becomes an error; log: it is logged and sent. */
+  responseValidation: 'fail' | 'log';
+  logger: Logger;
+  maxUploadBytes?: number;
+  ignorePaths?: RegExp;
+}
+
+export function openApiValidator(options: ValidatorOptions): RequestHandler[] {
+  const { logger } = options;
+  return OpenApiValidator.middleware({
+    apiSpec: options.spec as never,
+    validateApiSpec: false,
+    validateRequests: {
+      // Both upstream servers ignore query parameters they do not know (clients rely on it).
+      allowUnknownQueryParameters: true,
+      coerceTypes: false,
+    },
+    validateResponses:
+      options.responseValidation === 'log'
+        ? {
+            onError: (err, _body, req) =>
+              logger.error(
+                { err, method: req.method, url: req.originalUrl },
+                'response does not match the API contract',
+              ),
+          }
+        : true,
+    validateSecurity: false,
+    validateFormats: true,
+    coerceTypes: false,
+    fileUploader: {
+      limits: { fileSize: options.maxUploadBytes ?? 100 * 1024 * 1024, files: 1 },
+    },
+    ...(options.ignorePaths ? { ignorePaths: options.ignorePaths } : {}),
+  }) as RequestHandler[];
+}

@@ -1,0 +1,108 @@
+/** Process entry: loads config, opens the database, starts the listeners, stops cleanly. */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { parseArgs } from 'node:util';
+import { AdminAuthService } from './admins/admin-auth-service';
+import { ConfigError, loadConfig } from './config/load';
+import { embeddedDatabaseDir, migrate, openDatabase } from './db/database';
+import { createApp } from './http/app';
+import { createMetrics } from './http/metrics';
+import { createLogger } from './logging/logger';
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    options: { config: { type: 'string', short: 'c' } },
+    allowPositionals: true,
+  });
+  const loaded = await loadConfig({ path: values.config, env: process.env });
+  const { config } = loaded;
+  const logger = createLogger(config.logging.level);
+  logger.info({ config: loaded.path }, 'configuration loaded');
+  for (const name of loaded.hashedAdmins) {
+    logger.info({ admin: name }, 'hashed a plain-text admin password and saved it to the config');
+  }
+
+  const db = await openDatabase({
+    url: config.database.url,
+    embeddedDir: embeddedDatabaseDir(config.dataDir),
+    migrate: false,
+  });
+  const applied = await migrate(db.knex);
+  logger.info(
+    { database: db.kind, migrations: applied },
+    applied.length ? 'database migrated' : 'database schema is up to date',
+  );
+  if (positionals[0] === 'migrate') {
+    await db.close();
+    return;
+  }
+
+  const admins = new AdminAuthService(config.server.unsharedSecret, config.admins);
+  const metrics = createMetrics();
+  const servers: Server[] = [];
+  for (const listener of config.listeners) {
+    const app = createApp({ config, logger, db, admins, metrics, resources: listener.resources });
+    const server = app.listen(listener.port, listener.bindAddress);
+    await once(server, 'listening');
+    servers.push(server);
+    logger.info(
+      { address: `http://${listener.bindAddress}:${listener.port}`, resources: listener.resources },
+      'listening',
+    );
+  }
+
+  if (loaded.firstStart) {
+    const { adminName, adminPassword } = loaded.firstStart;
+    const first = config.listeners[0]!;
+    process.stdout.write(
+      [
+        '',
+        `  Switchboard wrote a new configuration to ${loaded.path}`,
+        `  Management API: http://${first.bindAddress}:${first.port}/_matrix/maubot/v1`,
+        `  API docs:       http://${first.bindAddress}:${first.port}/docs`,
+        `  Log in as "${adminName}" with password: ${adminPassword}`,
+        '  (shown only this once; only its hash is stored)',
+        '',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          }),
+      ),
+    );
+    await db.close();
+    logger.info('stopped');
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      stop(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error while shutting down');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`switchboard: ${err.message}\n`);
+  } else {
+    process.stderr.write(`switchboard: failed to start: ${String((err as Error).stack ?? err)}\n`);
+  }
+  process.exit(1);
+});

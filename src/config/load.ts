@@ -37,8 +37,13 @@ export function randomToken(length = 64): string {
 }
 
 export function formatZodError(error: ZodError): string {
+  const where = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : '(root)');
   return error.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((key) => `${where([...i.path, key])}: unknown key`)
+        : [`${where(i.path)}: ${i.message}`],
+    )
     .join('; ');
 }
 
@@ -100,6 +105,14 @@ export async function loadConfig(options: {
     if (value) setPath(raw, keyPath, value);
   }
   const config = parseConfig(raw, `config file ${path}`);
+  const port = env.SWITCHBOARD_PORT;
+  if (port) {
+    // Containers and platforms pick the port; it replaces the first listener's.
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+      throw new ConfigError(`SWITCHBOARD_PORT must be a port number, not ${JSON.stringify(port)}`);
+    }
+    config.listeners[0]!.port = Number(port);
+  }
 
   const hashedAdmins: string[] = [];
   for (const [name, value] of Object.entries(config.admins)) {

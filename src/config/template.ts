@@ -22,7 +22,8 @@ export const SAMPLE_VALUES: ConfigTemplateValues = {
 export function renderConfig(v: ConfigTemplateValues): string {
   return `# Switchboard configuration.
 # Secrets can also come from the environment: SWITCHBOARD_UNSHARED_SECRET,
-# SWITCHBOARD_PROVISIONING_SECRET, SWITCHBOARD_ENCRYPTION_KEY, and DATABASE_URL for database.url.
+# SWITCHBOARD_PROVISIONING_SECRET, SWITCHBOARD_ENCRYPTION_KEY, DATABASE_URL (database.url),
+# SWITCHBOARD_DATA_DIR (dataDir) and SWITCHBOARD_PORT (the first listener's port).
 
 # Where the embedded database and other local state live (relative to the working directory).
 dataDir: ./data

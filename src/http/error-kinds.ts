@@ -33,7 +33,7 @@ function describe(err: HttpLikeError): string {
 
 /** A response-validation failure: the handler broke the contract. */
 function isResponseValidationError(e: HttpLikeError): boolean {
-  return e.status === 500 && (e.errors ?? []).some((x) => (x.path ?? '').startsWith('.response'));
+  return e.status === 500 && (e.errors ?? []).some((x) => /^[./]response/.test(x.path ?? ''));
 }
 
 function classify(err: unknown): ErrorKind {

@@ -1,4 +1,9 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 
 /** Thrown for a body that is not valid JSON; each API maps it to its own errcode. */
 export class BodyNotJsonError extends Error {

@@ -11,7 +11,8 @@ const UI_PATH = '/_matrix/maubot';
  * The UI loads relative assets, so it must be served under a trailing slash.
  */
 export function maubotUiRouter(config: Config): Router {
-  const router = Router();
+  // Strict routing: "/_matrix/maubot" and "/_matrix/maubot/" are different pages here.
+  const router = Router({ strict: true });
   const prefix = new URL(config.server.publicUrl).pathname.replace(/\/$/, '');
   router.get(`${UI_PATH}/paths.json`, (_req, res) => {
     res.json({ api_path: `${prefix}${MAUBOT_API_PATH}` });

@@ -7,7 +7,10 @@ export const MAUBOT_ERRORS = {
   bad_client_access_token: [400, 'Invalid access token'],
   bad_client_access_details: [400, 'Invalid homeserver or access token'],
   bad_client_connection_details: [400, 'Could not connect to homeserver'],
-  mxid_mismatch: [400, "The Matrix user ID of the client and the user ID of the access token don't match"],
+  mxid_mismatch: [
+    400,
+    "The Matrix user ID of the client and the user ID of the access token don't match",
+  ],
   pid_mismatch: [400, 'The ID in the path does not match the ID of the uploaded plugin'],
   username_or_password_missing: [400, 'Username or password missing'],
   query_missing: [400, 'Query missing'],
@@ -25,7 +28,10 @@ export const MAUBOT_ERRORS = {
   plugin_type_not_found: [404, 'Given plugin type not found'],
   resource_not_found: [404, 'Resource not found'],
   server_not_found: [404, 'Registration target server not found'],
-  registration_secret_not_found: [404, 'Config does not have a registration secret for that server'],
+  registration_secret_not_found: [
+    404,
+    'Config does not have a registration secret for that server',
+  ],
   method_not_allowed: [405, 'Method not allowed'],
   user_exists: [409, 'There is already a client with the user ID of that token'],
   plugin_exists: [409, 'A plugin with the same ID as the uploaded plugin already exists'],

@@ -39,7 +39,8 @@ export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
 
   router.use(
     notImplemented(
-      () => new ProvisioningApiError('HS_UNKNOWN', 'This operation is not implemented yet', {}, 501),
+      () =>
+        new ProvisioningApiError('HS_UNKNOWN', 'This operation is not implemented yet', {}, 501),
     ),
   );
   router.use(provisioningErrorHandler(logger));

@@ -5,11 +5,14 @@ import type { ResponseBody } from '../types';
 
 export function metaHandlers(config: Config) {
   return {
-    health(_req: Request, res: Response<ResponseBody<'health', 200>>): void {
+    health: (_req: Request, res: Response<ResponseBody<'health', 200>>): void => {
       res.json({});
     },
 
-    connectionTypes(_req: Request, res: Response<ResponseBody<'getConnectionTypes', 200>>): void {
+    connectionTypes: (
+      _req: Request,
+      res: Response<ResponseBody<'getConnectionTypes', 200>>,
+    ): void => {
       const body: ResponseBody<'getConnectionTypes', 200> = {};
       for (const t of enabledConnectionTypes(config)) {
         body[t.type] = {

@@ -1,0 +1,108 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { createTestApp, type TestApp } from '../helpers/app';
+import { testConfig } from '../helpers/config';
+
+describe('the HTTP app', () => {
+  let t: TestApp;
+  let uiDir: string;
+  beforeAll(async () => {
+    uiDir = await mkdtemp(join(tmpdir(), 'switchboard-ui-'));
+    await writeFile(join(uiDir, 'index.html'), '<html>maubot ui</html>');
+    await mkdir(join(uiDir, 'static', 'js'), { recursive: true });
+    await writeFile(join(uiDir, 'static', 'js', 'main.js'), 'console.log(1)');
+    t = await createTestApp('embedded', {
+      config: testConfig({
+        server: {
+          unsharedSecret: 'maubot-compat-test-secret',
+          publicUrl: 'https://example.org/prefix/',
+          uiDirectory: uiDir,
+        },
+      }),
+    });
+  });
+  afterAll(() => t.close());
+
+  it('when paths.json is fetched, then api_path includes the public URL path', async () => {
+    const res = await request(t.app).get('/_matrix/maubot/paths.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ api_path: '/prefix/_matrix/maubot/v1' });
+  });
+
+  it('when the UI path is requested without the slash, then it redirects to the slash form', async () => {
+    const res = await request(t.app).get('/_matrix/maubot');
+    expect(res.status).toBe(301);
+    expect(res.headers.location).toBe('/prefix/_matrix/maubot/');
+  });
+
+  it('when the UI is requested, then index.html and its assets are served', async () => {
+    const index = await request(t.app).get('/_matrix/maubot/');
+    expect(index.status).toBe(200);
+    expect(index.text).toBe('<html>maubot ui</html>');
+    const asset = await request(t.app).get('/_matrix/maubot/static/js/main.js');
+    expect(asset.text).toBe('console.log(1)');
+    const unknown = await request(t.app).get('/_matrix/maubot/static/js/missing.js');
+    expect(unknown.text).toBe('<html>maubot ui</html>');
+  });
+
+  it('when the API is requested below the UI path, then the API answers', async () => {
+    const res = await request(t.app).get('/_matrix/maubot/v1/version');
+    expect(res.status).toBe(401);
+    expect(res.body.errcode).toBe('auth_token_missing');
+  });
+
+  it('when /health and /ready are requested, then both are ok', async () => {
+    expect((await request(t.app).get('/health')).body).toEqual({ status: 'ok' });
+    expect((await request(t.app).get('/ready')).body).toEqual({ ready: true });
+  });
+
+  it('when /metrics is requested, then Prometheus text with the request counter', async () => {
+    await request(t.app).get('/health');
+    const res = await request(t.app).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('switchboard_http_requests_total{method="GET",status="200"}');
+  });
+
+  it('when /docs is requested, then Swagger UI lists both specs', async () => {
+    const page = await request(t.app).get('/docs/');
+    expect(page.status).toBe(200);
+    const init = await request(t.app).get('/docs/swagger-ui-init.js');
+    expect(init.text).toContain('/openapi/maubot.yaml');
+    expect(init.text).toContain('/openapi/provisioning.yaml');
+    const spec = await request(t.app).get('/openapi/maubot.yaml');
+    expect(spec.headers['content-type']).toMatch(/yaml/);
+    expect(spec.text).toContain('/_matrix/maubot/v1');
+  });
+
+  it('when a request carries X-Request-Id, then it is echoed; otherwise one is made', async () => {
+    const given = await request(t.app).get('/health').set('X-Request-Id', 'abc-123');
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const made = await request(t.app).get('/health');
+    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('when a path belongs to nothing, then a JSON 404', async () => {
+    const res = await request(t.app).get('/nothing/here');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: 'Not found' });
+  });
+});
+
+describe('listener resources', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('embedded', { resources: ['provisioning'] });
+  });
+  afterAll(() => t.close());
+
+  it('when a listener serves only provisioning, then maubot, docs and metrics are absent', async () => {
+    expect((await request(t.app).get('/v1/health')).status).toBe(200);
+    expect((await request(t.app).get('/_matrix/maubot/v1/features')).status).toBe(404);
+    expect((await request(t.app).get('/_matrix/maubot/paths.json')).status).toBe(404);
+    expect((await request(t.app).get('/docs/')).status).toBe(404);
+    expect((await request(t.app).get('/metrics')).status).toBe(404);
+    expect((await request(t.app).get('/health')).status).toBe(200);
+  });
+});

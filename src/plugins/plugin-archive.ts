@@ -1,0 +1,488 @@
+import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import { clean as cleanVersion, gt as versionGreater } from '@renovatebot/pep440';
+import { parseDocument } from 'yaml';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { MAUBOT_VERSION } from '../version';
+
+/**
+ * Reads and validates a maubot plugin archive (.mbp, a zip with `maubot.yaml` at its root)
+ * the way maubot does at upload, with maubot's error messages, plus limits maubot lacks.
+ */
+
+export type PluginLoader = 'javascript' | 'python';
+
+/** maubot.yaml with maubot's defaults applied; unknown keys kept. */
+export interface PluginMeta {
+  id: string;
+  /** PEP 440, normalised. */
+  version: string;
+  modules: string[];
+  main_class: string;
+  /** Minimum maubot version, PEP 440 normalised. */
+  maubot: string;
+  database: boolean;
+  database_type: string;
+  config: boolean;
+  webapp: boolean;
+  license: string;
+  extra_files: string[];
+  dependencies: string[];
+  soft_dependencies: string[];
+  [key: string]: unknown;
+}
+
+export interface PluginArchive {
+  meta: PluginMeta;
+  loader: PluginLoader;
+  /** Module name, e.g. "echo" or "pkg.sub". */
+  mainModule: string;
+  mainClass: string;
+  /** Archive path of each module's file (the main module's included). */
+  modulePaths: Record<string, string>;
+}
+
+/** `message` is maubot's text (the API's `error`); `detail` the short cause (`stacktrace`). */
+export class PluginInvalidError extends Error {
+  override name = 'PluginInvalidError';
+
+  constructor(
+    message: string,
+    readonly detail: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ArchiveLimits {
+  maxEntries: number;
+  maxUncompressedBytes: number;
+  /** Uncompressed/compressed size, checked for entries bigger than 1 MiB uncompressed. */
+  maxCompressionRatio: number;
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
+  maxEntries: 10_000,
+  maxUncompressedBytes: 512 * MiB,
+  maxCompressionRatio: 200,
+};
+
+/** Small entries compress well legitimately (text, zeros); only big ones can be bombs. */
+const RATIO_CHECK_MIN_BYTES = 1 * MiB;
+/** Real definitions are well under 1 KiB; this keeps the YAML parser's memory bounded. */
+const MAX_META_BYTES = 1 * MiB;
+
+/** Java-package style, safe as a file name and URL segment. */
+export const PLUGIN_ID_PATTERN = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+const NOT_A_PLUGIN = 'File is not a maubot plugin';
+const NO_DEFINITION = 'File does not contain a maubot plugin definition';
+const NOT_YAML = 'Maubot plugin definition file is not valid YAML';
+const INVALID_DEFINITION = 'Maubot plugin definition in file is invalid';
+
+const MODULE_FILES: Record<PluginLoader, ((path: string) => string)[]> = {
+  javascript: [(p) => `${p}.js`, (p) => `${p}.mjs`, (p) => `${p}/index.js`],
+  // zipimport's order: a package wins over a module of the same name.
+  python: [(p) => `${p}/__init__.py`, (p) => `${p}.py`],
+};
+const LOADER_NAMES: Record<PluginLoader, string> = { javascript: 'JavaScript', python: 'Python' };
+
+export async function readPluginArchive(
+  data: Buffer,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+): Promise<PluginArchive> {
+  let zip: ZipFile;
+  try {
+    zip = await yauzl.fromBufferPromise(data, {
+      lazyEntries: true,
+      validateEntrySizes: true,
+      // Strict: yauzl would otherwise turn `\` into `/`, hiding Windows-style names from us.
+      strictFileNames: true,
+      decodeStrings: true,
+      autoClose: false,
+    });
+  } catch (err) {
+    throw new PluginInvalidError(NOT_A_PLUGIN, firstLine(err));
+  }
+  try {
+    const entries = await readCentralDirectory(zip, limits);
+    const metaEntry = entries.get('maubot.yaml');
+    if (!metaEntry) throw new PluginInvalidError(NO_DEFINITION, 'no maubot.yaml at archive root');
+    const meta = parseMeta(await readMetaText(zip, metaEntry));
+    return await checkModules(zip, entries, meta);
+  } finally {
+    zip.close();
+  }
+}
+
+/** Walks the central directory only (no file data), checking names and limits. */
+async function readCentralDirectory(
+  zip: ZipFile,
+  limits: ArchiveLimits,
+): Promise<Map<string, Entry>> {
+  if (zip.entryCount > limits.maxEntries) {
+    throw new PluginInvalidError(
+      NOT_A_PLUGIN,
+      `archive has more than ${limits.maxEntries} entries`,
+    );
+  }
+  const entries = new Map<string, Entry>();
+  let total = 0;
+  try {
+    for await (const entry of zip.eachEntry()) {
+      const name = entry.fileName;
+      if (name === '' || name.includes('\0')) {
+        throw new PluginInvalidError(NOT_A_PLUGIN, `unsafe entry name ${JSON.stringify(name)}`);
+      }
+      // Readers disagree on which of two same-named entries counts; allow no ambiguity.
+      if (entries.has(name)) {
+        throw new PluginInvalidError(NOT_A_PLUGIN, `duplicate entry ${name}`);
+      }
+      entries.set(name, entry);
+      total += entry.uncompressedSize;
+      if (total > limits.maxUncompressedBytes) {
+        throw new PluginInvalidError(
+          NOT_A_PLUGIN,
+          `archive expands to more than ${formatBytes(limits.maxUncompressedBytes)}`,
+        );
+      }
+      if (
+        entry.uncompressedSize > RATIO_CHECK_MIN_BYTES &&
+        entry.uncompressedSize > entry.compressedSize * limits.maxCompressionRatio
+      ) {
+        throw new PluginInvalidError(
+          NOT_A_PLUGIN,
+          `entry ${name} has a compression ratio over ${limits.maxCompressionRatio}`,
+        );
+      }
+    }
+  } catch (err) {
+    if (err instanceof PluginInvalidError) throw err;
+    throw new PluginInvalidError(NOT_A_PLUGIN, describeZipError(err));
+  }
+  return entries;
+}
+
+/** yauzl's own name checks (absolute, `..`, `\`) end up here too, named as unsafe. */
+function describeZipError(err: unknown): string {
+  const message = firstLine(err);
+  const unsafe =
+    /^(invalid characters in fileName|absolute path|invalid relative path): (.*)$/.exec(message);
+  return unsafe ? `unsafe entry name ${JSON.stringify(unsafe[2])} (${unsafe[1]})` : message;
+}
+
+async function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
+  if (entry.isEncrypted()) {
+    throw new PluginInvalidError(NOT_A_PLUGIN, `entry ${entry.fileName} is encrypted`);
+  }
+  if (!entry.canDecodeFileData()) {
+    throw new PluginInvalidError(
+      NOT_A_PLUGIN,
+      `entry ${entry.fileName} uses unsupported compression method ${entry.compressionMethod}`,
+    );
+  }
+  try {
+    return await zip.openReadStreamPromise(entry);
+  } catch (err) {
+    throw new PluginInvalidError(NOT_A_PLUGIN, `entry ${entry.fileName}: ${firstLine(err)}`);
+  }
+}
+
+async function readMetaText(zip: ZipFile, entry: Entry): Promise<string> {
+  if (entry.uncompressedSize > MAX_META_BYTES) {
+    throw new PluginInvalidError(
+      INVALID_DEFINITION,
+      `maubot.yaml is larger than ${formatBytes(MAX_META_BYTES)}`,
+    );
+  }
+  const stream = await openEntry(zip, entry);
+  const chunks: Buffer[] = [];
+  let crc = 0;
+  try {
+    // validateEntrySizes stops the stream if it inflates past the declared size.
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      crc = crc32(buf, crc);
+      chunks.push(buf);
+    }
+  } catch (err) {
+    throw new PluginInvalidError(NOT_A_PLUGIN, `entry maubot.yaml: ${firstLine(err)}`);
+  }
+  // yauzl does not check CRCs; Python's zipfile (and so maubot) rejects a mismatch.
+  if (crc >>> 0 !== entry.crc32) {
+    throw new PluginInvalidError(NOT_A_PLUGIN, 'entry maubot.yaml: CRC-32 mismatch');
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new PluginInvalidError(NOT_YAML, 'maubot.yaml is not valid UTF-8');
+  }
+}
+
+function parseMeta(text: string): PluginMeta {
+  let raw: unknown;
+  try {
+    const doc = parseDocument(text, {
+      // Core schema only: no custom or language-specific tags; ruamel also honours `<<`.
+      customTags: [],
+      merge: true,
+      uniqueKeys: true,
+      logLevel: 'silent',
+    });
+    const [error] = doc.errors;
+    if (error) throw error;
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new PluginInvalidError(NOT_YAML, firstLine(err));
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    const got = raw === null ? 'an empty document' : typeName(raw);
+    throw new PluginInvalidError(INVALID_DEFINITION, `expected a mapping, got ${got}`);
+  }
+  const meta = validateMeta(raw as Record<string, unknown>);
+  if (!PLUGIN_ID_PATTERN.test(meta.id)) {
+    throw new PluginInvalidError(
+      `Plugin ID ${meta.id} is not valid: use letters, digits, ".", "_" and "-" (like xyz.maubot.example)`,
+      `id: ${JSON.stringify(meta.id)} does not match ${PLUGIN_ID_PATTERN.source}`,
+    );
+  }
+  if (versionGreater(meta.maubot, MAUBOT_VERSION)) {
+    throw new PluginInvalidError(
+      `Plugin requires maubot ${meta.maubot}, but this instance is ${MAUBOT_VERSION}`,
+      `maubot: ${meta.maubot} > ${MAUBOT_VERSION}`,
+    );
+  }
+  return meta;
+}
+
+function invalid(detail: string): PluginInvalidError {
+  return new PluginInvalidError(INVALID_DEFINITION, detail);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `a ${typeof value}`;
+}
+
+function validateMeta(raw: Record<string, unknown>): PluginMeta {
+  // A YAML null means "not given": the default for optional keys, an error for required ones.
+  const get = (key: string): unknown =>
+    Object.hasOwn(raw, key) ? (raw[key] ?? undefined) : undefined;
+  const required = (key: string): unknown => {
+    if (!Object.hasOwn(raw, key)) throw invalid(`${key}: required key is missing`);
+    const value = get(key);
+    if (value === undefined) throw invalid(`${key}: must not be null`);
+    return value;
+  };
+  const string = (key: string, value: unknown): string => {
+    if (typeof value !== 'string') {
+      throw invalid(`${key}: expected a string, got ${typeName(value)}`);
+    }
+    return value;
+  };
+  const version = (key: string, value: unknown): string => {
+    const text = string(key, value);
+    const normalised = cleanVersion(text);
+    if (normalised === null || hasUnsafeNumber(text)) {
+      throw invalid(`${key}: ${JSON.stringify(value)} is not a valid PEP 440 version`);
+    }
+    return normalised;
+  };
+  const strings = (key: string, value: unknown): string[] => {
+    if (!Array.isArray(value)) {
+      throw invalid(`${key}: expected a list of strings, got ${typeName(value)}`);
+    }
+    return value.map((item, i) => {
+      if (typeof item !== 'string') {
+        throw invalid(`${key}[${i}]: expected a string, got ${typeName(item)}`);
+      }
+      return item;
+    });
+  };
+  const optional = <T>(key: string, fallback: T, check: (key: string, value: unknown) => T): T => {
+    const value = get(key);
+    return value === undefined ? fallback : check(key, value);
+  };
+  const bool = (key: string, value: unknown): boolean => {
+    if (typeof value !== 'boolean')
+      throw invalid(`${key}: expected true or false, got ${typeName(value)}`);
+    return value;
+  };
+
+  const id = string('id', required('id'));
+  const ver = version('version', required('version'));
+  const modules = strings('modules', required('modules'));
+  if (modules.length === 0) throw invalid('modules: expected at least one module');
+  modules.forEach((m, i) => {
+    if (m === '') throw invalid(`modules[${i}]: module name is empty`);
+  });
+  const mainClass = string('main_class', required('main_class'));
+
+  return {
+    ...raw,
+    id,
+    version: ver,
+    modules,
+    main_class: mainClass,
+    maubot: optional('maubot', MAUBOT_VERSION, version),
+    database: optional('database', false, bool),
+    database_type: optional('database_type', 'sqlalchemy', string),
+    config: optional('config', false, bool),
+    webapp: optional('webapp', false, bool),
+    license: optional('license', '', string),
+    extra_files: optional('extra_files', [], strings),
+    dependencies: optional('dependencies', [], strings),
+    soft_dependencies: optional('soft_dependencies', [], strings),
+  };
+}
+
+/** Python keeps arbitrarily long version numbers exactly; JS numbers would silently round them. */
+function hasUnsafeNumber(version: string): boolean {
+  return (version.match(/[0-9]+/g) ?? []).some((n) => !Number.isSafeInteger(Number(n)));
+}
+
+interface ResolvedModule {
+  loader: PluginLoader;
+  path: string;
+  entry: Entry;
+}
+
+function resolveModule(
+  entries: Map<string, Entry>,
+  module: string,
+  loaders: PluginLoader[],
+): ResolvedModule | null {
+  const base = module.split('.').join('/');
+  for (const loader of loaders) {
+    for (const candidate of MODULE_FILES[loader]) {
+      const path = candidate(base);
+      const entry = entries.get(path);
+      if (entry) return { loader, path, entry };
+    }
+  }
+  return null;
+}
+
+function candidatesOf(module: string, loaders: PluginLoader[]): string {
+  const base = module.split('.').join('/');
+  return loaders.flatMap((l) => MODULE_FILES[l].map((c) => c(base))).join(', ');
+}
+
+/** maubot's pre-load checks: main module, main class in it, then every listed module. */
+async function checkModules(
+  zip: ZipFile,
+  entries: Map<string, Entry>,
+  meta: PluginMeta,
+): Promise<PluginArchive> {
+  let mainModule: string;
+  let mainClass: string;
+  if (meta.main_class.includes('/')) {
+    // maubot uses the first two parts of `Module/Class`.
+    [mainModule = '', mainClass = ''] = meta.main_class.split('/');
+  } else {
+    mainModule = meta.modules[meta.modules.length - 1]!;
+    mainClass = meta.main_class;
+  }
+  if (mainModule === '' || mainClass === '') {
+    throw invalid(`main_class: ${JSON.stringify(meta.main_class)} is not Class or Module/Class`);
+  }
+
+  const allLoaders: PluginLoader[] = ['javascript', 'python'];
+  const main = resolveModule(entries, mainModule, allLoaders);
+  if (!main) {
+    throw new PluginInvalidError(
+      `Main module ${mainModule} not found in file`,
+      `none of ${candidatesOf(mainModule, allLoaders)} is in the archive`,
+    );
+  }
+  if (!(await entryMentions(zip, main.entry, mainClass))) {
+    throw new PluginInvalidError(
+      `Main class ${mainClass} not in ${mainModule}`,
+      `${main.path} does not mention ${mainClass}`,
+    );
+  }
+
+  const modulePaths: Record<string, string> = { [mainModule]: main.path };
+  for (const module of meta.modules) {
+    const found = resolveModule(entries, module, [main.loader]);
+    if (!found) {
+      const other = resolveModule(entries, module, allLoaders);
+      throw new PluginInvalidError(
+        `Module ${module} not found in file`,
+        other
+          ? `${other.path} is ${LOADER_NAMES[other.loader]}, but the main module is ${LOADER_NAMES[main.loader]}`
+          : `none of ${candidatesOf(module, [main.loader])} is in the archive`,
+      );
+    }
+    modulePaths[module] = found.path;
+  }
+  return { meta, loader: main.loader, mainModule, mainClass, modulePaths };
+}
+
+/**
+ * Whether the entry's text contains `word` as a whole identifier. Streams the entry and stops
+ * at the first hit, so a big bundled module is never held in memory.
+ */
+async function entryMentions(zip: ZipFile, entry: Entry, word: string): Promise<boolean> {
+  const scanner = new WordScanner(word);
+  const decoder = new TextDecoder('utf-8');
+  const stream = await openEntry(zip, entry);
+  let crc = 0;
+  try {
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      crc = crc32(buf, crc);
+      if (scanner.push(decoder.decode(buf, { stream: true }), false)) return true;
+    }
+  } catch (err) {
+    throw new PluginInvalidError(NOT_A_PLUGIN, `entry ${entry.fileName}: ${firstLine(err)}`);
+  }
+  if (crc >>> 0 !== entry.crc32) {
+    throw new PluginInvalidError(NOT_A_PLUGIN, `entry ${entry.fileName}: CRC-32 mismatch`);
+  }
+  return scanner.push(decoder.decode(), true);
+}
+
+/**
+ * Finds a word across chunk boundaries. A match is only judged once the 2 code units on each
+ * side (one code point, maybe a surrogate pair) are in the window, so a split never decides.
+ */
+class WordScanner {
+  private readonly pattern: RegExp;
+  private carry = '';
+  private judgeFrom = 0;
+
+  constructor(private readonly word: string) {
+    const escaped = word.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+    this.pattern = new RegExp(`(?<![\\p{ID_Continue}$])${escaped}(?![\\p{ID_Continue}$])`, 'gu');
+  }
+
+  push(text: string, final: boolean): boolean {
+    const window = this.carry + text;
+    const lastStart = final ? window.length : window.length - this.word.length - 2;
+    this.pattern.lastIndex = this.judgeFrom;
+    const match = this.pattern.exec(window);
+    if (match && match.index <= lastStart) return true;
+    const keep = this.word.length + 3;
+    if (window.length > keep) {
+      this.carry = window.slice(window.length - keep);
+      this.judgeFrom = 2;
+    } else {
+      this.carry = window;
+    }
+    return false;
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`;
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n', 1)[0]!.trim();
+}

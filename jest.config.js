@@ -7,5 +7,6 @@ module.exports = {
   // Two cores: more workers only compete with the embedded databases they start.
   maxWorkers: 2,
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   setupFiles: ['<rootDir>/test/helpers/env.ts'],
 };

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from './config/load';
 import { embeddedDatabaseDir, migrate, openDatabase } from './db/database';
 import { createApp } from './http/app';
 import { createMetrics } from './http/metrics';
-import { createLogger } from './logging/logger';
+import { createLogger, bufferedDestination } from './logging/logger';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   });
   const loaded = await loadConfig({ path: values.config, env: process.env });
   const { config } = loaded;
-  const logger = createLogger(config.logging.level);
+  const destination = bufferedDestination();
+  process.once('exit', () => destination.flushSync());
+  const logger = createLogger(config.logging.level, destination);
   logger.info({ config: loaded.path }, 'configuration loaded');
   for (const name of loaded.hashedAdmins) {
     logger.info({ admin: name }, 'hashed a plain-text admin password and saved it to the config');

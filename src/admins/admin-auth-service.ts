@@ -15,8 +15,13 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+const VERIFIED_CACHE_SIZE = 1000;
+
 /** Management API users: secret or password login, and the tokens they get. */
 export class AdminAuthService {
+  /** token → user of signatures already checked; tokens never expire, so neither do these. */
+  private readonly verified = new Map<string, string>();
+
   constructor(
     private readonly unsharedSecret: string,
     private readonly admins: Readonly<Record<string, string>>,
@@ -29,8 +34,14 @@ export class AdminAuthService {
 
   /** The admin a token belongs to, or null when it is forged or its user is no admin. */
   userForToken(token: string): string | null {
-    const userId = verifyToken(this.unsharedSecret, token);
-    return userId !== null && this.isAdmin(userId) ? userId : null;
+    let userId = this.verified.get(token) ?? null;
+    if (userId === null) {
+      userId = verifyToken(this.unsharedSecret, token);
+      if (userId === null) return null;
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
+      this.verified.set(token, userId);
+    }
+    return this.isAdmin(userId) ? userId : null;
   }
 
   /** A token for valid credentials, else null. Secret login may name any user, as maubot. */

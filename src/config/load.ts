@@ -113,6 +113,7 @@ export async function loadConfig(options: {
     }
     config.listeners[0]!.port = Number(port);
   }
+  if (env.SWITCHBOARD_BIND_ADDRESS) config.listeners[0]!.bindAddress = env.SWITCHBOARD_BIND_ADDRESS;
 
   const hashedAdmins: string[] = [];
   for (const [name, value] of Object.entries(config.admins)) {

@@ -23,7 +23,8 @@ export function renderConfig(v: ConfigTemplateValues): string {
   return `# Switchboard configuration.
 # Secrets can also come from the environment: SWITCHBOARD_UNSHARED_SECRET,
 # SWITCHBOARD_PROVISIONING_SECRET, SWITCHBOARD_ENCRYPTION_KEY, DATABASE_URL (database.url),
-# SWITCHBOARD_DATA_DIR (dataDir) and SWITCHBOARD_PORT (the first listener's port).
+# SWITCHBOARD_DATA_DIR (dataDir), and SWITCHBOARD_PORT / SWITCHBOARD_BIND_ADDRESS (the first
+# listener's port and address).
 
 # Where the embedded database and other local state live (relative to the working directory).
 dataDir: ./data

@@ -1,27 +1,36 @@
-import type { RequestHandler } from 'express';
 import { Router } from 'express';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
-  middleware: RequestHandler;
+  /** Counts one answered request (called by the access log when the response is finished). */
+  recordRequest(method: string, status: number): void;
 }
 
-/** Prometheus metrics: process defaults plus a request counter by status class. */
+/** Prometheus metrics: process defaults plus a request counter by method and status. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
+  // Counted in a plain map on the hot path and handed to the counter only when scraped.
+  const answered = new Map<string, { method: string; status: string; count: number }>();
+  new Counter({
     name: 'switchboard_http_requests_total',
     help: 'HTTP requests answered, by method and status',
     labelNames: ['method', 'status'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const { method, status, count } of answered.values())
+        this.inc({ method, status }, count);
+    },
   });
-  const middleware: RequestHandler = (req, res, next) => {
-    res.on('finish', () => requests.inc({ method: req.method, status: String(res.statusCode) }));
-    next();
+  const recordRequest = (method: string, status: number): void => {
+    const key = `${method} ${status}`;
+    const entry = answered.get(key);
+    if (entry) entry.count += 1;
+    else answered.set(key, { method, status: String(status), count: 1 });
   };
-  return { registry, middleware };
+  return { registry, recordRequest };
 }
 
 export function metricsRouter(metrics: Metrics): Router {

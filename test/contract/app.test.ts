@@ -80,7 +80,9 @@ describe('the HTTP app', () => {
     const given = await request(t.app).get('/health').set('X-Request-Id', 'abc-123');
     expect(given.headers['x-request-id']).toBe('abc-123');
     const made = await request(t.app).get('/health');
-    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
+    const next = await request(t.app).get('/health');
+    expect(next.headers['x-request-id']).not.toBe(made.headers['x-request-id']);
   });
 
   it('when a path belongs to nothing, then a JSON 404', async () => {

@@ -119,12 +119,14 @@ describe('config loading', () => {
         SWITCHBOARD_UNSHARED_SECRET: 'unshared-secret-from-env',
         DATABASE_URL: 'postgres://db.example/switchboard',
         SWITCHBOARD_PORT: '8123',
+        SWITCHBOARD_BIND_ADDRESS: '0.0.0.0',
       },
     });
     expect(config.provisioning.secret).toBe('provisioning-secret-from-env');
     expect(config.server.unsharedSecret).toBe('unshared-secret-from-env');
     expect(config.database.url).toBe('postgres://db.example/switchboard');
     expect(config.listeners[0]!.port).toBe(8123);
+    expect(config.listeners[0]!.bindAddress).toBe('0.0.0.0');
   });
 
   it('when SWITCHBOARD_PORT is not a port, then a ConfigError names it', async () => {

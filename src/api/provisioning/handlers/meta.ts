@@ -4,6 +4,17 @@ import { enabledConnectionTypes } from '../../../connections/connection-types';
 import type { ResponseBody } from '../types';
 
 export function metaHandlers(config: Config) {
+  // The enabled types follow from the config alone, so the answer is built once.
+  const connectionTypes: ResponseBody<'getConnectionTypes', 200> = {};
+  for (const t of enabledConnectionTypes(config)) {
+    connectionTypes[t.type] = {
+      type: t.type,
+      eventType: t.eventType,
+      service: t.service,
+      botUserId: config.provisioning.botUserId,
+    };
+  }
+
   return {
     health: (_req: Request, res: Response<ResponseBody<'health', 200>>): void => {
       res.json({});
@@ -13,16 +24,7 @@ export function metaHandlers(config: Config) {
       _req: Request,
       res: Response<ResponseBody<'getConnectionTypes', 200>>,
     ): void => {
-      const body: ResponseBody<'getConnectionTypes', 200> = {};
-      for (const t of enabledConnectionTypes(config)) {
-        body[t.type] = {
-          type: t.type,
-          eventType: t.eventType,
-          service: t.service,
-          botUserId: config.provisioning.botUserId,
-        };
-      }
-      res.json(body);
+      res.json(connectionTypes);
     },
   };
 }

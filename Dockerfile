@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# Build stage: full dependencies, compile TypeScript.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY openapi ./openapi
+COPY generated ./generated
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
+
+# Runtime stage: production dependencies and compiled output only.
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    SWITCHBOARD_DATA_DIR=/data \
+    SWITCHBOARD_BIND_ADDRESS=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY openapi ./openapi
+COPY config.sample.yaml ./
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME /data
+EXPOSE 29316
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:29316/ready').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/server.js"]

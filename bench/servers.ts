@@ -1,0 +1,80 @@
+/**
+ * Child process of the benchmark: a bare express app answering the same JSON as Switchboard,
+ * and Switchboard itself (full request and response validation) on the embedded database.
+ * Prints one JSON line with the ports and memory figures, then serves until killed.
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { AdminAuthService } from '../src/admins/admin-auth-service';
+import { signToken } from '../src/api/maubot/token';
+import { parseConfig } from '../src/config/load';
+import { openDatabase } from '../src/db/database';
+import { createApp } from '../src/http/app';
+import { createMetrics } from '../src/http/metrics';
+import { bufferedDestination, createLogger } from '../src/logging/logger';
+
+function listen(app: express.Express): Promise<number> {
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () =>
+      resolve((server.address() as AddressInfo).port),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig({
+    server: { unsharedSecret: 'benchmark-unshared-secret' },
+    encryptionKey: Buffer.alloc(32, 1).toString('base64'),
+    provisioning: { secret: 'benchmark-provisioning-secret' },
+    admins: { admin: '' },
+    webhooks: { urlPrefix: 'http://127.0.0.1/webhook/' },
+    jira: { webhookSecret: 'benchmark-jira-secret' },
+  });
+  // Request logs are written as in production, to a sink that costs what a file would.
+  const logger = createLogger(
+    process.env.BENCH_LOG_LEVEL ?? 'info',
+    bufferedDestination('/dev/null'),
+  );
+
+  const rssBefore = process.memoryUsage().rss;
+  const db = await openDatabase({});
+  global.gc?.();
+  const rssAfterDb = process.memoryUsage().rss;
+
+  const admins = new AdminAuthService(config.server.unsharedSecret, config.admins);
+  const switchboard = createApp({ config, logger, db, admins, metrics: createMetrics() });
+
+  const bare = express();
+  bare.post('/_matrix/maubot/v1/auth/ping', (_req, res) => {
+    res.json({ username: 'admin', features: config.apiFeatures });
+  });
+  bare.get('/v1/connectiontypes', (_req, res) => {
+    const types: Record<string, unknown> = {};
+    for (const [type, eventType, service] of [
+      ['JiraProject', 'uk.half-shot.matrix-hookshot.jira.project', 'jira'],
+      ['Webhook', 'uk.half-shot.matrix-hookshot.generic.hook', 'generic'],
+    ] as const) {
+      types[type] = { type, eventType, service, botUserId: config.provisioning.botUserId };
+    }
+    res.json(types);
+  });
+
+  process.stdout.write(
+    JSON.stringify({
+      barePort: await listen(bare),
+      switchboardPort: await listen(switchboard),
+      token: signToken(config.server.unsharedSecret, 'admin'),
+      provisioningSecret: config.provisioning.secret,
+      embeddedDbRssBytes: rssAfterDb - rssBefore,
+      rssBytes: process.memoryUsage().rss,
+    }) + '\n',
+  );
+}
+
+// A clean exit on SIGTERM lets --cpu-prof write its profile (BENCH_PROFILE=1).
+process.on('SIGTERM', () => process.exit(0));
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

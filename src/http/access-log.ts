@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../logging/logger';
+import type { Metrics } from './metrics';
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+// A random per-process prefix and a counter: unique ids without a random draw per request.
+const ID_PREFIX = randomBytes(6).toString('hex');
+let lastId = 0;
+
+/**
+ * One line and one metrics count per answered request (method, path without the query, which
+ * may carry a token, status, duration, request id), and the X-Request-Id header. Kept lean: it
+ * runs on every request.
+ */
+export function accessLog(logger: Logger, metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const given = req.headers['x-request-id'];
+    const id =
+      typeof given === 'string' && REQUEST_ID.test(given)
+        ? given
+        : `${ID_PREFIX}-${(++lastId).toString(36)}`;
+    res.setHeader('X-Request-Id', id);
+    const start = performance.now();
+    res.once('finish', () => {
+      const status = res.statusCode;
+      metrics.recordRequest(req.method, status);
+      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+      logger[level](
+        {
+          reqId: id,
+          method: req.method,
+          path: req.originalUrl.split('?', 1)[0],
+          status,
+          ms: Math.round((performance.now() - start) * 10) / 10,
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}

@@ -27,7 +27,7 @@ export default tseslint.config(
   },
   { files: ['**/*.mjs', '**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
-    files: ['jest.config.js'],
+    files: ['jest.config.js', 'test/helpers/summary-reporter.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { module: 'writable', process: 'readonly' },

@@ -5,13 +5,12 @@
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { AdminAuthService } from '../src/admins/admin-auth-service';
 import { signToken } from '../src/api/maubot/token';
 import { parseConfig } from '../src/config/load';
 import { openDatabase } from '../src/db/database';
 import { createApp } from '../src/http/app';
-import { createMetrics } from '../src/http/metrics';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
+import { createServices } from '../src/services';
 
 function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {
@@ -41,8 +40,7 @@ async function main(): Promise<void> {
   global.gc?.();
   const rssAfterDb = process.memoryUsage().rss;
 
-  const admins = new AdminAuthService(config.server.unsharedSecret, config.admins);
-  const switchboard = createApp({ config, logger, db, admins, metrics: createMetrics() });
+  const switchboard = createApp(createServices({ config, logger, db }));
 
   const bare = express();
   bare.post('/_matrix/maubot/v1/auth/ping', (_req, res) => {

@@ -1105,6 +1105,18 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
+    /**
+     * @description 415 `unsupported_media_type`: the body is neither a raw zip (`application/zip`) nor
+     *     `multipart/form-data` (a Switchboard check; maubot reads any body as a zip).
+     */
+    UnsupportedMediaType: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
     /** @description Unexpected server error (`internal_server_error`). */
     InternalError: {
       headers: {
@@ -1473,6 +1485,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['PluginReloadFailed'];
       501: components['responses']['UnsupportedPluginDatabase'];
     };
@@ -1536,6 +1549,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['PluginReloadFailed'];
       501: components['responses']['UnsupportedPluginDatabase'];
     };

@@ -2,12 +2,11 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
-import { AdminAuthService } from './admins/admin-auth-service';
 import { ConfigError, loadConfig } from './config/load';
 import { embeddedDatabaseDir, migrate, openDatabase } from './db/database';
 import { createApp } from './http/app';
-import { createMetrics } from './http/metrics';
-import { createLogger, bufferedDestination } from './logging/logger';
+import { bufferedDestination, createLogger } from './logging/logger';
+import { createServices } from './services';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -39,11 +38,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  const admins = new AdminAuthService(config.server.unsharedSecret, config.admins);
-  const metrics = createMetrics();
+  const services = createServices({ config, logger, db });
   const servers: Server[] = [];
   for (const listener of config.listeners) {
-    const app = createApp({ config, logger, db, admins, metrics, resources: listener.resources });
+    const app = createApp({ ...services, resources: listener.resources });
     const server = app.listen(listener.port, listener.bindAddress);
     await once(server, 'listening');
     servers.push(server);

@@ -5,6 +5,7 @@ import { createProvisioningRouter } from '../api/provisioning/router';
 import { RESOURCES, type Config, type Resource } from '../config/schema';
 import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
+import type { PluginService } from '../plugins/plugin-service';
 import { accessLog } from './access-log';
 import { docsRouter } from './docs';
 import { maubotUiRouter } from './maubot-ui';
@@ -15,6 +16,7 @@ export interface AppDeps {
   logger: Logger;
   db: Database;
   admins: AdminAuthService;
+  plugins: PluginService;
   metrics: Metrics;
   /** What this listener serves; all resources when omitted. */
   resources?: readonly Resource[];

@@ -17,10 +17,14 @@ const PASS_THROUGH = /^(multipart\/|application\/zip|application\/octet-stream)/
  * text/plain) and marks it as JSON for the validator. Zip and multipart bodies pass untouched;
  * an empty body leaves `req.body` undefined. Over the limit, body-parser's 413 error is passed on.
  */
-export function jsonBody(limit: string): RequestHandler[] {
+export function jsonBody(
+  limit: string,
+  /** Requests whose body is not JSON whatever it says (e.g. archive uploads). */
+  skip: (req: Request) => boolean = () => false,
+): RequestHandler[] {
   const readText = express.text({
     limit,
-    type: (req) => !PASS_THROUGH.test(req.headers['content-type'] ?? ''),
+    type: (req) => !PASS_THROUGH.test(req.headers['content-type'] ?? '') && !skip(req as Request),
   });
   const parse = (req: Request, _res: Response, next: NextFunction): void => {
     if (typeof req.body !== 'string') {

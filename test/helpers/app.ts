@@ -1,13 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { AdminAuthService } from '../../src/admins/admin-auth-service';
 import { signToken } from '../../src/api/maubot/token';
 import type { Config, Resource } from '../../src/config/schema';
 import type { Database } from '../../src/db/database';
 import { createApp } from '../../src/http/app';
-import { createMetrics } from '../../src/http/metrics';
 import { createLogger, type Logger } from '../../src/logging/logger';
+import type { PluginInstances } from '../../src/plugins/plugin-service';
+import { createServices } from '../../src/services';
 import { TEST_SECRET, testConfig } from './config';
 import { openTestDatabase, type TestDatabaseKind } from './databases';
 
@@ -25,18 +25,26 @@ export interface TestApp {
 
 export async function createTestApp(
   kind: TestDatabaseKind,
-  options: { config?: Config; resources?: Resource[]; logger?: Logger } = {},
+  options: {
+    config?: Config;
+    resources?: Resource[];
+    logger?: Logger;
+    pluginInstances?: PluginInstances;
+    /** Reuse this database instead of opening a fresh one (e.g. to restart the app on it). */
+    db?: Database;
+  } = {},
 ): Promise<TestApp> {
   const config = options.config ?? testConfig();
   const logger = options.logger ?? createLogger('silent');
-  const db = await openTestDatabase(kind);
-  const admins = new AdminAuthService(config.server.unsharedSecret, config.admins);
-  const app = createApp({
+  const db = options.db ?? (await openTestDatabase(kind));
+  const services = createServices({
     config,
     logger,
     db,
-    admins,
-    metrics: createMetrics(),
+    ...(options.pluginInstances ? { pluginInstances: options.pluginInstances } : {}),
+  });
+  const app = createApp({
+    ...services,
     ...(options.resources ? { resources: options.resources } : {}),
   });
   let server: Server | undefined;
@@ -54,7 +62,7 @@ export async function createTestApp(
     },
     async close() {
       if (server) await new Promise((resolve) => server!.close(resolve));
-      await db.close();
+      if (!options.db) await db.close();
     },
   };
 }

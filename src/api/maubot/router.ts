@@ -10,6 +10,9 @@ import { maubotErrorHandler } from './error-middleware';
 import { MaubotApiError } from './errors';
 import { authHandlers } from './handlers/auth';
 import { metaHandlers } from './handlers/meta';
+import { pluginHandlers } from './handlers/plugins';
+import { translateDomainErrors } from './domain-errors';
+import type { PluginService } from '../../plugins/plugin-service';
 
 export const MAUBOT_API_PATH = '/_matrix/maubot/v1';
 export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
@@ -18,10 +21,18 @@ export interface MaubotApiDeps {
   config: Config;
   logger: Logger;
   admins: AdminAuthService;
+  plugins: PluginService;
 }
 
 interface OpenApiRequest extends Request {
   openapi?: { schema?: Record<string, unknown> };
+}
+
+function isArchiveUpload(req: Request): boolean {
+  return (
+    (req.method === 'POST' && req.path === '/plugins/upload') ||
+    (req.method === 'PUT' && /^\/plugin\/[^/]+$/.test(req.path))
+  );
 }
 
 /** A disabled `apiFeatures` group's routes do not exist (maubot answers 404 for them). */
@@ -40,12 +51,18 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   const { config, logger, admins } = deps;
   const auth = authHandlers(config, admins);
   const meta = metaHandlers(config, admins);
+  const plugins = pluginHandlers(deps.plugins);
   const router = Router();
 
   // maubot authenticates before routing: unknown paths without a token are 401, not 404.
   router.use(maubotAuth(admins));
-  router.use(express.raw({ type: 'application/zip', limit: MAX_UPLOAD_BYTES }));
-  router.use(jsonBody('1mb'));
+  // Plugin archives arrive as raw zip bodies (what maubot's UI and mbc send); any other body
+  // on those routes is left for the validator to refuse, never read as JSON.
+  router.use(
+    ['/plugins/upload', '/plugin/:id'],
+    express.raw({ type: 'application/zip', limit: MAX_UPLOAD_BYTES }),
+  );
+  router.use(jsonBody('1mb', isArchiveUpload));
   router.use(
     openApiValidator({
       spec: loadSpec('maubot'),
@@ -64,8 +81,16 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   router.get('/version', meta.version);
   router.get('/debug/open', meta.debugOpen);
 
+  router.get('/plugins', plugins.list);
+  router.post('/plugins/upload', plugins.upload);
+  router.get('/plugin/:id', plugins.get);
+  router.put('/plugin/:id', plugins.put);
+  router.delete('/plugin/:id', plugins.delete);
+  router.post('/plugin/:id/reload', plugins.reload);
+
   router.use(notImplemented(() => new MaubotApiError('not_implemented')));
   router.use((_req, _res, next) => next(new MaubotApiError('resource_not_found')));
+  router.use(translateDomainErrors);
   router.use(maubotErrorHandler(logger));
   return router;
 }

@@ -1,0 +1,63 @@
+import type { Request, Response } from 'express';
+import type { PluginService } from '../../../plugins/plugin-service';
+import type { ResponseBody } from '../types';
+
+/** The archive from a raw zip body, or from the `file` part of a multipart body. */
+function uploadedArchive(req: Request): Buffer {
+  const files = req.files as Express.Multer.File[] | undefined;
+  const file = files?.find((f) => f.fieldname === 'file');
+  if (file) return file.buffer;
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+export function pluginHandlers(plugins: PluginService) {
+  return {
+    list: async (_req: Request, res: Response<ResponseBody<'getPlugins', 200>>): Promise<void> => {
+      res.json(await plugins.list());
+    },
+
+    get: async (
+      req: Request<{ id: string }>,
+      res: Response<ResponseBody<'getPlugin', 200>>,
+    ): Promise<void> => {
+      res.json(await plugins.get(req.params.id));
+    },
+
+    /** POST /plugins/upload: any non-empty allow_override replaces an existing plugin, as maubot. */
+    upload: async (
+      req: Request,
+      res: Response<ResponseBody<'uploadPlugin', 200 | 201>>,
+    ): Promise<void> => {
+      const override = req.query.allow_override;
+      const { plugin, created } = await plugins.upload(uploadedArchive(req), {
+        allowOverride: typeof override === 'string' && override !== '',
+      });
+      res.status(created ? 201 : 200).json(plugin);
+    },
+
+    /** PUT /plugin/{id}: creates or replaces; the archive must carry the path's id. */
+    put: async (
+      req: Request<{ id: string }>,
+      res: Response<ResponseBody<'putPlugin', 200 | 201>>,
+    ): Promise<void> => {
+      const { plugin, created } = await plugins.upload(uploadedArchive(req), {
+        allowOverride: true,
+        expectedId: req.params.id,
+      });
+      res.status(created ? 201 : 200).json(plugin);
+    },
+
+    delete: async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+      await plugins.delete(req.params.id);
+      res.status(204).end();
+    },
+
+    reload: async (
+      req: Request<{ id: string }>,
+      res: Response<ResponseBody<'reloadPlugin', 200>>,
+    ): Promise<void> => {
+      await plugins.reload(req.params.id);
+      res.json({ success: true });
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import type { Knex } from 'knex';
+import type { PluginLoader, PluginMeta } from '../plugins/plugin-archive';
+import type { DbPluginRow } from './tables';
+
+/** A stored plugin as the rest of Switchboard sees it (the archive bytes stay in the database). */
+export interface StoredPlugin {
+  id: string;
+  version: string;
+  loader: PluginLoader;
+  meta: PluginMeta;
+  archiveId: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewArchive {
+  pluginId: string;
+  sha256: string;
+  data: Buffer;
+}
+
+export interface PluginValues {
+  id: string;
+  version: string;
+  loader: PluginLoader;
+  meta: PluginMeta;
+  archiveId: number;
+}
+
+function toPlugin(row: DbPluginRow): StoredPlugin {
+  return {
+    id: row.id,
+    version: row.version,
+    loader: row.loader as PluginLoader,
+    meta: row.meta as PluginMeta,
+    archiveId: Number(row.archive_id),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const PLUGIN_COLUMNS = [
+  'id',
+  'version',
+  'loader',
+  'meta',
+  'archive_id',
+  'created_at',
+  'updated_at',
+];
+
+/** Plugins in upload order, as maubot lists them. */
+export async function listPlugins(db: Knex): Promise<StoredPlugin[]> {
+  const rows = await db('plugin')
+    .select<DbPluginRow[]>(PLUGIN_COLUMNS)
+    .orderBy([
+      { column: 'created_at', order: 'asc' },
+      { column: 'id', order: 'asc' },
+    ]);
+  return rows.map(toPlugin);
+}
+
+export async function findPlugin(db: Knex, id: string): Promise<StoredPlugin | null> {
+  const row = await db('plugin')
+    .select<DbPluginRow[]>(PLUGIN_COLUMNS)
+    .where({ id })
+    .first<DbPluginRow | undefined>();
+  return row ? toPlugin(row) : null;
+}
+
+/**
+ * Serialises writers of one plugin id until the transaction ends, so concurrent uploads of the
+ * same id take turns instead of racing to insert.
+ */
+export async function lockPluginId(trx: Knex.Transaction, id: string): Promise<void> {
+  await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`plugin:${id}`]);
+}
+
+export async function insertArchive(db: Knex, archive: NewArchive): Promise<number> {
+  const [row] = await db('plugin_archive')
+    .insert({
+      plugin_id: archive.pluginId,
+      sha256: archive.sha256,
+      size: archive.data.length,
+      data: archive.data,
+    })
+    .returning<{ id: string | number }[]>('id');
+  return Number(row!.id);
+}
+
+export async function readArchive(db: Knex, archiveId: number): Promise<Buffer | null> {
+  const row = await db('plugin_archive')
+    .select<{ data: Uint8Array }>('data')
+    .where({ id: archiveId })
+    .first();
+  if (!row) return null;
+  // The embedded driver answers a Uint8Array; give every caller a Buffer without copying.
+  return Buffer.isBuffer(row.data)
+    ? row.data
+    : Buffer.from(row.data.buffer, row.data.byteOffset, row.data.byteLength);
+}
+
+export async function deleteArchive(db: Knex, archiveId: number): Promise<void> {
+  await db('plugin_archive').where({ id: archiveId }).delete();
+}
+
+function rowValues(values: PluginValues) {
+  return {
+    version: values.version,
+    loader: values.loader,
+    meta: JSON.stringify(values.meta),
+    archive_id: values.archiveId,
+  };
+}
+
+export async function insertPlugin(db: Knex, values: PluginValues): Promise<void> {
+  await db('plugin').insert({ id: values.id, ...rowValues(values) });
+}
+
+export async function updatePlugin(db: Knex, values: PluginValues): Promise<void> {
+  await db('plugin')
+    .where({ id: values.id })
+    .update({ ...rowValues(values), updated_at: db.fn.now() });
+}
+
+/** Deletes the plugin row and its archive; false when there was none. */
+export async function deletePlugin(db: Knex, id: string): Promise<boolean> {
+  const [row] = await db('plugin')
+    .where({ id })
+    .delete()
+    .returning<{ archive_id: string | number }[]>('archive_id');
+  if (!row) return false;
+  await deleteArchive(db, Number(row.archive_id));
+  return true;
+}

@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { components } from '../../generated/maubot';
+import {
+  deleteArchive,
+  deletePlugin,
+  findPlugin,
+  insertArchive,
+  insertPlugin,
+  listPlugins,
+  lockPluginId,
+  readArchive,
+  updatePlugin,
+  type StoredPlugin,
+} from '../db/plugin-repository';
+import type { Logger } from '../logging/logger';
+import { PluginInvalidError, readPluginArchive } from './plugin-archive';
+import {
+  PluginExistsError,
+  PluginIdMismatchError,
+  PluginInUseError,
+  PluginNotFoundError,
+  PluginReloadError,
+} from './plugin-errors';
+
+export type PluginView = components['schemas']['Plugin'];
+export type InstanceView = components['schemas']['Instance'];
+
+/** How plugins learn which instances use them (instances live elsewhere). */
+export interface PluginInstances {
+  byPlugin(db: Knex, pluginIds: readonly string[]): Promise<Map<string, InstanceView[]>>;
+}
+
+export const NO_PLUGIN_INSTANCES: PluginInstances = {
+  byPlugin: () => Promise.resolve(new Map()),
+};
+
+export interface UploadOptions {
+  /** Replace an existing plugin with the same id instead of answering that it exists. */
+  allowOverride: boolean;
+  /** The id the caller expects (PUT /plugin/{id}); the archive's id must equal it. */
+  expectedId?: string;
+}
+
+/** Plugin archives: validated on upload, stored in the database, listed and removed. */
+export class PluginService {
+  constructor(
+    private readonly db: Knex,
+    private readonly logger: Logger,
+    private readonly instances: PluginInstances = NO_PLUGIN_INSTANCES,
+  ) {}
+
+  async list(): Promise<PluginView[]> {
+    const plugins = await listPlugins(this.db);
+    const instances = await this.instances.byPlugin(
+      this.db,
+      plugins.map((p) => p.id),
+    );
+    return plugins.map((p) => this.view(p, instances.get(p.id) ?? []));
+  }
+
+  async get(id: string): Promise<PluginView> {
+    const plugin = await findPlugin(this.db, id);
+    if (!plugin) throw new PluginNotFoundError(id);
+    const instances = await this.instances.byPlugin(this.db, [id]);
+    return this.view(plugin, instances.get(id) ?? []);
+  }
+
+  /**
+   * Validates the archive completely, then stores it and its metadata in one transaction: a
+   * failed upload leaves whatever was stored before untouched.
+   */
+  async upload(
+    data: Buffer,
+    options: UploadOptions,
+  ): Promise<{ plugin: PluginView; created: boolean }> {
+    const archive = await readPluginArchive(data);
+    const { meta, loader } = archive;
+    if (options.expectedId !== undefined && meta.id !== options.expectedId) {
+      throw new PluginIdMismatchError(meta.id);
+    }
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const created = await this.db.transaction(async (trx) => {
+      await lockPluginId(trx, meta.id);
+      const existing = await findPlugin(trx, meta.id);
+      if (existing && !options.allowOverride) throw new PluginExistsError(meta.id);
+      const archiveId = await insertArchive(trx, { pluginId: meta.id, sha256, data });
+      const values = { id: meta.id, version: meta.version, loader, meta, archiveId };
+      if (existing) {
+        await updatePlugin(trx, values);
+        await deleteArchive(trx, existing.archiveId);
+      } else {
+        await insertPlugin(trx, values);
+      }
+      return !existing;
+    });
+    this.logger.info(
+      { plugin: meta.id, version: meta.version, loader, bytes: data.length, created },
+      created ? 'plugin uploaded' : 'plugin replaced',
+    );
+    return { plugin: await this.get(meta.id), created };
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      await lockPluginId(trx, id);
+      if (!(await findPlugin(trx, id))) throw new PluginNotFoundError(id);
+      const instances = await this.instances.byPlugin(trx, [id]);
+      if ((instances.get(id) ?? []).length > 0) throw new PluginInUseError(id);
+      await deletePlugin(trx, id);
+    });
+    this.logger.info({ plugin: id }, 'plugin deleted');
+  }
+
+  /** Reads and validates the stored archive again and refreshes the stored metadata from it. */
+  async reload(id: string): Promise<void> {
+    const plugin = await findPlugin(this.db, id);
+    if (!plugin) throw new PluginNotFoundError(id);
+    const data = await readArchive(this.db, plugin.archiveId);
+    if (!data)
+      throw new PluginReloadError('Plugin archive is missing', `archive ${plugin.archiveId}`);
+    let archive;
+    try {
+      archive = await readPluginArchive(data);
+    } catch (err) {
+      if (err instanceof PluginInvalidError) throw new PluginReloadError(err.message, err.detail);
+      throw err;
+    }
+    if (archive.meta.id !== id) {
+      throw new PluginReloadError(
+        'Maubot plugin ID changed during reload',
+        `the archive now says ${archive.meta.id}`,
+      );
+    }
+    await updatePlugin(this.db, {
+      id,
+      version: archive.meta.version,
+      loader: archive.loader,
+      meta: archive.meta,
+      archiveId: plugin.archiveId,
+    });
+    this.logger.info({ plugin: id, version: archive.meta.version }, 'plugin reloaded');
+  }
+
+  private view(plugin: StoredPlugin, instances: InstanceView[]): PluginView {
+    return { id: plugin.id, version: plugin.version, instances, loader: plugin.loader };
+  }
+}

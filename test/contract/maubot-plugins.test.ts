@@ -1,0 +1,471 @@
+import request from 'supertest';
+import type { Database } from '../../src/db/database';
+import { createTestApp, type TestApp } from '../helpers/app';
+import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+import { buildPlugin, buildZip } from '../helpers/zip';
+
+const API = '/_matrix/maubot/v1';
+const INVALID = 'plugin_invalid';
+
+describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => {
+  let db: Database;
+  let t: TestApp;
+  beforeAll(async () => {
+    db = await openTestDatabase(kind);
+    t = await createTestApp(kind, { db });
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.close();
+  });
+  beforeEach(async () => {
+    await db.knex('plugin').delete();
+    await db.knex('plugin_archive').delete();
+  });
+
+  const auth = () => ({ Authorization: `Bearer ${t.token}` });
+  const upload = (body: Buffer, query = '') =>
+    request(t.app)
+      .post(`${API}/plugins/upload${query}`)
+      .set(auth())
+      .set('Content-Type', 'application/zip')
+      .send(body);
+  const put = (id: string, body: Buffer) =>
+    request(t.app)
+      .put(`${API}/plugin/${id}`)
+      .set(auth())
+      .set('Content-Type', 'application/zip')
+      .send(body);
+
+  describe('POST /plugins/upload', () => {
+    it('when a new plugin is uploaded, then 201 with the plugin and it is stored', async () => {
+      const res = await upload(buildPlugin({ meta: { version: '1.0.0-beta' } }));
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({
+        id: 'xyz.maubot.echo',
+        version: '1.0.0b0',
+        instances: [],
+        loader: 'javascript',
+      });
+      const rows = await db.knex('plugin').select('id', 'version', 'loader');
+      expect(rows).toEqual([{ id: 'xyz.maubot.echo', version: '1.0.0b0', loader: 'javascript' }]);
+      expect(await db.knex('plugin_archive').count({ n: '*' })).toEqual([{ n: expect.anything() }]);
+    });
+
+    it('when a Python plugin is uploaded, then it is stored and marked as such', async () => {
+      const res = await upload(
+        buildPlugin({
+          meta: { id: 'xyz.maubot.pyecho', modules: ['echo'] },
+          files: { 'echo.js': null, 'echo.py': 'class EchoBot(Plugin):\n    pass\n' },
+        }),
+      );
+      expect(res.status).toBe(201);
+      expect(res.body.loader).toBe('python');
+    });
+
+    it('when the id exists and allow_override is absent, then 409 plugin_exists and nothing changes', async () => {
+      await upload(buildPlugin());
+      const res = await upload(buildPlugin({ meta: { version: '2.0' } }));
+      expect(res.status).toBe(409);
+      expect(res.body).toEqual({
+        error: 'A plugin with the same ID as the uploaded plugin already exists',
+        errcode: 'plugin_exists',
+      });
+      expect(await db.knex('plugin').pluck('version')).toEqual(['1.0.0']);
+      expect(Number((await db.knex('plugin_archive').count({ n: '*' }))[0]!.n)).toBe(1);
+    });
+
+    it.each(['true', 'false', '0', 'x'])(
+      'when allow_override=%s (any non-empty value), then the plugin is replaced with 200',
+      async (value) => {
+        await upload(buildPlugin());
+        const res = await upload(
+          buildPlugin({ meta: { version: 'v2.0' } }),
+          `?allow_override=${value}`,
+        );
+        expect(res.status).toBe(200);
+        expect(res.body.version).toBe('2.0');
+        expect(await db.knex('plugin').pluck('version')).toEqual(['2.0']);
+        expect(Number((await db.knex('plugin_archive').count({ n: '*' }))[0]!.n)).toBe(1);
+      },
+    );
+
+    it('when allow_override is empty, then it counts as absent (409)', async () => {
+      await upload(buildPlugin());
+      expect((await upload(buildPlugin(), '?allow_override=')).status).toBe(409);
+    });
+
+    it('when the same version or a downgrade is uploaded with override, then it is accepted', async () => {
+      await upload(buildPlugin({ meta: { version: '2.0' } }));
+      expect(
+        (await upload(buildPlugin({ meta: { version: '2.0' } }), '?allow_override=1')).status,
+      ).toBe(200);
+      const down = await upload(buildPlugin({ meta: { version: '1.0' } }), '?allow_override=1');
+      expect(down.status).toBe(200);
+      expect(down.body.version).toBe('1.0');
+    });
+
+    it('when a replacement is invalid, then 400 and the previous version stays', async () => {
+      await upload(buildPlugin());
+      const res = await upload(
+        buildPlugin({ meta: { version: '3.0' }, files: { 'echo.js': 'nothing here' } }),
+        '?allow_override=1',
+      );
+      expect(res.status).toBe(400);
+      expect(res.body.errcode).toBe(INVALID);
+      expect(res.body.error).toBe('Main class EchoBot not in echo');
+      const get = await request(t.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth());
+      expect(get.body.version).toBe('1.0.0');
+    });
+
+    it('when sent as multipart/form-data with a file part, then it is accepted like a raw zip', async () => {
+      const res = await request(t.app)
+        .post(`${API}/plugins/upload`)
+        .set(auth())
+        .attach('file', buildPlugin(), { filename: 'echo.mbp', contentType: 'application/zip' });
+      expect(res.status).toBe(201);
+      expect(res.body.id).toBe('xyz.maubot.echo');
+    });
+
+    it('when the content type is neither zip nor multipart, then 415', async () => {
+      const res = await request(t.app)
+        .post(`${API}/plugins/upload`)
+        .set(auth())
+        .set('Content-Type', 'image/png')
+        .send(buildPlugin());
+      expect(res.status).toBe(415);
+      expect(res.body.errcode).toBe('unsupported_media_type');
+    });
+
+    it('when the archive is over 100 MiB, then 413 and nothing is stored', async () => {
+      const res = await upload(Buffer.alloc(100 * 1024 * 1024 + 1));
+      expect(res.status).toBe(413);
+      expect(res.body).toEqual({
+        error: 'Request body is too large',
+        errcode: 'unhandled_http_413',
+      });
+      expect(await db.knex('plugin').count({ n: '*' })).toEqual([{ n: expect.anything() }]);
+      expect(Number((await db.knex('plugin').count({ n: '*' }))[0]!.n)).toBe(0);
+    });
+
+    it('when no token is sent, then 401 before anything is read', async () => {
+      const res = await request(t.app)
+        .post(`${API}/plugins/upload`)
+        .set('Content-Type', 'application/zip')
+        .send(buildPlugin());
+      expect(res.status).toBe(401);
+      expect(res.body.errcode).toBe('auth_token_missing');
+    });
+  });
+
+  describe("rejections (400 plugin_invalid with maubot's message)", () => {
+    const yaml = (text: string) => buildZip({ 'maubot.yaml': text, 'echo.js': 'class EchoBot {}' });
+    const cases: [string, Buffer, string][] = [
+      ['an empty body', Buffer.alloc(0), 'File is not a maubot plugin'],
+      ['random bytes', Buffer.from('this is not a zip file at all'), 'File is not a maubot plugin'],
+      ['a truncated zip', buildPlugin().subarray(0, 60), 'File is not a maubot plugin'],
+      [
+        'no maubot.yaml',
+        buildZip({ 'echo.js': 'class EchoBot {}' }),
+        'File does not contain a maubot plugin definition',
+      ],
+      [
+        'maubot.yaml in a subfolder',
+        buildZip({ 'sub/maubot.yaml': 'id: a', 'echo.js': 'x' }),
+        'File does not contain a maubot plugin definition',
+      ],
+      ['invalid YAML', yaml('id: [unclosed\n'), 'Maubot plugin definition file is not valid YAML'],
+      [
+        'YAML that is a list',
+        yaml('- id\n- version\n'),
+        'Maubot plugin definition in file is invalid',
+      ],
+      ['an empty maubot.yaml', yaml(''), 'Maubot plugin definition in file is invalid'],
+      [
+        'a missing id',
+        buildPlugin({ meta: { id: undefined } }),
+        'Maubot plugin definition in file is invalid',
+      ],
+      [
+        'a missing version',
+        buildPlugin({ meta: { version: undefined } }),
+        'Maubot plugin definition in file is invalid',
+      ],
+      [
+        'missing modules',
+        buildPlugin({ meta: { modules: undefined } }),
+        'Maubot plugin definition in file is invalid',
+      ],
+      [
+        'a missing main_class',
+        buildPlugin({ meta: { main_class: undefined } }),
+        'Maubot plugin definition in file is invalid',
+      ],
+      [
+        'a bad version',
+        buildPlugin({ meta: { version: 'banana' } }),
+        'Maubot plugin definition in file is invalid',
+      ],
+      [
+        'a bad maubot version',
+        buildPlugin({ meta: { maubot: 'not-a-version' } }),
+        'Maubot plugin definition in file is invalid',
+      ],
+      [
+        'modules as a string',
+        buildPlugin({ meta: { modules: 'echo' } }),
+        'Maubot plugin definition in file is invalid',
+      ],
+      [
+        'a future maubot version',
+        buildPlugin({ meta: { maubot: '9.0' } }),
+        'Plugin requires maubot 9.0, but this instance is 0.6.0',
+      ],
+      [
+        'a missing module',
+        buildPlugin({ meta: { modules: ['helper', 'echo'] } }),
+        'Module helper not found in file',
+      ],
+      [
+        'a missing main module',
+        buildPlugin({ meta: { main_class: 'other/EchoBot' } }),
+        'Main module other not found in file',
+      ],
+      [
+        'a main class not in its module',
+        buildPlugin({ meta: { main_class: 'Missing' } }),
+        'Main class Missing not in echo',
+      ],
+      [
+        'an unsafe id with a slash',
+        buildPlugin({ meta: { id: 'a/b' } }),
+        'Plugin ID a/b is not valid: use letters, digits, ".", "_" and "-" (like xyz.maubot.example)',
+      ],
+      [
+        'an unsafe id with dots',
+        buildPlugin({ meta: { id: '../evil' } }),
+        'Plugin ID ../evil is not valid: use letters, digits, ".", "_" and "-" (like xyz.maubot.example)',
+      ],
+      [
+        'an unsafe id with a space',
+        buildPlugin({ meta: { id: 'has space' } }),
+        'Plugin ID has space is not valid: use letters, digits, ".", "_" and "-" (like xyz.maubot.example)',
+      ],
+      [
+        'a zip-slip entry name',
+        buildPlugin({ files: { '../evil.js': 'x' } }),
+        'File is not a maubot plugin',
+      ],
+      [
+        'an absolute entry name',
+        buildPlugin({ files: { '/abs.js': 'x' } }),
+        'File is not a maubot plugin',
+      ],
+      [
+        'a zip bomb',
+        buildPlugin({ files: { 'bomb.bin': Buffer.alloc(16 * 1024 * 1024) } }),
+        'File is not a maubot plugin',
+      ],
+    ];
+
+    it.each(cases)(
+      'when the archive has %s, then 400 with the message and a stacktrace cause',
+      async (_n, body, message) => {
+        const res = await upload(body);
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({
+          error: message,
+          errcode: INVALID,
+          stacktrace: expect.any(String),
+        });
+        expect(res.body.stacktrace.length).toBeGreaterThan(0);
+        expect(Number((await db.knex('plugin').count({ n: '*' }))[0]!.n)).toBe(0);
+        expect(Number((await db.knex('plugin_archive').count({ n: '*' }))[0]!.n)).toBe(0);
+      },
+    );
+  });
+
+  describe('PUT /plugin/{id}', () => {
+    it('when the id is new, then 201; when it exists, then 200 with the new version', async () => {
+      const created = await put('xyz.maubot.echo', buildPlugin());
+      expect(created.status).toBe(201);
+      const replaced = await put('xyz.maubot.echo', buildPlugin({ meta: { version: '1.1.0' } }));
+      expect(replaced.status).toBe(200);
+      expect(replaced.body).toEqual({
+        id: 'xyz.maubot.echo',
+        version: '1.1.0',
+        instances: [],
+        loader: 'javascript',
+      });
+    });
+
+    it('when the archive id differs from the path id, then 400 pid_mismatch', async () => {
+      const res = await put('xyz.maubot.other', buildPlugin());
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        error: 'The ID in the path does not match the ID of the uploaded plugin',
+        errcode: 'pid_mismatch',
+      });
+      expect(Number((await db.knex('plugin').count({ n: '*' }))[0]!.n)).toBe(0);
+    });
+  });
+
+  describe('GET, DELETE, reload', () => {
+    it('when listing, then plugins come in upload order', async () => {
+      await upload(buildPlugin({ meta: { id: 'b.plugin' } }));
+      await upload(buildPlugin({ meta: { id: 'a.plugin' } }));
+      const res = await request(t.app).get(`${API}/plugins`).set(auth());
+      expect(res.status).toBe(200);
+      expect(res.body.map((p: { id: string }) => p.id)).toEqual(['b.plugin', 'a.plugin']);
+    });
+
+    it('when a plugin is unknown, then GET, DELETE and reload answer 404 plugin_not_found', async () => {
+      const notFound = { error: 'Plugin not found', errcode: 'plugin_not_found' };
+      for (const req of [
+        request(t.app).get(`${API}/plugin/nope`),
+        request(t.app).delete(`${API}/plugin/nope`),
+        request(t.app).post(`${API}/plugin/nope/reload`),
+      ]) {
+        const res = await req.set(auth());
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual(notFound);
+      }
+    });
+
+    it('when deleted, then 204, the rows are gone and GET is 404', async () => {
+      await upload(buildPlugin());
+      const del = await request(t.app).delete(`${API}/plugin/xyz.maubot.echo`).set(auth());
+      expect(del.status).toBe(204);
+      expect(del.text).toBe('');
+      expect(Number((await db.knex('plugin').count({ n: '*' }))[0]!.n)).toBe(0);
+      expect(Number((await db.knex('plugin_archive').count({ n: '*' }))[0]!.n)).toBe(0);
+      expect((await request(t.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth())).status).toBe(
+        404,
+      );
+    });
+
+    it('when reloaded, then 200 {success: true}', async () => {
+      await upload(buildPlugin());
+      const res = await request(t.app).post(`${API}/plugin/xyz.maubot.echo/reload`).set(auth());
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ success: true });
+    });
+
+    it('when the stored archive no longer validates, then reload answers 500 plugin_reload_fail', async () => {
+      await upload(buildPlugin());
+      const [archiveId] = await db.knex('plugin').pluck('archive_id');
+      await db
+        .knex('plugin_archive')
+        .where({ id: archiveId })
+        .update({ data: Buffer.from('garbage') });
+      const res = await request(t.app).post(`${API}/plugin/xyz.maubot.echo/reload`).set(auth());
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({
+        error: 'File is not a maubot plugin',
+        errcode: 'plugin_reload_fail',
+        stacktrace: expect.any(String),
+      });
+    });
+  });
+
+  describe('full cycle and restart', () => {
+    it('when uploaded, listed, replaced and deleted, and the app restarts in between, then the state persists', async () => {
+      expect((await upload(buildPlugin())).status).toBe(201);
+      expect((await upload(buildPlugin({ meta: { id: 'xyz.maubot.dice' } }))).status).toBe(201);
+      const before = (await request(t.app).get(`${API}/plugins`).set(auth())).body;
+
+      const restarted = await createTestApp(kind, { db });
+      const after = await request(restarted.app).get(`${API}/plugins`).set(auth());
+      expect(after.body).toEqual(before);
+
+      const replaced = await upload(
+        buildPlugin({ meta: { version: '2.0.0-rc1' } }),
+        '?allow_override=1',
+      );
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.version).toBe('2.0.0rc1');
+      const got = await request(restarted.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth());
+      expect(got.body.version).toBe('2.0.0rc1');
+      expect(
+        (await request(restarted.app).delete(`${API}/plugin/xyz.maubot.echo`).set(auth())).status,
+      ).toBe(204);
+      expect((await request(t.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth())).status).toBe(
+        404,
+      );
+      await restarted.close();
+    });
+  });
+
+  describe('concurrency', () => {
+    it('when the same id is uploaded concurrently with override, then one row and one archive remain', async () => {
+      const bodies = ['1.0', '1.1', '1.2', '1.3', '1.4', '1.5'].map((v) =>
+        buildPlugin({ meta: { version: v } }),
+      );
+      const results = await Promise.all(bodies.map((b) => upload(b, '?allow_override=1')));
+      expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+      expect(results.filter((r) => r.status === 200)).toHaveLength(5);
+      expect(Number((await db.knex('plugin').count({ n: '*' }))[0]!.n)).toBe(1);
+      const archives = await db.knex('plugin_archive').select('id');
+      expect(archives).toHaveLength(1);
+      const [archiveId] = await db.knex('plugin').pluck('archive_id');
+      expect(Number(archives[0].id)).toBe(Number(archiveId));
+    });
+
+    it('when the same new id is uploaded concurrently without override, then one 201 and the rest 409', async () => {
+      const results = await Promise.all([1, 2, 3, 4].map(() => upload(buildPlugin())));
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+      expect(Number((await db.knex('plugin_archive').count({ n: '*' }))[0]!.n)).toBe(1);
+    });
+  });
+});
+
+describe('plugin in use', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('embedded', {
+      pluginInstances: {
+        byPlugin: (_db, ids) =>
+          Promise.resolve(
+            new Map(
+              ids.map((id) => [
+                id,
+                [
+                  {
+                    id: 'echobot',
+                    type: id,
+                    enabled: true,
+                    started: false,
+                    primary_user: '@bot:example.org',
+                    config: '',
+                    base_config: null,
+                    database: false,
+                    database_interface: null,
+                    database_engine: null,
+                  },
+                ],
+              ]),
+            ),
+          ),
+      },
+    });
+  });
+  afterAll(() => t.close());
+
+  it('when an instance has the plugin type, then DELETE is 412 plugin_in_use and the plugin stays', async () => {
+    const auth = { Authorization: `Bearer ${t.token}` };
+    await request(t.app)
+      .post(`${API}/plugins/upload`)
+      .set(auth)
+      .set('Content-Type', 'application/zip')
+      .send(buildPlugin());
+    const res = await request(t.app).delete(`${API}/plugin/xyz.maubot.echo`).set(auth);
+    expect(res.status).toBe(412);
+    expect(res.body).toEqual({
+      error: 'Plugin instances of this type still exist',
+      errcode: 'plugin_in_use',
+    });
+    const got = await request(t.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth);
+    expect(got.status).toBe(200);
+    expect(got.body.instances.map((i: { id: string }) => i.id)).toEqual(['echobot']);
+  });
+});

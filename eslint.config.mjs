@@ -27,12 +27,18 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
     },
   },
-  { files: ['**/*.mjs', '**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.mjs', '**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
-    files: ['jest.config.js', 'test/helpers/summary-reporter.js'],
+    files: ['jest.config.js', 'test/helpers/summary-reporter.js', 'scripts/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off', 'no-console': 'off' },
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { module: 'writable', process: 'readonly' },
+      globals: {
+        module: 'writable',
+        process: 'readonly',
+        require: 'readonly',
+        console: 'readonly',
+      },
     },
   },
 );

@@ -3,13 +3,20 @@
  * answering the same JSON, measured in the same run on this machine, printed as ratios.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
+import { strToU8, zipSync } from 'fflate';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGET_RATIO = 0.55;
+const UPLOADS = 10;
+const UPLOAD_TARGET_MS = 150;
+const RSS_TARGET_FACTOR = 3;
 
 interface ServerInfo {
   barePort: number;
@@ -30,7 +37,16 @@ function pinnable(): boolean {
   }
 }
 
-function startServers(): Promise<{ info: ServerInfo; stop: () => void }> {
+interface Servers {
+  info: ServerInfo;
+  stop(): void;
+  /** Lets the server (all its threads) and this process use every core again. */
+  unpin(): void;
+  /** The server's peak RSS growth while `work` runs. */
+  peakRssGrowth(work: () => Promise<void>): Promise<number>;
+}
+
+function startServers(): Promise<Servers> {
   const pin = pinnable();
   const child = spawn(
     pin ? 'taskset' : process.execPath,
@@ -42,12 +58,31 @@ function startServers(): Promise<{ info: ServerInfo; stop: () => void }> {
       'tsx',
       join(__dirname, 'servers.ts'),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`benchmark servers exited with ${code}`)));
-    createInterface({ input: child.stdout }).once('line', (line) => {
-      resolve({ info: JSON.parse(line) as ServerInfo, stop: () => child.kill() });
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      resolve({
+        info: JSON.parse(line) as ServerInfo,
+        stop: () => child.kill(),
+        unpin: () => {
+          if (!pin) return;
+          for (const pid of [child.pid!, process.pid]) {
+            execFileSync('taskset', ['-a', '-cp', '0-63', String(pid)], { stdio: 'ignore' });
+          }
+        },
+        async peakRssGrowth(work) {
+          child.send('rss-start');
+          await work();
+          const report = once(child, 'message');
+          child.send('rss-stop');
+          const [{ rssBaseline, rssPeak }] = (await report) as [
+            { rssBaseline: number; rssPeak: number },
+          ];
+          return rssPeak - rssBaseline;
+        },
+      });
     });
   });
 }
@@ -80,7 +115,8 @@ async function measure(
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 async function main(): Promise<void> {
-  const { info, stop } = await startServers();
+  const servers = await startServers();
+  const { info } = servers;
   try {
     const bare = `http://127.0.0.1:${info.barePort}`;
     const sb = `http://127.0.0.1:${info.switchboardPort}`;
@@ -106,7 +142,7 @@ async function main(): Promise<void> {
       'endpoint                              bare req/s  p99   switchboard req/s  p99   ratio',
     );
     let failed = false;
-    for (const c of cases) {
+    for (const c of process.env.BENCH_ONLY_UPLOAD ? [] : cases) {
       const rounds: { base: Measurement; ours: Measurement }[] = [];
       // Alternating short rounds keep drift in the machine's speed out of the ratio.
       for (let i = 0; i < ROUNDS; i++) {
@@ -127,13 +163,75 @@ async function main(): Promise<void> {
           `${ratio.toFixed(2).padStart(6)} ${ratio >= TARGET_RATIO ? 'ok' : `below ${TARGET_RATIO}`}`,
       );
     }
+    // One upload is latency, not throughput: the server gets all cores, as in production.
+    servers.unpin();
+    failed = (await benchUpload(servers)) || failed;
     console.log(`\nembedded database idle memory: ${mib(info.embeddedDbRssBytes)} RSS`);
     console.log(`server process RSS after start: ${mib(info.rssBytes)}`);
     console.log(`target: every ratio >= ${TARGET_RATIO} x bare express`);
     if (failed) process.exitCode = 1;
   } finally {
-    stop();
+    servers.stop();
   }
+}
+
+/** Upload-and-validate time of a 10 MB plugin archive, and the server's peak RSS growth. */
+async function benchUpload(servers: Servers): Promise<boolean> {
+  const archive = buildBenchArchive(10 * 1024 * 1024);
+  const url = `http://127.0.0.1:${servers.info.switchboardPort}/_matrix/maubot/v1/plugins/upload?allow_override=1`;
+  const headers = {
+    Authorization: `Bearer ${servers.info.token}`,
+    'Content-Type': 'application/zip',
+    'Content-Length': String(archive.length),
+  };
+  const agent = new Agent({ keepAlive: true });
+  // node:http rather than fetch: the client's own copying must not count as server time.
+  const uploadOnce = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const start = performance.now();
+      const req = httpRequest(url, { method: 'POST', headers, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200 && res.statusCode !== 201) {
+            reject(new Error(`upload answered ${res.statusCode}`));
+          } else resolve(performance.now() - start);
+        });
+      });
+      req.on('error', reject);
+      req.end(archive);
+    });
+  await uploadOnce(); // warm-up: first-use compilation and the database's first growth
+  const times: number[] = [];
+  const growth = await servers.peakRssGrowth(async () => {
+    for (let i = 0; i < UPLOADS; i++) times.push(await uploadOnce());
+  });
+  const ms = median(times);
+  const factor = growth / archive.length;
+  console.log(
+    `\nupload + validate a ${mib(archive.length)} archive: median ${ms.toFixed(0)} ms over ${UPLOADS} ` +
+      `(target < ${UPLOAD_TARGET_MS} ms) ${ms < UPLOAD_TARGET_MS ? 'ok' : 'too slow'}`,
+  );
+  console.log(
+    `peak server RSS growth while uploading: ${mib(growth)} = ${factor.toFixed(2)} x the archive ` +
+      `(target < ${RSS_TARGET_FACTOR} x) ${factor < RSS_TARGET_FACTOR ? 'ok' : 'too much'}`,
+  );
+  return ms >= UPLOAD_TARGET_MS || factor >= RSS_TARGET_FACTOR;
+}
+
+/** A valid plugin whose size comes from an incompressible extra file. */
+function buildBenchArchive(size: number): Buffer {
+  return Buffer.from(
+    zipSync(
+      {
+        'maubot.yaml': strToU8(
+          'id: bench.upload\nversion: 1.0.0\nmodules: [bench]\nmain_class: Bench\n',
+        ),
+        'bench.js': strToU8('class Bench {}\nmodule.exports = { Bench };\n'),
+        'payload.bin': randomBytes(size),
+      },
+      { level: 0 },
+    ),
+  );
 }
 
 main().catch((err: unknown) => {

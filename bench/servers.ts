@@ -1,9 +1,14 @@
 /**
  * Child process of the benchmark: a bare express app answering the same JSON as Switchboard,
  * and Switchboard itself (full request and response validation) on the embedded database.
- * Prints one JSON line with the ports and memory figures, then serves until killed.
+ * Prints one JSON line with the ports and memory figures, then serves until killed; answers
+ * 'rss-start'/'rss-stop' messages with its peak RSS in between.
  */
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
 import { signToken } from '../src/api/maubot/token';
 import { parseConfig } from '../src/config/load';
@@ -36,7 +41,10 @@ async function main(): Promise<void> {
   );
 
   const rssBefore = process.memoryUsage().rss;
-  const db = await openDatabase({});
+  // The default deployment: the embedded database persisted in a data directory.
+  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-'));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
   global.gc?.();
   const rssAfterDb = process.memoryUsage().rss;
 
@@ -68,6 +76,24 @@ async function main(): Promise<void> {
     }) + '\n',
   );
 }
+
+// Peak-memory sampling on request from the parent (over IPC), for the upload benchmark.
+let rssBaseline = 0;
+let rssPeak = 0;
+let sampler: NodeJS.Timeout | undefined;
+process.on('message', (message: string) => {
+  if (message === 'rss-start') {
+    global.gc?.();
+    rssBaseline = rssPeak = process.memoryUsage.rss();
+    sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    }, 1);
+  } else if (message === 'rss-stop') {
+    clearInterval(sampler);
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    process.send?.({ rssBaseline, rssPeak });
+  }
+});
 
 // A clean exit on SIGTERM lets --cpu-prof write its profile (BENCH_PROFILE=1).
 process.on('SIGTERM', () => process.exit(0));

@@ -51,6 +51,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return { knex, kind, close: () => knex.destroy() };
 }
 
+/** The minimal part of the embedded engine's own client that repositories use directly. */
+export interface EmbeddedEngine {
+  query<T>(
+    sql: string,
+    params?: unknown[],
+    options?: { blob?: Blob },
+  ): Promise<{ rows: T[]; blob?: Blob }>;
+}
+
+/**
+ * The embedded engine behind a knex handle or transaction, or null for a Postgres server.
+ * There is only one embedded connection, so a query sent to it directly runs in the same
+ * session, inside the transaction when `db` is one.
+ */
+export async function embeddedEngine(db: Knex): Promise<EmbeddedEngine | null> {
+  const client: unknown = db.client;
+  if (!(client instanceof ClientPgLite)) return null;
+  // A transaction's client hands out the connection it holds; the root client keeps the engine.
+  if ((db as Knex.Transaction).isTransaction) {
+    return await (client as { acquireConnection(): Promise<EmbeddedEngine> }).acquireConnection();
+  }
+  return (client as unknown as { pglite: EmbeddedEngine }).pglite;
+}
+
 export function embeddedDatabaseDir(dataDir: string): string {
   return join(dataDir, 'db');
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
+import type { Options as MulterOptions } from 'multer';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { parse } from 'yaml';
 import type { Logger } from '../logging/logger';
@@ -26,7 +27,8 @@ export interface ValidatorOptions {
   /** fail: an invalid response becomes an error; log: it is logged and sent. */
   responseValidation: 'fail' | 'log';
   logger: Logger;
-  maxUploadBytes?: number;
+  /** multer options for multipart bodies (defaults keep files in memory, 100 MiB). */
+  multer?: MulterOptions;
   ignorePaths?: RegExp;
 }
 
@@ -53,9 +55,7 @@ export function openApiValidator(options: ValidatorOptions): RequestHandler[] {
     validateSecurity: false,
     validateFormats: true,
     coerceTypes: false,
-    fileUploader: {
-      limits: { fileSize: options.maxUploadBytes ?? 100 * 1024 * 1024, files: 1 },
-    },
+    fileUploader: options.multer ?? { limits: { fileSize: 100 * 1024 * 1024, files: 1 } },
     ...(options.ignorePaths ? { ignorePaths: options.ignorePaths } : {}),
   }) as RequestHandler[];
 }

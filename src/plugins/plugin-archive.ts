@@ -77,7 +77,7 @@ const MAX_META_BYTES = 1 * MiB;
 /** Java-package style, safe as a file name and URL segment. */
 export const PLUGIN_ID_PATTERN = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
-const NOT_A_PLUGIN = 'File is not a maubot plugin';
+export const NOT_A_PLUGIN = 'File is not a maubot plugin';
 const NO_DEFINITION = 'File does not contain a maubot plugin definition';
 const NOT_YAML = 'Maubot plugin definition file is not valid YAML';
 const INVALID_DEFINITION = 'Maubot plugin definition in file is invalid';
@@ -89,20 +89,28 @@ const MODULE_FILES: Record<PluginLoader, ((path: string) => string)[]> = {
 };
 const LOADER_NAMES: Record<PluginLoader, string> = { javascript: 'JavaScript', python: 'Python' };
 
+/**
+ * Reads and validates an archive given as bytes or as the path of a file; from a file only the
+ * central directory, maubot.yaml and the main module are read.
+ */
 export async function readPluginArchive(
-  data: Buffer,
+  source: Buffer | string,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<PluginArchive> {
   let zip: ZipFile;
+  const options = {
+    lazyEntries: true,
+    validateEntrySizes: true,
+    // Strict: yauzl would otherwise turn `\` into `/`, hiding Windows-style names from us.
+    strictFileNames: true,
+    decodeStrings: true,
+    autoClose: false,
+  };
   try {
-    zip = await yauzl.fromBufferPromise(data, {
-      lazyEntries: true,
-      validateEntrySizes: true,
-      // Strict: yauzl would otherwise turn `\` into `/`, hiding Windows-style names from us.
-      strictFileNames: true,
-      decodeStrings: true,
-      autoClose: false,
-    });
+    zip =
+      typeof source === 'string'
+        ? await yauzl.openPromise(source, options)
+        : await yauzl.fromBufferPromise(source, options);
   } catch (err) {
     throw new PluginInvalidError(NOT_A_PLUGIN, firstLine(err));
   }

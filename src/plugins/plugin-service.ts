@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import type { components } from '../../generated/maubot';
 import {
@@ -13,6 +15,7 @@ import {
   updatePlugin,
   type StoredPlugin,
 } from '../db/plugin-repository';
+import type { UploadedFile } from '../http/archive-upload';
 import type { Logger } from '../logging/logger';
 import { PluginInvalidError, readPluginArchive } from './plugin-archive';
 import {
@@ -71,20 +74,20 @@ export class PluginService {
    * failed upload leaves whatever was stored before untouched.
    */
   async upload(
-    data: Buffer,
+    file: UploadedFile,
     options: UploadOptions,
   ): Promise<{ plugin: PluginView; created: boolean }> {
-    const archive = await readPluginArchive(data);
+    const archive = await readPluginArchive(file.path);
     const { meta, loader } = archive;
     if (options.expectedId !== undefined && meta.id !== options.expectedId) {
       throw new PluginIdMismatchError(meta.id);
     }
-    const sha256 = createHash('sha256').update(data).digest('hex');
+    const sha256 = file.sha256 ?? (await fileSha256(file.path));
     const created = await this.db.transaction(async (trx) => {
       await lockPluginId(trx, meta.id);
       const existing = await findPlugin(trx, meta.id);
       if (existing && !options.allowOverride) throw new PluginExistsError(meta.id);
-      const archiveId = await insertArchive(trx, { pluginId: meta.id, sha256, data });
+      const archiveId = await insertArchive(trx, { pluginId: meta.id, sha256, file });
       const values = { id: meta.id, version: meta.version, loader, meta, archiveId };
       if (existing) {
         await updatePlugin(trx, values);
@@ -95,7 +98,7 @@ export class PluginService {
       return !existing;
     });
     this.logger.info(
-      { plugin: meta.id, version: meta.version, loader, bytes: data.length, created },
+      { plugin: meta.id, version: meta.version, loader, bytes: file.size, created },
       created ? 'plugin uploaded' : 'plugin replaced',
     );
     return { plugin: await this.get(meta.id), created };
@@ -145,4 +148,10 @@ export class PluginService {
   private view(plugin: StoredPlugin, instances: InstanceView[]): PluginView {
     return { id: plugin.id, version: plugin.version, instances, loader: plugin.loader };
   }
+}
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), hash);
+  return hash.digest('hex');
 }

@@ -1,6 +1,7 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AdminAuthService } from '../../admins/admin-auth-service';
 import type { ApiFeature, Config } from '../../config/schema';
+import { UploadSpool } from '../../http/archive-upload';
 import { jsonBody } from '../../http/json-body';
 import { loadSpec, openApiValidator } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';
@@ -51,24 +52,22 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   const { config, logger, admins } = deps;
   const auth = authHandlers(config, admins);
   const meta = metaHandlers(config, admins);
-  const plugins = pluginHandlers(deps.plugins);
+  const spool = new UploadSpool(MAX_UPLOAD_BYTES);
+  const plugins = pluginHandlers(deps.plugins, (req, res) => spool.uploadedFile(req, res));
   const router = Router();
 
   // maubot authenticates before routing: unknown paths without a token are 401, not 404.
   router.use(maubotAuth(admins));
-  // Plugin archives arrive as raw zip bodies (what maubot's UI and mbc send); any other body
-  // on those routes is left for the validator to refuse, never read as JSON.
-  router.use(
-    ['/plugins/upload', '/plugin/:id'],
-    express.raw({ type: 'application/zip', limit: MAX_UPLOAD_BYTES }),
-  );
+  // Plugin archives arrive as raw zip bodies (what maubot's UI and mbc send) and are spooled
+  // to disk; any other body on those routes is left for the validator to refuse.
+  router.use(['/plugins/upload', '/plugin/:id'], spool.rawZip());
   router.use(jsonBody('1mb', isArchiveUpload));
   router.use(
     openApiValidator({
       spec: loadSpec('maubot'),
       responseValidation: config.server.responseValidation,
       logger,
-      maxUploadBytes: MAX_UPLOAD_BYTES,
+      multer: spool.multerOptions(),
       // `path` there spans several segments, which OpenAPI path templates cannot express.
       ignorePaths: /^\/_matrix\/maubot\/v1\/proxy\//,
     }),

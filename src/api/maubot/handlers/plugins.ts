@@ -1,16 +1,20 @@
 import type { Request, Response } from 'express';
+import type { UploadedFile } from '../../../http/archive-upload';
+import { NOT_A_PLUGIN, PluginInvalidError } from '../../../plugins/plugin-archive';
 import type { PluginService } from '../../../plugins/plugin-service';
 import type { ResponseBody } from '../types';
 
-/** The archive from a raw zip body, or from the `file` part of a multipart body. */
-function uploadedArchive(req: Request): Buffer {
-  const files = req.files as Express.Multer.File[] | undefined;
-  const file = files?.find((f) => f.fieldname === 'file');
-  if (file) return file.buffer;
-  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-}
+export function pluginHandlers(
+  plugins: PluginService,
+  /** The spooled archive of an upload request (raw zip or multipart `file` part). */
+  uploadedFile: (req: Request, res: Response) => UploadedFile | null,
+) {
+  const archiveOf = (req: Request, res: Response): UploadedFile => {
+    const file = uploadedFile(req, res);
+    if (!file) throw new PluginInvalidError(NOT_A_PLUGIN, 'the request carries no archive');
+    return file;
+  };
 
-export function pluginHandlers(plugins: PluginService) {
   return {
     list: async (_req: Request, res: Response<ResponseBody<'getPlugins', 200>>): Promise<void> => {
       res.json(await plugins.list());
@@ -29,7 +33,7 @@ export function pluginHandlers(plugins: PluginService) {
       res: Response<ResponseBody<'uploadPlugin', 200 | 201>>,
     ): Promise<void> => {
       const override = req.query.allow_override;
-      const { plugin, created } = await plugins.upload(uploadedArchive(req), {
+      const { plugin, created } = await plugins.upload(archiveOf(req, res), {
         allowOverride: typeof override === 'string' && override !== '',
       });
       res.status(created ? 201 : 200).json(plugin);
@@ -40,7 +44,7 @@ export function pluginHandlers(plugins: PluginService) {
       req: Request<{ id: string }>,
       res: Response<ResponseBody<'putPlugin', 200 | 201>>,
     ): Promise<void> => {
-      const { plugin, created } = await plugins.upload(uploadedArchive(req), {
+      const { plugin, created } = await plugins.upload(archiveOf(req, res), {
         allowOverride: true,
         expectedId: req.params.id,
       });

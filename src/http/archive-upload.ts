@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +22,21 @@ class UploadTooLargeError extends Error {
   readonly type = 'entity.too.large';
 }
 
+let spoolDir: string | undefined;
+
+/** One spool directory per process, made on first use and removed when the process exits. */
+export function processSpoolDir(): string {
+  if (spoolDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-uploads-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    spoolDir = dir;
+  }
+  return spoolDir;
+}
+
 /** Where uploads wait while they are validated and stored; files are removed after each request. */
 export class UploadSpool {
-  readonly dir = mkdtempSync(join(tmpdir(), 'switchboard-uploads-'));
+  readonly dir = processSpoolDir();
 
   constructor(readonly limitBytes: number) {}
 

@@ -1,5 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import request from 'supertest';
 import type { Database } from '../../src/db/database';
+import { processSpoolDir } from '../../src/http/archive-upload';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import { buildPlugin, buildZip } from '../helpers/zip';
@@ -283,6 +285,21 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
         expect(Number((await db.knex('plugin_archive').count({ n: '*' }))[0]!.n)).toBe(0);
       },
     );
+  });
+
+  describe('spooled uploads', () => {
+    it('when uploads succeed, fail or come as multipart, then no spooled file is left behind', async () => {
+      await upload(buildPlugin());
+      await upload(Buffer.from('not a zip'));
+      await upload(buildPlugin(), '');
+      await request(t.app)
+        .put(`${API}/plugin/xyz.maubot.echo`)
+        .set(auth())
+        .attach('file', buildPlugin(), { filename: 'echo.mbp', contentType: 'application/zip' });
+      // Files are removed when each response closes; give the removals a moment.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await readdir(processSpoolDir())).toEqual([]);
+    });
   });
 
   describe('PUT /plugin/{id}', () => {

@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, runServer } from '../helpers/process';
+import { buildPlugin } from '../helpers/zip';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'switchboard-process-'));
@@ -38,6 +39,13 @@ describe('the server process', () => {
     const res = await login();
     expect(res.status).toBe(200);
     const { token } = (await res.json()) as { token: string };
+    // A plugin stored in the on-disk embedded database must survive the restart too.
+    const upload = await fetch(`${base}/_matrix/maubot/v1/plugins/upload`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/zip' },
+      body: buildPlugin({ meta: { version: '1.0.0-beta' } }),
+    });
+    expect(upload.status).toBe(201);
     const docs = await fetch(`${base}/docs/`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger-ui');
@@ -57,6 +65,17 @@ describe('the server process', () => {
     });
     expect(ping.status).toBe(200);
     expect((await login()).status).toBe(200);
+    const plugins = await fetch(`${base}/_matrix/maubot/v1/plugins`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(await plugins.json()).toEqual([
+      { id: 'xyz.maubot.echo', version: '1.0.0b0', instances: [], loader: 'javascript' },
+    ]);
+    const reload = await fetch(`${base}/_matrix/maubot/v1/plugin/xyz.maubot.echo/reload`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(await reload.json()).toEqual({ success: true });
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
   }, 60_000);

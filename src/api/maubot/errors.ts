@@ -1,3 +1,5 @@
+import { ApiErrorBase } from '../../http/api-error';
+
 /** Error codes of the maubot Management API, with maubot's status and message for each. */
 export const MAUBOT_ERRORS = {
   body_not_json: [400, 'Request body is not JSON'],
@@ -50,18 +52,21 @@ export const MAUBOT_ERRORS = {
 export type MaubotErrcode = keyof typeof MAUBOT_ERRORS;
 
 /** The one error type of the maubot API; the error middleware renders it as `{error, errcode}`. */
-export class MaubotApiError extends Error {
+export class MaubotApiError extends ApiErrorBase<MaubotErrcode> {
   override name = 'MaubotApiError';
-  readonly status: number;
 
   constructor(
-    readonly errcode: MaubotErrcode,
+    errcode: MaubotErrcode,
     message?: string,
-    readonly extra: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
     status?: number,
   ) {
-    super(message ?? MAUBOT_ERRORS[errcode][1]);
-    this.status = status ?? MAUBOT_ERRORS[errcode][0];
+    super(
+      errcode,
+      message ?? MAUBOT_ERRORS[errcode][1],
+      status ?? MAUBOT_ERRORS[errcode][0],
+      extra,
+    );
   }
 
   get body(): Record<string, unknown> {

@@ -1,3 +1,5 @@
+import { ApiErrorBase } from '../../http/api-error';
+
 /** hookshot's error codes and the status each implies. */
 export const PROVISIONING_STATUS = {
   HS_UNKNOWN: 500,
@@ -18,18 +20,16 @@ export const PROVISIONING_STATUS = {
 export type ProvisioningErrcode = keyof typeof PROVISIONING_STATUS;
 
 /** The one error type of the provisioning API, rendered as `{errcode, error, ...extra}`. */
-export class ProvisioningApiError extends Error {
+export class ProvisioningApiError extends ApiErrorBase<ProvisioningErrcode> {
   override name = 'ProvisioningApiError';
-  readonly status: number;
 
   constructor(
-    readonly errcode: ProvisioningErrcode,
+    errcode: ProvisioningErrcode,
     message: string,
-    readonly extra: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
     status?: number,
   ) {
-    super(message);
-    this.status = status ?? PROVISIONING_STATUS[errcode];
+    super(errcode, message, status ?? PROVISIONING_STATUS[errcode], extra);
   }
 
   get body(): Record<string, unknown> {

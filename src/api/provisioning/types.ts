@@ -1,4 +1,5 @@
 import type { components, operations } from '../../../generated/provisioning';
+import type { JsonResponseBody } from '../../http/openapi-types';
 
 export type Schemas = components['schemas'];
 
@@ -6,6 +7,4 @@ export type Schemas = components['schemas'];
 export type ResponseBody<
   Op extends keyof operations,
   Status extends keyof operations[Op]['responses'],
-> = operations[Op]['responses'][Status] extends { content: { 'application/json': infer B } }
-  ? B
-  : never;
+> = JsonResponseBody<operations, Op, Status>;

@@ -107,7 +107,8 @@ github: null
 jira: null
 
 logging:
-  # fatal, error, warn, info, debug, trace or silent
+  # fatal, error, warn, info, debug, trace or silent. Every request is logged: successful ones
+  # at debug, rejected ones (4xx) at info, failed ones (5xx) at error.
   level: info
 `;
 }

@@ -21,7 +21,7 @@ export function jsonBody(
   limit: string,
   /** Requests whose body is not JSON whatever it says (e.g. archive uploads). */
   skip: (req: Request) => boolean = () => false,
-): RequestHandler[] {
+): RequestHandler {
   const readText = express.text({
     limit,
     type: (req) => !PASS_THROUGH.test(req.headers['content-type'] ?? '') && !skip(req as Request),
@@ -46,5 +46,18 @@ export function jsonBody(
     req.headers['content-type'] = 'application/json';
     next();
   };
-  return [readText, parse];
+  // One layer, and nothing at all for requests without a body (most of them).
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (
+      req.headers['content-length'] === undefined &&
+      req.headers['transfer-encoding'] === undefined
+    ) {
+      next();
+      return;
+    }
+    readText(req, res, (err?: unknown) => {
+      if (err) next(err);
+      else parse(req, res, next);
+    });
+  };
 }

@@ -27,7 +27,7 @@ export interface ValidatorOptions {
   /** fail: an invalid response becomes an error; log: it is logged and sent. */
   responseValidation: 'fail' | 'log';
   logger: Logger;
-  /** multer options for multipart bodies (defaults keep files in memory, 100 MiB). */
+  /** multer options for an API with multipart bodies; without them multipart is not read. */
   multer?: MulterOptions;
   ignorePaths?: RegExp;
 }
@@ -55,7 +55,8 @@ export function openApiValidator(options: ValidatorOptions): RequestHandler[] {
     validateSecurity: false,
     validateFormats: true,
     coerceTypes: false,
-    fileUploader: options.multer ?? { limits: { fileSize: 100 * 1024 * 1024, files: 1 } },
+    // An API without multipart bodies skips the uploader's layer on every request.
+    fileUploader: options.multer ?? false,
     ...(options.ignorePaths ? { ignorePaths: options.ignorePaths } : {}),
   }) as RequestHandler[];
 }

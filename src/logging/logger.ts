@@ -6,16 +6,14 @@ export type { Logger };
 const REDACT = ['password', 'secret', 'token', 'access_token', 'authorization'];
 
 /**
- * Log output through a 4 KiB buffer that is flushed at least every 200 ms: a busy server writes
+ * Log output through a 16 KB buffer that is flushed at least every 200 ms: a busy server writes
  * lines in batches instead of a system call per line, and a quiet one still shows them at once.
  * Flush synchronously before exiting.
  */
 export function bufferedDestination(
   dest: number | string = 1,
 ): DestinationStream & { flushSync(): void } {
-  const stream = pino.destination({ dest, minLength: 4096, sync: false });
-  setInterval(() => stream.flush(), 200).unref();
-  return stream;
+  return pino.destination({ dest, minLength: 16_000, periodicFlush: 200, sync: false });
 }
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

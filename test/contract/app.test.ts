@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { testConfig } from '../helpers/config';
+import { captureLogs } from '../helpers/log-capture';
 
 describe('the HTTP app', () => {
   let t: TestApp;
@@ -89,6 +90,37 @@ describe('the HTTP app', () => {
     const res = await request(t.app).get('/nothing/here');
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: 'Not found' });
+  });
+});
+
+describe('access log', () => {
+  it('when requests are answered, then one line each, without the query, at a level by status', async () => {
+    const logs = captureLogs('debug');
+    const t = await createTestApp('embedded', { logger: logs.logger });
+    try {
+      await request(t.app).get('/health').set('X-Request-Id', 'req-1');
+      await request(t.app).get('/_matrix/maubot/v1/version?access_token=secret-token-value');
+      const lines = logs.lines.filter((l) => l.msg === 'request');
+      expect(lines).toEqual([
+        expect.objectContaining({
+          level: 20,
+          reqId: 'req-1',
+          method: 'GET',
+          path: '/health',
+          status: 200,
+        }),
+        expect.objectContaining({
+          level: 30,
+          method: 'GET',
+          path: '/_matrix/maubot/v1/version',
+          status: 401,
+        }),
+      ]);
+      expect(typeof lines[0]!.ms).toBe('number');
+      expect(logs.text()).not.toContain('secret-token-value');
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -21,21 +21,32 @@ export function provisioningAuth(secret: string) {
   };
 }
 
-/** Every route after /connectiontypes acts for a user named by a `userId` query parameter. */
-export function requireUserId(req: Request, _res: Response, next: NextFunction): void {
-  if (req.path !== '/connectiontypes') {
-    const userId = req.query.userId;
-    if (typeof userId !== 'string' || !USER_ID.test(userId)) {
-      throw new ProvisioningApiError('HS_BAD_VALUE', 'Invalid userId');
-    }
+const ROOM_ROUTE = /^\/([^/]+)\/connections(?:\/|$)/;
+
+/**
+ * Every route but /connectiontypes acts for a user named by a `userId` query parameter, and
+ * room routes name a room. Checked before routing, in hookshot's order.
+ */
+export function requireUserAndRoom(req: Request, _res: Response, next: NextFunction): void {
+  if (req.path === '/connectiontypes') {
+    next();
+    return;
+  }
+  const userId = req.query.userId;
+  if (typeof userId !== 'string' || !USER_ID.test(userId)) {
+    throw new ProvisioningApiError('HS_BAD_VALUE', 'Invalid userId');
+  }
+  const room = ROOM_ROUTE.exec(req.path);
+  if (room && !ROOM_ID.test(decodePathSegment(room[1]!))) {
+    throw new ProvisioningApiError('HS_BAD_VALUE', 'Invalid roomId');
   }
   next();
 }
 
-export function requireRoomId(req: Request, _res: Response, next: NextFunction): void {
-  const roomId = req.params.roomId;
-  if (typeof roomId !== 'string' || !ROOM_ID.test(roomId)) {
-    throw new ProvisioningApiError('HS_BAD_VALUE', 'Invalid roomId');
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
-  next();
 }

@@ -4,7 +4,7 @@ import { jsonBody } from '../../http/json-body';
 import { loadSpec, openApiValidator } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';
 import type { Logger } from '../../logging/logger';
-import { provisioningAuth, requireRoomId, requireUserId } from './auth-middleware';
+import { provisioningAuth, requireUserAndRoom } from './auth-middleware';
 import { provisioningErrorHandler } from './error-middleware';
 import { ProvisioningApiError } from './errors';
 import { metaHandlers } from './handlers/meta';
@@ -24,8 +24,7 @@ export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
   // then every route but /connectiontypes needs a userId, and room routes a roomId.
   router.get('/health', meta.health);
   router.use(provisioningAuth(config.provisioning.secret));
-  router.use(requireUserId);
-  router.use('/:roomId/connections', requireRoomId);
+  router.use(requireUserAndRoom);
   router.use(jsonBody('1mb'));
   router.use(
     openApiValidator({

@@ -1,24 +1,26 @@
 # syntax=docker/dockerfile:1
-# Build stage: full dependencies, compile TypeScript.
+# Build stage: full dependencies (the install step applies patches/ and scripts/), compile
+# TypeScript, then drop the development dependencies.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY openapi ./openapi
 COPY generated ./generated
-COPY scripts ./scripts
 COPY src ./src
-RUN npm run build
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Runtime stage: production dependencies and compiled output only.
+# Runtime stage: the patched production dependencies and the compiled output only.
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     SWITCHBOARD_DATA_DIR=/data \
     SWITCHBOARD_BIND_ADDRESS=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY openapi ./openapi
 COPY config.sample.yaml ./

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load';
+import type { Config } from './config/schema';
 import { embeddedDatabaseDir, migrate, openDatabase } from './db/database';
 import { createApp } from './http/app';
 import { bufferedDestination, createLogger } from './logging/logger';
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
     { database: db.kind, migrations: applied },
     applied.length ? 'database migrated' : 'database schema is up to date',
   );
+  // Shown in every mode: the generated password exists nowhere else.
+  if (loaded.firstStart) printFirstStart(loaded.path, loaded.firstStart, config);
   if (positionals[0] === 'migrate') {
     await db.close();
     return;
@@ -48,23 +51,6 @@ async function main(): Promise<void> {
     logger.info(
       { address: `http://${listener.bindAddress}:${listener.port}`, resources: listener.resources },
       'listening',
-    );
-  }
-
-  if (loaded.firstStart) {
-    const { adminName, adminPassword } = loaded.firstStart;
-    const first = config.listeners[0]!;
-    process.stdout.write(
-      [
-        '',
-        `  Switchboard wrote a new configuration to ${loaded.path}`,
-        `  Management API: http://${first.bindAddress}:${first.port}/_matrix/maubot/v1`,
-        `  API docs:       http://${first.bindAddress}:${first.port}/docs`,
-        `  Log in as "${adminName}" with password: ${adminPassword}`,
-        '  (shown only this once; only its hash is stored)',
-        '',
-        '',
-      ].join('\n'),
     );
   }
 
@@ -96,6 +82,26 @@ async function main(): Promise<void> {
       );
     });
   }
+}
+
+function printFirstStart(
+  path: string,
+  { adminName, adminPassword }: { adminName: string; adminPassword: string },
+  config: Config,
+): void {
+  const first = config.listeners[0]!;
+  process.stdout.write(
+    [
+      '',
+      `  Switchboard wrote a new configuration to ${path}`,
+      `  Management API: http://${first.bindAddress}:${first.port}/_matrix/maubot/v1`,
+      `  API docs:       http://${first.bindAddress}:${first.port}/docs`,
+      `  Log in as "${adminName}" with password: ${adminPassword}`,
+      '  (shown only this once; only its hash is stored)',
+      '',
+      '',
+    ].join('\n'),
+  );
 }
 
 main().catch((err: unknown) => {

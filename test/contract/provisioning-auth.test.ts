@@ -112,6 +112,12 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     },
   );
 
+  it('when a known path gets the wrong method without the secret, then 401', async () => {
+    const res = await request(t.app).post('/v1/connectiontypes');
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual(BAD_TOKEN);
+  });
+
   it('when a known path gets the wrong method, then 405 HS_METHOD_NOT_ALLOWED', async () => {
     const res = await request(t.app)
       .post('/v1/connectiontypes?userId=%40alice%3Aexample.org')

@@ -19,6 +19,18 @@ describe('the server process', () => {
     expect(proc.stderr()).toContain('listeners.0.port: ');
   });
 
+  it('when "migrate" runs on a fresh data directory, then it migrates, prints the login and exits 0', async () => {
+    const dataDir = await tempDir();
+    const proc = runServer(['migrate'], { SWITCHBOARD_DATA_DIR: dataDir });
+    expect(await proc.exited).toBe(0);
+    expect(proc.stdout()).toMatch(/with password: \S+/);
+    expect(proc.stdout()).toContain('"migrations":["20261122000000_plugins"]');
+    const again = runServer(['migrate'], { SWITCHBOARD_DATA_DIR: dataDir });
+    expect(await again.exited).toBe(0);
+    expect(again.stdout()).toContain('database schema is up to date');
+    expect(again.stdout()).not.toContain('with password');
+  }, 30_000);
+
   it('when started on a fresh data directory, then the printed login works, docs are served and a restart keeps the state', async () => {
     const dataDir = await tempDir();
     const port = await freePort();

@@ -25,12 +25,8 @@ export function maubotUiRouter(config: Config): Router {
     router.get(UI_PATH, (_req, res) => {
       res.redirect(301, `${prefix}${UI_PATH}/`);
     });
+    // The API below this path is mounted first and answers everything under /v1 itself.
     router.use(`${UI_PATH}/`, (req, res, next) => {
-      // The API lives below the UI path; never answer it with UI files.
-      if (req.path.startsWith('/v1/') || req.path === '/v1') {
-        next();
-        return;
-      }
       serveStatic(req, res, () => {
         // Unknown files under static/ get index.html, as maubot serves them.
         if (req.method === 'GET' && (req.path === '/' || req.path.startsWith('/static/'))) {

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
-import { mkdtemp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate, openDatabase, rollbackAll } from '../../src/db/database';
+import { insertArchive, readArchive, singleBinaryCopyValue } from '../../src/db/plugin-repository';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 
 async function tables(knex: Knex): Promise<string[]> {
@@ -45,5 +47,47 @@ describe('embedded database', () => {
     expect(rows).toEqual([{ plugin_id: 'xyz.example', size: expect.anything() }]);
     expect(Number(rows[0].size)).toBe(3);
     await second.close();
+  });
+});
+
+describe.each(testDatabaseKinds())('plugin archives (%s)', (kind) => {
+  it('when a 10 MB archive is stored and read back, then the bytes are identical', async () => {
+    const db = await openTestDatabase(kind);
+    const dir = await mkdtemp(join(tmpdir(), 'switchboard-archive-'));
+    try {
+      const data = randomBytes(10 * 1024 * 1024);
+      const path = join(dir, 'archive.mbp');
+      await writeFile(path, data);
+      const id = await db.knex.transaction((trx) =>
+        insertArchive(trx, { pluginId: 'x.y', sha256: 'h', file: { path, size: data.length } }),
+      );
+      const back = await readArchive(db.knex, id);
+      expect(back?.length).toBe(data.length);
+      expect(back!.equals(data)).toBe(true);
+      expect(await readArchive(db.knex, id + 1000)).toBeNull();
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('binary COPY parsing', () => {
+  it('when given one row, no row, or not COPY data, then the value, null, or an error', () => {
+    const header = Buffer.concat([
+      Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'),
+      Buffer.alloc(4),
+      Buffer.alloc(4),
+    ]);
+    const row = Buffer.alloc(6);
+    row.writeInt16BE(1, 0);
+    row.writeInt32BE(3, 2);
+    const trailer = Buffer.from([0xff, 0xff]);
+    expect(
+      singleBinaryCopyValue(Buffer.concat([header, row, Buffer.from('abc'), trailer])),
+    ).toEqual(Buffer.from('abc'));
+    expect(singleBinaryCopyValue(Buffer.concat([header, trailer]))).toBeNull();
+    expect(() => singleBinaryCopyValue(Buffer.from('definitely not a copy stream'))).toThrow(
+      'not PostgreSQL binary COPY data',
+    );
   });
 });

@@ -21,6 +21,6 @@ export function docsRouter(): Router {
   }
   const urls = SPECS.map(({ name, title }) => ({ url: `/openapi/${name}.yaml`, name: title }));
   router.use('/docs', swaggerUi.serveWithOptions({ redirect: true }));
-  router.get('/docs', swaggerUi.setup(undefined, { swaggerOptions: { urls } }));
+  router.get('/docs', swaggerUi.setup(undefined, { explorer: true, swaggerOptions: { urls } }));
   return router;
 }

@@ -69,6 +69,8 @@ describe('the HTTP app', () => {
   it('when /docs is requested, then Swagger UI lists both specs', async () => {
     const page = await request(t.app).get('/docs/');
     expect(page.status).toBe(200);
+    // The definition selector (explorer) is shown, so both specs can be reached from the page.
+    expect(page.text).not.toContain('download-url-wrapper { display: none }');
     const init = await request(t.app).get('/docs/swagger-ui-init.js');
     expect(init.text).toContain('/openapi/maubot.yaml');
     expect(init.text).toContain('/openapi/provisioning.yaml');

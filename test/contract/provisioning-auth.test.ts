@@ -148,6 +148,25 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
   });
 
+  it('when GitHub is not configured, then its routes answer 404 HS_NOTFOUND as JSON', async () => {
+    const res = await request(t.app)
+      .get('/v1/github/oauth?userId=%40alice%3Aexample.org')
+      .set('Authorization', AUTH);
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'GitHub is not configured' });
+  });
+
+  it('when JIRA is configured, then its routes exist (not implemented yet: 501)', async () => {
+    const res = await request(t.app)
+      .get('/v1/jira/oauth?userId=%40alice%3Aexample.org')
+      .set('Authorization', AUTH);
+    expect(res.status).toBe(501);
+    expect(res.body).toEqual({
+      errcode: 'HS_UNKNOWN',
+      error: 'This operation is not implemented yet',
+    });
+  });
+
   it('when the typed client calls health and connectiontypes, then the types match', async () => {
     const client = createClient<paths>({ baseUrl: `${await t.listen()}/v1` });
     const health = await client.GET('/health');

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../../config/schema';
 import { jsonBody } from '../../http/json-body';
 import { loadSpec, openApiValidator } from '../../http/openapi';
@@ -12,6 +12,13 @@ import { metaHandlers } from './handlers/meta';
 export interface ProvisioningApiDeps {
   config: Config;
   logger: Logger;
+}
+
+function serviceRoutes(configured: boolean, service: string) {
+  return (_req: Request, _res: Response, next: NextFunction): void => {
+    if (!configured) throw new ProvisioningApiError('HS_NOTFOUND', `${service} is not configured`);
+    next();
+  };
 }
 
 /** hookshot's provisioning API v1, mounted at /v1. */
@@ -35,6 +42,10 @@ export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
   );
 
   router.get('/connectiontypes', meta.connectionTypes);
+
+  // The GitHub and JIRA helpers exist only when their service is configured.
+  router.use('/github', serviceRoutes(config.github !== null, 'GitHub'));
+  router.use('/jira', serviceRoutes(config.jira !== null, 'JIRA'));
 
   router.use(
     notImplemented(

@@ -1,0 +1,804 @@
+import { createHmac } from 'node:crypto';
+import { TestHomeserver, type RegisteredUser } from './test-homeserver';
+
+const SECRET = 'shared-secret-for-tests';
+const CS = '/_matrix/client/v3';
+
+interface Reply {
+  status: number;
+  /** Parsed JSON, untyped like supertest's `res.body`; tests assert its shape. */
+  body: ReturnType<typeof JSON.parse>;
+  headers: Headers;
+}
+
+async function call(
+  hs: TestHomeserver,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; raw?: string } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  let body: string | undefined = options.raw;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['Content-Type'] = 'application/json';
+  }
+  const res = await fetch(`${hs.url}${path}`, { method, headers, ...(body ? { body } : {}) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+function mac(nonce: string, username: string, password: string, admin: boolean, type?: string) {
+  const hmac = createHmac('sha1', SECRET);
+  hmac.update(`${nonce}\0${username}\0${password}\0${admin ? 'admin' : 'notadmin'}`);
+  if (type !== undefined) hmac.update(`\0${type}`);
+  return hmac.digest('hex');
+}
+
+const enc = encodeURIComponent;
+
+describe('TestHomeserver', () => {
+  let hs: TestHomeserver;
+  let alice: RegisteredUser;
+  let bob: RegisteredUser;
+  beforeAll(async () => {
+    hs = await TestHomeserver.start({ registrationSharedSecret: SECRET });
+    alice = hs.registerUser('alice', 'alice-pw');
+    bob = hs.registerUser('bob', 'bob-pw');
+  });
+  afterAll(() => hs.close());
+
+  async function createRoom(token: string, body: object = {}): Promise<string> {
+    const res = await call(hs, 'POST', `${CS}/createRoom`, { token, body });
+    expect(res.status).toBe(200);
+    return res.body.room_id as string;
+  }
+
+  async function roomWithBob(extra: object = {}): Promise<string> {
+    const roomId = await createRoom(alice.accessToken, { invite: [bob.userId], ...extra });
+    const join = await call(hs, 'POST', `${CS}/rooms/${enc(roomId)}/join`, {
+      token: bob.accessToken,
+      body: {},
+    });
+    expect(join.status).toBe(200);
+    return roomId;
+  }
+
+  describe('discovery and errors', () => {
+    it('when /versions is requested without a token, then v1.1 to v1.11 are listed', async () => {
+      const res = await call(hs, 'GET', '/_matrix/client/versions');
+      expect(res.status).toBe(200);
+      expect(res.body.versions).toContain('v1.1');
+      expect(res.body.versions).toContain('v1.11');
+      expect(res.body.unstable_features).toEqual({});
+    });
+
+    it('when an unknown endpoint is requested, then 404 M_UNRECOGNIZED', async () => {
+      const res = await call(hs, 'GET', `${CS}/nope`, { token: alice.accessToken });
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+    });
+
+    it('when a known path is used with the wrong method, then 405 M_UNRECOGNIZED', async () => {
+      const res = await call(hs, 'DELETE', `${CS}/account/whoami`, { token: alice.accessToken });
+      expect(res.status).toBe(405);
+      expect(res.body.errcode).toBe('M_UNRECOGNIZED');
+    });
+
+    it('when the body is not JSON, then 400 M_NOT_JSON; when not an object, M_BAD_JSON', async () => {
+      const notJson = await call(hs, 'POST', `${CS}/createRoom`, {
+        token: alice.accessToken,
+        raw: '{nope',
+      });
+      expect(notJson.status).toBe(400);
+      expect(notJson.body.errcode).toBe('M_NOT_JSON');
+      const array = await call(hs, 'POST', `${CS}/createRoom`, {
+        token: alice.accessToken,
+        body: [],
+      });
+      expect(array.status).toBe(400);
+      expect(array.body.errcode).toBe('M_BAD_JSON');
+    });
+
+    it('when the token is missing or unknown, then 401 M_MISSING_TOKEN / M_UNKNOWN_TOKEN', async () => {
+      const missing = await call(hs, 'GET', `${CS}/account/whoami`);
+      expect(missing.status).toBe(401);
+      expect(missing.body.errcode).toBe('M_MISSING_TOKEN');
+      const unknown = await call(hs, 'GET', `${CS}/account/whoami`, { token: 'bogus' });
+      expect(unknown.status).toBe(401);
+      expect(unknown.body.errcode).toBe('M_UNKNOWN_TOKEN');
+    });
+
+    it('when the token is passed as ?access_token, then it authenticates', async () => {
+      const res = await call(hs, 'GET', `${CS}/account/whoami?access_token=${alice.accessToken}`);
+      expect(res.status).toBe(200);
+      expect(res.body.user_id).toBe(alice.userId);
+    });
+
+    it('when rateLimitNext(2) is set, then two requests get 429 and the third succeeds', async () => {
+      hs.rateLimitNext(2);
+      for (let i = 0; i < 2; i++) {
+        const res = await call(hs, 'GET', '/_matrix/client/versions');
+        expect(res.status).toBe(429);
+        expect(res.body.errcode).toBe('M_LIMIT_EXCEEDED');
+        expect(typeof res.body.retry_after_ms).toBe('number');
+      }
+      expect((await call(hs, 'GET', '/_matrix/client/versions')).status).toBe(200);
+    });
+
+    it('when requests are made, then they are logged without the query string', async () => {
+      await call(hs, 'GET', `${CS}/account/whoami?access_token=${alice.accessToken}`);
+      expect(hs.requests.at(-1)).toEqual({ method: 'GET', path: `${CS}/account/whoami` });
+    });
+  });
+
+  describe('shared-secret registration', () => {
+    async function nonce(): Promise<string> {
+      const res = await call(hs, 'GET', '/_synapse/admin/v1/register');
+      expect(res.status).toBe(200);
+      return res.body.nonce as string;
+    }
+
+    it('when the MAC is right, then the user is created and the token works', async () => {
+      const n = await nonce();
+      const res = await call(hs, 'POST', '/_synapse/admin/v1/register', {
+        body: {
+          nonce: n,
+          username: 'carol',
+          password: 'pw',
+          admin: false,
+          mac: mac(n, 'carol', 'pw', false),
+        },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        user_id: '@carol:test.local',
+        access_token: expect.any(String),
+        device_id: expect.any(String),
+        home_server: 'test.local',
+      });
+      const whoami = await call(hs, 'GET', `${CS}/account/whoami`, {
+        token: res.body.access_token,
+      });
+      expect(whoami.body.user_id).toBe('@carol:test.local');
+    });
+
+    it('when user_type is given, then it is part of the MAC', async () => {
+      const n = await nonce();
+      const body = { nonce: n, username: 'botty', password: 'pw', admin: true, user_type: 'bot' };
+      const res = await call(hs, 'POST', '/_synapse/admin/v1/register', {
+        body: { ...body, mac: mac(n, 'botty', 'pw', true, 'bot') },
+      });
+      expect(res.status).toBe(200);
+    });
+
+    it('when the MAC is wrong, then 403 HMAC incorrect and the nonce is spent', async () => {
+      const n = await nonce();
+      const bad = await call(hs, 'POST', '/_synapse/admin/v1/register', {
+        body: {
+          nonce: n,
+          username: 'dave',
+          password: 'pw',
+          admin: true,
+          mac: mac(n, 'dave', 'pw', false),
+        },
+      });
+      expect(bad.status).toBe(403);
+      expect(bad.body).toEqual({ errcode: 'M_FORBIDDEN', error: 'HMAC incorrect' });
+      const reuse = await call(hs, 'POST', '/_synapse/admin/v1/register', {
+        body: {
+          nonce: n,
+          username: 'dave',
+          password: 'pw',
+          admin: false,
+          mac: mac(n, 'dave', 'pw', false),
+        },
+      });
+      expect(reuse.status).toBe(400);
+      expect(reuse.body).toEqual({ errcode: 'M_UNKNOWN', error: 'unrecognised nonce' });
+    });
+
+    it('when a nonce is reused after success, then 400 unrecognised nonce', async () => {
+      const n = await nonce();
+      const body = {
+        nonce: n,
+        username: 'erin',
+        password: 'pw',
+        admin: false,
+        mac: mac(n, 'erin', 'pw', false),
+      };
+      expect((await call(hs, 'POST', '/_synapse/admin/v1/register', { body })).status).toBe(200);
+      const again = await call(hs, 'POST', '/_synapse/admin/v1/register', { body });
+      expect(again.status).toBe(400);
+      expect(again.body.error).toBe('unrecognised nonce');
+    });
+
+    it('when the username is taken, then 400 M_USER_IN_USE', async () => {
+      const n = await nonce();
+      const res = await call(hs, 'POST', '/_synapse/admin/v1/register', {
+        body: {
+          nonce: n,
+          username: 'alice',
+          password: 'pw',
+          admin: false,
+          mac: mac(n, 'alice', 'pw', false),
+        },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.errcode).toBe('M_USER_IN_USE');
+    });
+
+    it('when no shared secret is configured, then 400 not enabled', async () => {
+      const other = await TestHomeserver.start({ serverName: 'other.local' });
+      try {
+        const res = await call(other, 'GET', '/_synapse/admin/v1/register');
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({
+          errcode: 'M_UNKNOWN',
+          error: 'Shared secret registration is not enabled',
+        });
+        expect(other.serverName).toBe('other.local');
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe('login, whoami, logout', () => {
+    it('when GET /login, then the password flow is offered', async () => {
+      const res = await call(hs, 'GET', `${CS}/login`);
+      expect(res.body).toEqual({ flows: [{ type: 'm.login.password' }] });
+    });
+
+    it('when the password is right, then a token is returned; logout invalidates it', async () => {
+      const login = await call(hs, 'POST', `${CS}/login`, {
+        body: {
+          type: 'm.login.password',
+          identifier: { type: 'm.id.user', user: 'alice' },
+          password: 'alice-pw',
+          device_id: 'MYDEVICE',
+        },
+      });
+      expect(login.status).toBe(200);
+      expect(login.body).toEqual({
+        user_id: alice.userId,
+        access_token: expect.any(String),
+        device_id: 'MYDEVICE',
+        home_server: 'test.local',
+      });
+      const token = login.body.access_token as string;
+      const whoami = await call(hs, 'GET', `${CS}/account/whoami`, { token });
+      expect(whoami.body).toEqual({
+        user_id: alice.userId,
+        device_id: 'MYDEVICE',
+        is_guest: false,
+      });
+      const logout = await call(hs, 'POST', `${CS}/logout`, { token, body: {} });
+      expect(logout.status).toBe(200);
+      expect(logout.body).toEqual({});
+      const after = await call(hs, 'GET', `${CS}/account/whoami`, { token });
+      expect(after.status).toBe(401);
+      expect(after.body.errcode).toBe('M_UNKNOWN_TOKEN');
+      // Alice's other sessions are unaffected.
+      expect(
+        (await call(hs, 'GET', `${CS}/account/whoami`, { token: alice.accessToken })).status,
+      ).toBe(200);
+    });
+
+    it('when the legacy top-level user (full MXID) is used, then login works', async () => {
+      const res = await call(hs, 'POST', `/_matrix/client/r0/login`, {
+        body: { type: 'm.login.password', user: bob.userId, password: 'bob-pw' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.user_id).toBe(bob.userId);
+    });
+
+    it.each([
+      ['a wrong password', 'alice', 'nope'],
+      ['an unknown user', 'zed', 'alice-pw'],
+    ])('when %s is given, then 403 Invalid username or password', async (_, user, password) => {
+      const res = await call(hs, 'POST', `${CS}/login`, {
+        body: { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password },
+      });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({ errcode: 'M_FORBIDDEN', error: 'Invalid username or password' });
+    });
+  });
+
+  describe('rooms', () => {
+    it('when a room is created, then it has the default state and invitees are invited', async () => {
+      const roomId = await createRoom(alice.accessToken, { name: 'Ops', invite: [bob.userId] });
+      const state = hs.roomState(roomId)!;
+      const byType = (t: string, k = '') => state.find((e) => e.type === t && e.state_key === k);
+      expect(byType('m.room.create')?.content.creator).toBe(alice.userId);
+      expect(byType('m.room.member', alice.userId)?.content.membership).toBe('join');
+      expect(byType('m.room.member', bob.userId)?.content.membership).toBe('invite');
+      expect(byType('m.room.power_levels')?.content).toMatchObject({
+        users: { [alice.userId]: 100 },
+        users_default: 0,
+        state_default: 50,
+        events_default: 0,
+        invite: 0,
+        events: {},
+      });
+      expect(byType('m.room.join_rules')?.content.join_rule).toBe('invite');
+      expect(byType('m.room.name')?.content.name).toBe('Ops');
+      const joined = await call(hs, 'GET', `${CS}/joined_rooms`, { token: alice.accessToken });
+      expect(joined.body.joined_rooms).toContain(roomId);
+    });
+
+    it('when a non-member reads state or sends, then 403; after join, both work', async () => {
+      const roomId = await createRoom(alice.accessToken);
+      const path = `${CS}/rooms/${enc(roomId)}`;
+      const read = await call(hs, 'GET', `${path}/state`, { token: bob.accessToken });
+      expect(read.status).toBe(403);
+      expect(read.body.errcode).toBe('M_FORBIDDEN');
+      const send = await call(hs, 'PUT', `${path}/send/m.room.message/t1`, {
+        token: bob.accessToken,
+        body: { msgtype: 'm.text', body: 'hi' },
+      });
+      expect(send.status).toBe(403);
+      const uninvited = await call(hs, 'POST', `${path}/join`, { token: bob.accessToken });
+      expect(uninvited.status).toBe(403);
+
+      const inviteByStranger = await call(hs, 'POST', `${path}/invite`, {
+        token: bob.accessToken,
+        body: { user_id: bob.userId },
+      });
+      expect(inviteByStranger.status).toBe(403);
+      const invite = await call(hs, 'POST', `${path}/invite`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      expect(invite.status).toBe(200);
+      // An invitee may read its own membership, but nothing else.
+      const ownMember = await call(hs, 'GET', `${path}/state/m.room.member/${enc(bob.userId)}`, {
+        token: bob.accessToken,
+      });
+      expect(ownMember.body.membership).toBe('invite');
+      const name = await call(hs, 'GET', `${path}/state/m.room.create/`, {
+        token: bob.accessToken,
+      });
+      expect(name.status).toBe(403);
+
+      const join = await call(hs, 'POST', `${CS}/join/${enc(roomId)}`, {
+        token: bob.accessToken,
+        body: {},
+      });
+      expect(join.body).toEqual({ room_id: roomId });
+      const all = await call(hs, 'GET', `${path}/state`, { token: bob.accessToken });
+      expect(all.status).toBe(200);
+      expect(all.body.map((e: { type: string }) => e.type)).toContain('m.room.power_levels');
+      expect(all.body[0].room_id).toBe(roomId);
+    });
+
+    it('when state is read, then content is returned or 404 Event not found.', async () => {
+      const roomId = await createRoom(alice.accessToken, { name: 'N' });
+      const path = `${CS}/rooms/${enc(roomId)}/state`;
+      for (const suffix of ['/m.room.name', '/m.room.name/']) {
+        const res = await call(hs, 'GET', `${path}${suffix}`, { token: alice.accessToken });
+        expect(res.body).toEqual({ name: 'N' });
+      }
+      const missing = await call(hs, 'GET', `${path}/m.room.topic`, { token: alice.accessToken });
+      expect(missing.status).toBe(404);
+      expect(missing.body).toEqual({ errcode: 'M_NOT_FOUND', error: 'Event not found.' });
+    });
+
+    it('when a PL 0 user sets state_default state, then 403; an explicit events entry is honoured', async () => {
+      const roomId = await roomWithBob({
+        power_level_content_override: { events: { 'org.example.open': 0 } },
+      });
+      const path = `${CS}/rooms/${enc(roomId)}/state`;
+      const topic = await call(hs, 'PUT', `${path}/m.room.topic`, {
+        token: bob.accessToken,
+        body: { topic: 'mine' },
+      });
+      expect(topic.status).toBe(403);
+      expect(topic.body.errcode).toBe('M_FORBIDDEN');
+      const open = await call(hs, 'PUT', `${path}/org.example.open/k`, {
+        token: bob.accessToken,
+        body: { ok: true },
+      });
+      expect(open.status).toBe(200);
+      expect(open.body.event_id).toMatch(/^\$/);
+      const read = await call(hs, 'GET', `${path}/org.example.open/k`, {
+        token: alice.accessToken,
+      });
+      expect(read.body).toEqual({ ok: true });
+      const byAdmin = await call(hs, 'PUT', `${path}/m.room.topic/`, {
+        token: alice.accessToken,
+        body: { topic: 'admin topic' },
+      });
+      expect(byAdmin.status).toBe(200);
+    });
+
+    it('when someone sets another user’s state key, then 403', async () => {
+      const roomId = await roomWithBob({ power_level_content_override: { state_default: 0 } });
+      const res = await call(
+        hs,
+        'PUT',
+        `${CS}/rooms/${enc(roomId)}/state/org.example.owned/${enc(alice.userId)}`,
+        { token: bob.accessToken, body: {} },
+      );
+      expect(res.status).toBe(403);
+    });
+
+    it('when power levels change, then the sender cannot exceed its own level', async () => {
+      const roomId = await roomWithBob();
+      const path = `${CS}/rooms/${enc(roomId)}/state/m.room.power_levels/`;
+      const current = (await call(hs, 'GET', path, { token: alice.accessToken })).body;
+      const promote = await call(hs, 'PUT', path, {
+        token: bob.accessToken,
+        body: { ...current, users: { ...current.users, [bob.userId]: 100 } },
+      });
+      expect(promote.status).toBe(403);
+      const raise = await call(hs, 'PUT', path, {
+        token: alice.accessToken,
+        body: { ...current, users: { ...current.users, [bob.userId]: 50 } },
+      });
+      expect(raise.status).toBe(200);
+      const topic = await call(hs, 'PUT', `${CS}/rooms/${enc(roomId)}/state/m.room.topic`, {
+        token: bob.accessToken,
+        body: { topic: 'now allowed' },
+      });
+      expect(topic.status).toBe(200);
+      // PL 50 may not demote the PL 100 creator.
+      const demote = await call(hs, 'PUT', path, {
+        token: bob.accessToken,
+        body: { ...current, state_default: 50, users: { [bob.userId]: 50, [alice.userId]: 0 } },
+      });
+      expect(demote.status).toBe(403);
+    });
+
+    it('when a message is sent twice with the same txnId, then the same event_id', async () => {
+      const roomId = await roomWithBob();
+      const path = `${CS}/rooms/${enc(roomId)}/send/m.room.message/txn-1`;
+      const body = { msgtype: 'm.text', body: 'hello' };
+      const first = await call(hs, 'PUT', path, { token: bob.accessToken, body });
+      const second = await call(hs, 'PUT', path, { token: bob.accessToken, body });
+      expect(first.status).toBe(200);
+      expect(second.body.event_id).toBe(first.body.event_id);
+      const other = await call(hs, 'PUT', path.replace('txn-1', 'txn-2'), {
+        token: bob.accessToken,
+        body,
+      });
+      expect(other.body.event_id).not.toBe(first.body.event_id);
+    });
+
+    it('when events_default or an events entry is above the sender, then send is 403', async () => {
+      const roomId = await roomWithBob({
+        power_level_content_override: { events: { 'm.reaction': 10 } },
+      });
+      const path = `${CS}/rooms/${enc(roomId)}/send`;
+      const reaction = await call(hs, 'PUT', `${path}/m.reaction/a`, {
+        token: bob.accessToken,
+        body: {},
+      });
+      expect(reaction.status).toBe(403);
+      const message = await call(hs, 'PUT', `${path}/m.room.message/b`, {
+        token: bob.accessToken,
+        body: { msgtype: 'm.text', body: 'x' },
+      });
+      expect(message.status).toBe(200);
+    });
+
+    it('when a member leaves, then it can no longer send and joined_rooms drops the room', async () => {
+      const roomId = await roomWithBob();
+      const leave = await call(hs, 'POST', `${CS}/rooms/${enc(roomId)}/leave`, {
+        token: bob.accessToken,
+      });
+      expect(leave.status).toBe(200);
+      const send = await call(hs, 'PUT', `${CS}/rooms/${enc(roomId)}/send/m.room.message/z`, {
+        token: bob.accessToken,
+        body: {},
+      });
+      expect(send.status).toBe(403);
+      const joined = await call(hs, 'GET', `${CS}/joined_rooms`, { token: bob.accessToken });
+      expect(joined.body.joined_rooms).not.toContain(roomId);
+    });
+
+    it('when a room is public, then anyone may join it by alias', async () => {
+      const roomId = await createRoom(alice.accessToken, {
+        preset: 'public_chat',
+        room_alias_name: 'lobby',
+      });
+      const join = await call(hs, 'POST', `${CS}/join/${enc('#lobby:test.local')}`, {
+        token: bob.accessToken,
+      });
+      expect(join.body).toEqual({ room_id: roomId });
+    });
+  });
+
+  describe('sync', () => {
+    it('when syncing initially then incrementally, then only new events arrive', async () => {
+      const user = hs.registerUser('syncer');
+      const roomId = await createRoom(user.accessToken, { name: 'S' });
+      const first = await call(hs, 'GET', `${CS}/sync`, { token: user.accessToken });
+      expect(first.status).toBe(200);
+      const room = first.body.rooms.join[roomId];
+      const types = [...room.state.events, ...room.timeline.events].map(
+        (e: { type: string }) => e.type,
+      );
+      expect(types).toEqual(expect.arrayContaining(['m.room.create', 'm.room.name']));
+      expect(room.timeline.events[0]).toEqual(
+        expect.objectContaining({
+          event_id: expect.any(String),
+          sender: user.userId,
+          origin_server_ts: expect.any(Number),
+          unsigned: expect.any(Object),
+        }),
+      );
+      expect(room.timeline.events[0].room_id).toBeUndefined();
+
+      const since = first.body.next_batch as string;
+      const empty = await call(hs, 'GET', `${CS}/sync?since=${since}`, { token: user.accessToken });
+      expect(empty.body.rooms.join).toEqual({});
+
+      const sent = await call(hs, 'PUT', `${CS}/rooms/${enc(roomId)}/send/m.room.message/s1`, {
+        token: user.accessToken,
+        body: { msgtype: 'm.text', body: 'new' },
+      });
+      const next = await call(hs, 'GET', `${CS}/sync?since=${since}&timeout=0`, {
+        token: user.accessToken,
+      });
+      const timeline = next.body.rooms.join[roomId].timeline;
+      expect(timeline.events).toHaveLength(1);
+      expect(timeline.events[0]).toMatchObject({
+        event_id: sent.body.event_id,
+        content: { body: 'new' },
+        unsigned: { transaction_id: 's1' },
+      });
+      expect(timeline.limited).toBe(false);
+      expect(next.body.next_batch).not.toBe(since);
+    });
+
+    it('when a long-poll is waiting, then a new message wakes it before the timeout', async () => {
+      const roomId = await roomWithBob();
+      const initial = await call(hs, 'GET', `${CS}/sync`, { token: bob.accessToken });
+      const started = Date.now();
+      const poll = call(hs, 'GET', `${CS}/sync?since=${initial.body.next_batch}&timeout=5000`, {
+        token: bob.accessToken,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await call(hs, 'PUT', `${CS}/rooms/${enc(roomId)}/send/m.room.message/wake`, {
+        token: alice.accessToken,
+        body: { msgtype: 'm.text', body: 'wake up' },
+      });
+      const res = await poll;
+      expect(Date.now() - started).toBeLessThan(2000);
+      const events = res.body.rooms.join[roomId].timeline.events;
+      expect(events.map((e: { content: { body?: string } }) => e.content.body)).toEqual([
+        'wake up',
+      ]);
+      // Another device does not see the sender's transaction id.
+      expect(events[0].unsigned.transaction_id).toBeUndefined();
+    });
+
+    it('when nothing happens, then the long-poll returns empty after the timeout', async () => {
+      const user = hs.registerUser('idle');
+      const initial = await call(hs, 'GET', `${CS}/sync`, { token: user.accessToken });
+      const started = Date.now();
+      const res = await call(hs, 'GET', `${CS}/sync?since=${initial.body.next_batch}&timeout=150`, {
+        token: user.accessToken,
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(res.body.rooms.join).toEqual({});
+    });
+
+    it('when the user is invited, then the room shows in rooms.invite with stripped state', async () => {
+      const user = hs.registerUser('invitee');
+      const initial = await call(hs, 'GET', `${CS}/sync`, { token: user.accessToken });
+      const roomId = await createRoom(alice.accessToken, { name: 'Invite me' });
+      await call(hs, 'POST', `${CS}/rooms/${enc(roomId)}/invite`, {
+        token: alice.accessToken,
+        body: { user_id: user.userId },
+      });
+      const res = await call(hs, 'GET', `${CS}/sync?since=${initial.body.next_batch}`, {
+        token: user.accessToken,
+      });
+      const events = res.body.rooms.invite[roomId].invite_state.events;
+      expect(events).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'm.room.name', content: { name: 'Invite me' } }),
+          expect.objectContaining({
+            type: 'm.room.member',
+            state_key: user.userId,
+            content: expect.objectContaining({ membership: 'invite' }),
+          }),
+        ]),
+      );
+      expect(res.body.rooms.join[roomId]).toBeUndefined();
+    });
+
+    it('when the user leaves, then the room shows in rooms.leave once', async () => {
+      const roomId = await roomWithBob();
+      const initial = await call(hs, 'GET', `${CS}/sync`, { token: bob.accessToken });
+      await call(hs, 'POST', `${CS}/rooms/${enc(roomId)}/leave`, { token: bob.accessToken });
+      const res = await call(hs, 'GET', `${CS}/sync?since=${initial.body.next_batch}`, {
+        token: bob.accessToken,
+      });
+      expect(res.body.rooms.leave[roomId].timeline.events.at(-1).content.membership).toBe('leave');
+      const again = await call(hs, 'GET', `${CS}/sync?since=${res.body.next_batch}`, {
+        token: bob.accessToken,
+      });
+      expect(again.body.rooms.leave[roomId]).toBeUndefined();
+    });
+
+    it('when a filter sets timeline.limit, then the timeline is limited', async () => {
+      const user = hs.registerUser('filtered');
+      const roomId = await createRoom(user.accessToken);
+      const filter = await call(hs, 'POST', `${CS}/user/${enc(user.userId)}/filter`, {
+        token: user.accessToken,
+        body: { room: { timeline: { limit: 2 }, state: { lazy_load_members: true } } },
+      });
+      const res = await call(hs, 'GET', `${CS}/sync?filter=${filter.body.filter_id}`, {
+        token: user.accessToken,
+      });
+      const timeline = res.body.rooms.join[roomId].timeline;
+      expect(timeline.events).toHaveLength(2);
+      expect(timeline.limited).toBe(true);
+      expect(typeof timeline.prev_batch).toBe('string');
+      const inline = await call(
+        hs,
+        'GET',
+        `${CS}/sync?filter=${enc(JSON.stringify({ room: { timeline: { limit: 1 } } }))}`,
+        { token: user.accessToken },
+      );
+      expect(inline.body.rooms.join[roomId].timeline.events).toHaveLength(1);
+    });
+
+    it('when since is garbage or from the future, then 400 M_INVALID_PARAM', async () => {
+      for (const since of ['garbage', 's999999999']) {
+        const res = await call(hs, 'GET', `${CS}/sync?since=${since}`, {
+          token: alice.accessToken,
+        });
+        expect(res.status).toBe(400);
+        expect(res.body.errcode).toBe('M_INVALID_PARAM');
+      }
+    });
+  });
+
+  describe('profile', () => {
+    it('when a user sets its display name and avatar, then both read back (without auth)', async () => {
+      const user = hs.registerUser('profiled');
+      const base = `${CS}/profile/${enc(user.userId)}`;
+      expect((await call(hs, 'GET', `${base}/displayname`)).body).toEqual({
+        displayname: 'profiled',
+      });
+      const put = await call(hs, 'PUT', `${base}/displayname`, {
+        token: user.accessToken,
+        body: { displayname: 'Profiled Bot' },
+      });
+      expect(put.status).toBe(200);
+      await call(hs, 'PUT', `${base}/avatar_url`, {
+        token: user.accessToken,
+        body: { avatar_url: 'mxc://test.local/abc' },
+      });
+      expect((await call(hs, 'GET', base)).body).toEqual({
+        displayname: 'Profiled Bot',
+        avatar_url: 'mxc://test.local/abc',
+      });
+      expect((await call(hs, 'GET', `${base}/avatar_url`)).body).toEqual({
+        avatar_url: 'mxc://test.local/abc',
+      });
+      expect(hs.userProfile(user.userId)?.displayname).toBe('Profiled Bot');
+    });
+
+    it('when a user sets another user’s profile, then 403; unknown users are 404', async () => {
+      const res = await call(hs, 'PUT', `${CS}/profile/${enc(alice.userId)}/displayname`, {
+        token: bob.accessToken,
+        body: { displayname: 'hacked' },
+      });
+      expect(res.status).toBe(403);
+      expect(res.body.errcode).toBe('M_FORBIDDEN');
+      const unknown = await call(hs, 'GET', `${CS}/profile/${enc('@ghost:test.local')}`);
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.errcode).toBe('M_NOT_FOUND');
+    });
+  });
+
+  describe('filters', () => {
+    it('when a filter is created, then it reads back; unknown and foreign filters fail', async () => {
+      const filter = { room: { timeline: { limit: 5 } } };
+      const created = await call(hs, 'POST', `${CS}/user/${enc(alice.userId)}/filter`, {
+        token: alice.accessToken,
+        body: filter,
+      });
+      expect(typeof created.body.filter_id).toBe('string');
+      const read = await call(
+        hs,
+        'GET',
+        `${CS}/user/${enc(alice.userId)}/filter/${created.body.filter_id}`,
+        { token: alice.accessToken },
+      );
+      expect(read.body).toEqual(filter);
+      const unknown = await call(hs, 'GET', `${CS}/user/${enc(alice.userId)}/filter/9999`, {
+        token: alice.accessToken,
+      });
+      expect(unknown.status).toBe(404);
+      const foreign = await call(hs, 'POST', `${CS}/user/${enc(alice.userId)}/filter`, {
+        token: bob.accessToken,
+        body: filter,
+      });
+      expect(foreign.status).toBe(403);
+    });
+  });
+
+  describe('media', () => {
+    it('when media is uploaded, then both download endpoints return the bytes and type', async () => {
+      const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]);
+      const up = await fetch(`${hs.url}/_matrix/media/v3/upload?filename=a.png`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${alice.accessToken}`, 'Content-Type': 'image/png' },
+        body: bytes,
+      });
+      expect(up.status).toBe(200);
+      const { content_uri } = (await up.json()) as { content_uri: string };
+      expect(content_uri).toMatch(/^mxc:\/\/test\.local\/[\w-]+$/);
+      const mediaPath = content_uri.slice('mxc://'.length);
+
+      const authed = await fetch(`${hs.url}/_matrix/client/v1/media/download/${mediaPath}/a.png`, {
+        headers: { Authorization: `Bearer ${alice.accessToken}` },
+      });
+      expect(authed.status).toBe(200);
+      expect(authed.headers.get('content-type')).toBe('image/png');
+      expect(Buffer.from(await authed.arrayBuffer())).toEqual(bytes);
+
+      const noAuth = await fetch(`${hs.url}/_matrix/client/v1/media/download/${mediaPath}`);
+      expect(noAuth.status).toBe(401);
+      const legacy = await fetch(`${hs.url}/_matrix/media/v3/download/${mediaPath}`);
+      expect(Buffer.from(await legacy.arrayBuffer())).toEqual(bytes);
+
+      const missing = await call(hs, 'GET', '/_matrix/media/v3/download/test.local/nope');
+      expect(missing.status).toBe(404);
+      expect(missing.body.errcode).toBe('M_NOT_FOUND');
+    });
+
+    it('when uploading without a token, then 401', async () => {
+      const res = await call(hs, 'POST', '/_matrix/media/v3/upload', { raw: 'x' });
+      expect(res.status).toBe(401);
+    });
+  });
+});
+
+describe('TestHomeserver stop and restart', () => {
+  it('when stopped, then fetch fails; when restarted, then same port, state and tokens', async () => {
+    const hs = await TestHomeserver.start();
+    try {
+      const user = hs.registerUser('persist', 'pw');
+      const url = hs.url;
+      const roomId = (
+        await call(hs, 'POST', `${CS}/createRoom`, { token: user.accessToken, body: { name: 'R' } })
+      ).body.room_id as string;
+      await hs.stop();
+      await expect(fetch(`${url}/_matrix/client/versions`)).rejects.toThrow();
+      await hs.restart();
+      expect(hs.url).toBe(url);
+      const name = await call(hs, 'GET', `${CS}/rooms/${enc(roomId)}/state/m.room.name`, {
+        token: user.accessToken,
+      });
+      expect(name.body).toEqual({ name: 'R' });
+    } finally {
+      await hs.close();
+    }
+  });
+
+  it('when stopped during a long-poll, then the poll ends instead of hanging', async () => {
+    const hs = await TestHomeserver.start();
+    try {
+      const user = hs.registerUser('poller');
+      const initial = await call(hs, 'GET', `${CS}/sync`, { token: user.accessToken });
+      const poll = call(hs, 'GET', `${CS}/sync?since=${initial.body.next_batch}&timeout=10000`, {
+        token: user.accessToken,
+      }).catch((err: unknown) => err);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      await hs.stop();
+      await poll;
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await hs.close();
+    }
+  });
+});

@@ -431,7 +431,11 @@ export class TestHomeserver {
       throw new MatrixError(403, 'M_FORBIDDEN', 'HMAC incorrect');
     }
     const userId = this.createUser(username, password, admin);
-    const session = this.createSession(userId);
+    return this.credentials(userId, this.createSession(userId));
+  }
+
+  /** What registration and login answer. */
+  private credentials(userId: string, session: { accessToken: string; deviceId: string }): Json {
     return {
       user_id: userId,
       access_token: session.accessToken,
@@ -457,13 +461,7 @@ export class TestHomeserver {
       throw new MatrixError(403, 'M_FORBIDDEN', 'Invalid username or password');
     }
     const deviceId = typeof body.device_id === 'string' ? body.device_id : undefined;
-    const session = this.createSession(userId, deviceId);
-    return {
-      user_id: userId,
-      access_token: session.accessToken,
-      device_id: session.deviceId,
-      home_server: this.serverName,
-    };
+    return this.credentials(userId, this.createSession(userId, deviceId));
   }
 
   private async createRoom(r: Request): Promise<Json> {

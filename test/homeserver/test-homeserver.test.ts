@@ -127,9 +127,14 @@ describe('TestHomeserver', () => {
       expect((await call(hs, 'GET', '/_matrix/client/versions')).status).toBe(200);
     });
 
-    it('when requests are made, then they are logged without the query string', async () => {
-      await call(hs, 'GET', `${CS}/account/whoami?access_token=${alice.accessToken}`);
-      expect(hs.requests.at(-1)).toEqual({ method: 'GET', path: `${CS}/account/whoami` });
+    it('when requests are made, then they are logged with their query but never the token', async () => {
+      await call(hs, 'GET', `${CS}/account/whoami?access_token=${alice.accessToken}&x=1`);
+      expect(hs.requests.at(-1)).toEqual({
+        method: 'GET',
+        path: `${CS}/account/whoami`,
+        query: { x: '1' },
+        userId: alice.userId,
+      });
     });
   });
 

@@ -12,6 +12,8 @@ export interface TestHomeserverOptions {
   serverName?: string;
   /** Enables the Synapse admin shared-secret registration API. */
   registrationSharedSecret?: string;
+  /** Offers single sign-on; whoever completes it is logged in as this user (localpart). */
+  ssoUser?: string;
 }
 
 export interface RegisteredUser {
@@ -36,8 +38,12 @@ export type SyncEvent = Omit<ClientEvent, 'room_id'>;
 
 export interface LoggedRequest {
   method: string;
-  /** The path without the query string (which may hold an access token). */
+  /** The path without the query string. */
   path: string;
+  /** The query parameters, without `access_token`. */
+  query: Record<string, string>;
+  /** Whose token authenticated it, when it needed one and it was valid. */
+  userId?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -138,6 +144,9 @@ export class TestHomeserver {
   private port = 0;
   private closed = false;
   private readonly sharedSecret: string | undefined;
+  private readonly ssoUser: string | undefined;
+  /** Single-use `m.login.token` tokens → user ID. */
+  private readonly loginTokens = new Map<string, string>();
   private readonly routes: Route[] = [];
 
   private readonly users = new Map<string, User>();
@@ -149,12 +158,15 @@ export class TestHomeserver {
   private readonly filters = new Map<string, Json[]>();
   private readonly media = new Map<string, Media>();
   private readonly waiters = new Set<() => void>();
+  /** Each user's presence as last set by a /sync `set_presence` (absent means online). */
+  private readonly presence = new Map<string, string>();
   private stream = 0;
   private rateLimited = 0;
 
   private constructor(options: TestHomeserverOptions) {
     this.serverName = options.serverName ?? 'test.local';
     this.sharedSecret = options.registrationSharedSecret;
+    this.ssoUser = options.ssoUser;
     this.defineRoutes();
   }
 
@@ -212,6 +224,11 @@ export class TestHomeserver {
     };
   }
 
+  /** The presence a user's last /sync set, if any. */
+  presenceOf(userId: string): string | undefined {
+    return this.presence.get(userId);
+  }
+
   /** Current state events of a room, or undefined if the room does not exist. */
   roomState(roomId: string): ClientEvent[] | undefined {
     const room = this.rooms.get(roomId);
@@ -233,7 +250,10 @@ export class TestHomeserver {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path: url.pathname });
+    const query = Object.fromEntries(url.searchParams);
+    delete query.access_token;
+    const logged: LoggedRequest = { method, path: url.pathname, query };
+    this.requests.push(logged);
     res.setHeader('Access-Control-Allow-Origin', '*');
     try {
       if (method === 'OPTIONS') {
@@ -256,6 +276,7 @@ export class TestHomeserver {
         if (route.method !== method && !(route.method === 'GET' && method === 'HEAD')) continue;
         const params = m.slice(1).map((p) => decodeURIComponent(p ?? ''));
         const session = route.auth === 'required' ? this.authenticate(req, url) : undefined;
+        if (session) logged.userId = session.userId;
         let raw: Promise<Buffer> | undefined;
         const rawBody = () => (raw ??= readBody(req));
         const result = await route.handler({
@@ -325,21 +346,32 @@ export class TestHomeserver {
     this.route(
       'GET',
       `${CS}/login`,
-      () => Promise.resolve({ flows: [{ type: 'm.login.password' }] }),
+      () =>
+        Promise.resolve({
+          flows: [
+            { type: 'm.login.password' },
+            ...(this.ssoUser ? [{ type: 'm.login.sso' }, { type: 'm.login.token' }] : []),
+          ],
+        }),
       'none',
     );
+    // The browser side of SSO, already "completed": straight back with a login token.
+    this.route('GET', `${CS}/login/sso/redirect`, (r) => this.ssoRedirect(r), 'none');
     this.route('POST', `${CS}/login`, (r) => this.login(r), 'none');
     this.route('GET', `${CS}/account/whoami`, ({ session }) =>
       Promise.resolve({ user_id: session.userId, device_id: session.deviceId, is_guest: false }),
     );
+    // Logging out also ends the device's pending long-polls (they answer M_UNKNOWN_TOKEN).
     this.route('POST', `${CS}/logout`, ({ session }) => {
       for (const [token, s] of this.sessions) if (s === session) this.sessions.delete(token);
+      this.wake();
       return Promise.resolve({});
     });
     this.route('POST', `${CS}/logout/all`, ({ session }) => {
       for (const [token, s] of this.sessions) {
         if (s.userId === session.userId) this.sessions.delete(token);
       }
+      this.wake();
       return Promise.resolve({});
     });
     this.route('GET', `${CS}/capabilities`, () =>
@@ -383,6 +415,17 @@ export class TestHomeserver {
     this.route('GET', `${CS}/user/([^/]+)/filter/([^/]+)`, (r) => this.getFilter(r));
 
     this.route('GET', `${CS}/sync`, (r) => this.sync(r));
+    // Clients fetch push rules before their first sync; an account starts with empty rule sets.
+    this.route('GET', `${CS}/pushrules/?`, () =>
+      Promise.resolve({
+        global: { override: [], content: [], room: [], sender: [], underride: [] },
+      }),
+    );
+    this.route('GET', `${CS}/presence/([^/]+)/status`, (r) => {
+      const presence = this.presence.get(r.params[0]!);
+      if (!presence) throw new MatrixError(404, 'M_NOT_FOUND', 'Presence not found');
+      return Promise.resolve({ presence });
+    });
 
     this.route('POST', '/_matrix/media/(?:v3|r0)/upload', (r) => this.upload(r));
     const download = '/download/([^/]+)/([^/]+)(?:/[^/]*)?';
@@ -444,8 +487,29 @@ export class TestHomeserver {
     };
   }
 
+  private ssoRedirect(r: Request): Promise<undefined> {
+    if (!this.ssoUser) throw new MatrixError(404, 'M_UNRECOGNIZED', 'SSO is not enabled');
+    const redirectUrl = r.query.get('redirectUrl');
+    if (!redirectUrl) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing redirectUrl');
+    const userId = `@${this.ssoUser}:${this.serverName}`;
+    if (!this.users.has(userId)) this.createUser(this.ssoUser, undefined, false);
+    const token = randomId();
+    this.loginTokens.set(token, userId);
+    const target = new URL(redirectUrl);
+    target.searchParams.set('loginToken', token);
+    r.res.writeHead(302, { Location: target.toString() }).end();
+    return Promise.resolve(undefined);
+  }
+
   private async login(r: Request): Promise<Json> {
     const body = await r.body();
+    if (body.type === 'm.login.token' && this.ssoUser) {
+      const userId = typeof body.token === 'string' ? this.loginTokens.get(body.token) : undefined;
+      if (!userId) throw new MatrixError(403, 'M_FORBIDDEN', 'Invalid login token');
+      this.loginTokens.delete(body.token as string);
+      const deviceId = typeof body.device_id === 'string' ? body.device_id : undefined;
+      return this.credentials(userId, this.createSession(userId, deviceId));
+    }
     if (body.type !== 'm.login.password') {
       throw new MatrixError(400, 'M_UNKNOWN', 'Unknown login type');
     }
@@ -744,6 +808,11 @@ export class TestHomeserver {
       }
     }
     const timeout = Math.max(0, Number(r.query.get('timeout') ?? 0) || 0);
+    const setPresence = r.query.get('set_presence') ?? 'online';
+    if (!['online', 'offline', 'unavailable'].includes(setPresence)) {
+      throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid set_presence: ${setPresence}`);
+    }
+    this.presence.set(userId, setPresence);
     const fullState = r.query.get('full_state') === 'true';
     let filter: Json = {};
     const filterParam = r.query.get('filter');
@@ -784,6 +853,11 @@ export class TestHomeserver {
         r.res.on('close', done);
       });
       if (r.res.destroyed || !this.server) return result.body;
+      if (![...this.sessions.values()].includes(r.session)) {
+        throw new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Invalid access token passed.', {
+          soft_logout: false,
+        });
+      }
     }
   }
 

@@ -54,11 +54,18 @@ async function main(): Promise<void> {
     );
   }
 
+  // In the background: the listeners answer while clients connect to their homeservers.
+  services.clients.startAll().catch((err: unknown) => {
+    logger.error({ err }, 'could not start the Matrix clients');
+  });
+
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    services.clientAuth.close();
+    await services.clients.stopAll();
     await Promise.all(
       servers.map(
         (s) =>

@@ -65,6 +65,10 @@ const jiraSchema = z.strictObject({
     .default(null),
 });
 
+const encryptionKeySchema = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes');
+
 const defaultFeatures = Object.fromEntries(API_FEATURES.map((f) => [f, true])) as Record<
   ApiFeature,
   boolean
@@ -86,9 +90,9 @@ export const configSchema = z.strictObject({
     responseValidation: z.enum(['fail', 'log']).default('fail'),
   }),
   /** Key for secrets stored in the database (base64 of 32 bytes). */
-  encryptionKey: z
-    .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes'),
+  encryptionKey: encryptionKeySchema,
+  /** Keys secrets were encrypted with before; still read, rewritten with the current key. */
+  previousEncryptionKeys: z.array(encryptionKeySchema).default([]),
   listeners: z
     .array(listenerSchema)
     .min(1)

@@ -46,8 +46,10 @@ server:
   responseValidation: fail
 
 # Encrypts secrets stored in the database (Matrix and OAuth tokens). Base64 of 32 random bytes,
-# e.g. from: openssl rand -base64 32. Changing it makes stored secrets unreadable.
+# e.g. from: openssl rand -base64 32. To rotate, put the old key in previousEncryptionKeys:
+# stored secrets are re-encrypted with the new key at startup. A lost key cannot be recovered.
 encryptionKey: ${v.encryptionKey}
+previousEncryptionKeys: []
 
 # HTTP listeners. Resources: maubot (management API and UI), provisioning (bridge provisioning
 # API), webhooks (public webhook ingress), docs (API documentation at /docs), metrics.

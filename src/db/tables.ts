@@ -18,3 +18,21 @@ export interface DbPluginRow {
   created_at: Date;
   updated_at: Date;
 }
+
+export interface DbClientRow {
+  id: string;
+  homeserver: string;
+  access_token_ciphertext: string;
+  access_token_key_id: string;
+  device_id: string;
+  enabled: boolean;
+  sync: boolean;
+  autojoin: boolean;
+  online: boolean;
+  displayname: string;
+  avatar_url: string;
+  next_batch: string;
+  filter_id: string;
+  created_at: Date;
+  updated_at: Date;
+}

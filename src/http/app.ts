@@ -1,5 +1,7 @@
 import express, { type Express } from 'express';
 import type { AdminAuthService } from '../admins/admin-auth-service';
+import type { ClientAuthService } from '../clients/client-auth-service';
+import type { ClientService } from '../clients/client-service';
 import { MAUBOT_API_PATH, createMaubotRouter } from '../api/maubot/router';
 import { createProvisioningRouter } from '../api/provisioning/router';
 import { RESOURCES, type Config, type Resource } from '../config/schema';
@@ -17,6 +19,8 @@ export interface AppDeps {
   db: Database;
   admins: AdminAuthService;
   plugins: PluginService;
+  clients: ClientService;
+  clientAuth: ClientAuthService;
   metrics: Metrics;
   /** What this listener serves; all resources when omitted. */
   resources?: readonly Resource[];

@@ -24,7 +24,9 @@ describe('the server process', () => {
     const proc = runServer(['migrate'], { SWITCHBOARD_DATA_DIR: dataDir });
     expect(await proc.exited).toBe(0);
     expect(proc.stdout()).toMatch(/with password: \S+/);
-    expect(proc.stdout()).toContain('"migrations":["20261122000000_plugins"]');
+    expect(proc.stdout()).toContain(
+      '"migrations":["20261122000000_plugins","20261122010000_clients"]',
+    );
     const again = runServer(['migrate'], { SWITCHBOARD_DATA_DIR: dataDir });
     expect(await again.exited).toBe(0);
     expect(again.stdout()).toContain('database schema is up to date');

@@ -7,6 +7,8 @@ import type { Database } from '../../src/db/database';
 import { createApp } from '../../src/http/app';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import type { PluginInstances } from '../../src/plugins/plugin-service';
+import type { ClientPoolOptions } from '../../src/clients/client-pool';
+import type { ClientInstances, ClientService } from '../../src/clients/client-service';
 import { createServices } from '../../src/services';
 import { TEST_SECRET, testConfig } from './config';
 import { openTestDatabase, type TestDatabaseKind } from './databases';
@@ -16,6 +18,7 @@ export interface TestApp {
   config: Config;
   db: Database;
   logger: Logger;
+  clients: ClientService;
   /** A valid management token for the configured admin. */
   token: string;
   /** Listens on a loopback port (for clients that need a real URL). */
@@ -32,6 +35,10 @@ export async function createTestApp(
     pluginInstances?: PluginInstances;
     /** Reuse this database instead of opening a fresh one (e.g. to restart the app on it). */
     db?: Database;
+    clientPool?: ClientPoolOptions;
+    clientInstances?: ClientInstances;
+    /** Start the enabled stored clients, as the server does at startup. */
+    startClients?: boolean;
   } = {},
 ): Promise<TestApp> {
   const config = options.config ?? testConfig();
@@ -42,7 +49,10 @@ export async function createTestApp(
     logger,
     db,
     ...(options.pluginInstances ? { pluginInstances: options.pluginInstances } : {}),
+    clientPool: options.clientPool ?? { retryBaseMs: 200, retryMaxMs: 1000 },
+    ...(options.clientInstances ? { clientInstances: options.clientInstances } : {}),
   });
+  if (options.startClients) await services.clients.startAll();
   const app = createApp({
     ...services,
     ...(options.resources ? { resources: options.resources } : {}),
@@ -53,6 +63,7 @@ export async function createTestApp(
     config,
     db,
     logger,
+    clients: services.clients,
     token: signToken(TEST_SECRET, 'admin'),
     async listen() {
       server ??= await new Promise<Server>((resolve) => {
@@ -61,6 +72,8 @@ export async function createTestApp(
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async close() {
+      services.clientAuth.close();
+      await services.clients.stopAll();
       if (server) await new Promise((resolve) => server!.close(resolve));
       if (!options.db) await db.close();
     },

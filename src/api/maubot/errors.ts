@@ -13,6 +13,7 @@ export const MAUBOT_ERRORS = {
     400,
     "The Matrix user ID of the client and the user ID of the access token don't match",
   ],
+  proxy_path_invalid: [400, 'Only Matrix API paths (starting with _matrix/) can be proxied'],
   pid_mismatch: [400, 'The ID in the path does not match the ID of the uploaded plugin'],
   username_or_password_missing: [400, 'Username or password missing'],
   query_missing: [400, 'Query missing'],

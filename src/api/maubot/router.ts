@@ -12,6 +12,11 @@ import { MaubotApiError } from './errors';
 import { authHandlers } from './handlers/auth';
 import { metaHandlers } from './handlers/meta';
 import { pluginHandlers } from './handlers/plugins';
+import { clientHandlers } from './handlers/clients';
+import { clientAuthHandlers } from './handlers/client-auth';
+import { proxyHandler } from './handlers/proxy';
+import type { ClientService } from '../../clients/client-service';
+import type { ClientAuthService } from '../../clients/client-auth-service';
 import { translateDomainErrors } from './domain-errors';
 import type { PluginService } from '../../plugins/plugin-service';
 
@@ -23,6 +28,8 @@ export interface MaubotApiDeps {
   logger: Logger;
   admins: AdminAuthService;
   plugins: PluginService;
+  clients: ClientService;
+  clientAuth: ClientAuthService;
 }
 
 interface OpenApiRequest extends Request {
@@ -34,6 +41,11 @@ function isArchiveUpload(req: Request): boolean {
     (req.method === 'POST' && req.path === '/plugins/upload') ||
     (req.method === 'PUT' && /^\/plugin\/[^/]+$/.test(req.path))
   );
+}
+
+/** Bodies that are streamed elsewhere as they are: archive uploads and the Matrix API proxy. */
+function isRawBody(req: Request): boolean {
+  return isArchiveUpload(req) || req.path.startsWith('/proxy/');
 }
 
 /** A disabled `apiFeatures` group's routes do not exist (maubot answers 404 for them). */
@@ -54,6 +66,8 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   const meta = metaHandlers(config, admins);
   const spool = new UploadSpool(MAX_UPLOAD_BYTES);
   const plugins = pluginHandlers(deps.plugins, (req, res) => spool.uploadedFile(req, res));
+  const clients = clientHandlers(deps.clients);
+  const clientAuth = clientAuthHandlers(deps.clientAuth);
   const router = Router();
 
   // maubot authenticates before routing: unknown paths without a token are 401, not 404.
@@ -61,7 +75,7 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   // Plugin archives arrive as raw zip bodies (what maubot's UI and mbc send) and are spooled
   // to disk; any other body on those routes is left for the validator to refuse.
   router.use(['/plugins/upload', '/plugin/:id'], spool.rawZip());
-  router.use(jsonBody('1mb', isArchiveUpload));
+  router.use(jsonBody('1mb', isRawBody));
   router.use(
     openApiValidator({
       spec: loadSpec('maubot'),
@@ -69,7 +83,8 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
       logger,
       multer: spool.multerOptions(),
       // `path` there spans several segments, which OpenAPI path templates cannot express.
-      ignorePaths: /^\/_matrix\/maubot\/v1\/proxy\//,
+      // (The validator joins base URL and path with an extra slash, hence `/+`.)
+      ignorePaths: /^\/_matrix\/maubot\/v1\/+proxy\//,
     }),
   );
   router.use(featureGate(config.apiFeatures));
@@ -86,6 +101,27 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   router.put('/plugin/:id', plugins.put);
   router.delete('/plugin/:id', plugins.delete);
   router.post('/plugin/:id/reload', plugins.reload);
+
+  router.get('/clients', clients.list);
+  router.post('/client/new', clients.create);
+  router.get('/client/:id', clients.get);
+  router.put('/client/:id', clients.put);
+  router.delete('/client/:id', clients.delete);
+  router.post('/client/:id/clearcache', clients.clearCache);
+  router.post('/client/:id/verify', clients.crypto);
+  router.post('/client/:id/generate_recovery_key', clients.crypto);
+
+  router.get('/client/auth/servers', clientAuth.servers);
+  router.post('/client/auth/:server/register', clientAuth.register);
+  router.post('/client/auth/:server/login', clientAuth.login);
+  router.post('/client/auth/:server/sso/:id/wait', clientAuth.waitForSso);
+  router.get('/client/auth_external_sso/complete/:id', clientAuth.completeSso);
+
+  // Outside the validator (see ignorePaths), so the feature switch is checked here.
+  router.all('/proxy/:id/*path', (req, _res, next) => {
+    next(config.apiFeatures.client_proxy ? undefined : new MaubotApiError('resource_not_found'));
+  });
+  router.all('/proxy/:id/*path', proxyHandler(deps.clients));
 
   router.use(notImplemented(() => new MaubotApiError('not_implemented')));
   router.use((_req, _res, next) => next(new MaubotApiError('resource_not_found')));

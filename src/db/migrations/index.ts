@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as plugins from './20261122000000_plugins';
+import * as clients from './20261122010000_clients';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -7,7 +8,10 @@ interface Migration {
 }
 
 // Listed explicitly so migrations work the same from TypeScript sources and compiled output.
-const MIGRATIONS: [string, Migration][] = [['20261122000000_plugins', plugins]];
+const MIGRATIONS: [string, Migration][] = [
+  ['20261122000000_plugins', plugins],
+  ['20261122010000_clients', clients],
+];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
   getMigrations: () => Promise.resolve(MIGRATIONS),

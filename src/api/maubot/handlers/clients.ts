@@ -1,0 +1,56 @@
+import type { Request, Response } from 'express';
+import type { ClientInput, ClientService } from '../../../clients/client-service';
+import { MaubotApiError } from '../errors';
+import type { ResponseBody } from '../types';
+
+type IdRequest = Request<{ id: string }>;
+
+export function clientHandlers(clients: ClientService) {
+  return {
+    list: async (_req: Request, res: Response<ResponseBody<'getClients', 200>>): Promise<void> => {
+      res.json(await clients.list());
+    },
+
+    get: async (req: IdRequest, res: Response<ResponseBody<'getClient', 200>>): Promise<void> => {
+      res.json(await clients.get(req.params.id));
+    },
+
+    create: async (
+      req: Request<object, unknown, ClientInput>,
+      res: Response<ResponseBody<'createClient', 201>>,
+    ): Promise<void> => {
+      res.status(201).json(await clients.create(req.body ?? {}));
+    },
+
+    /** Unknown id: create (201); known: update (200, as maubot's code, not its spec's 202). */
+    put: async (
+      req: Request<{ id: string }, unknown, ClientInput>,
+      res: Response<ResponseBody<'putClient', 200 | 201>>,
+    ): Promise<void> => {
+      const { client, created } = await clients.put(req.params.id, req.body ?? {});
+      res.status(created ? 201 : 200).json(client);
+    },
+
+    delete: async (req: IdRequest, res: Response): Promise<void> => {
+      await clients.delete(req.params.id);
+      res.status(204).end();
+    },
+
+    clearCache: async (
+      req: IdRequest,
+      res: Response<ResponseBody<'clearClientCache', 200>>,
+    ): Promise<void> => {
+      await clients.clearCache(req.params.id);
+      res.json({ success: true });
+    },
+
+    /** Cross-signing needs end-to-end encryption, which bot clients do not have. */
+    crypto: async (req: IdRequest): Promise<void> => {
+      await clients.get(req.params.id);
+      throw new MaubotApiError(
+        'internal_crypto_error',
+        'Internal crypto error: end-to-end encryption is not supported for bot clients',
+      );
+    },
+  };
+}

@@ -1,0 +1,266 @@
+import type { Logger } from '../logging/logger';
+import { BotClient, type SyncPosition } from '../matrix/bot-client';
+import { HomeserverError, IdentityMismatchError } from '../matrix/matrix-errors';
+
+/** Everything a client needs to run, with the token in clear (only ever in memory). */
+export interface RunnableClient {
+  id: string;
+  homeserver: string;
+  accessToken: string;
+  deviceId: string;
+  enabled: boolean;
+  sync: boolean;
+  autojoin: boolean;
+  online: boolean;
+  displayname: string;
+  avatarUrl: string;
+  nextBatch: string;
+  filterId: string;
+}
+
+export interface ClientPoolHooks {
+  /** The client as stored now; null when it is gone. */
+  load(id: string): Promise<RunnableClient | null>;
+  /** Persists enabled=false: the homeserver refused this client for good. */
+  disable(id: string, reason: string): Promise<void>;
+  savePosition(id: string, position: SyncPosition): Promise<void>;
+}
+
+export interface ClientPoolOptions {
+  /** First retry delay after a failed start; doubles per attempt. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export const DEFAULT_POOL_OPTIONS: ClientPoolOptions = { retryBaseMs: 5_000, retryMaxMs: 300_000 };
+
+export interface ClientStatus {
+  started: boolean;
+  syncOk: boolean;
+  remoteDisplayname: string | null;
+  remoteAvatarUrl: string | null;
+}
+
+interface Runtime {
+  bot?: BotClient;
+  started: boolean;
+  /** Bumped by every start and stop, so a start that finishes late knows it was superseded. */
+  generation: number;
+  retryTimer?: NodeJS.Timeout;
+  attempt: number;
+  remoteDisplayname: string | null;
+  remoteAvatarUrl: string | null;
+  /** Sync position writes, in order. */
+  writes: Promise<void>;
+}
+
+/**
+ * The running Matrix clients: one BotClient per started client. Starts retry with backoff in
+ * the background when the homeserver cannot be reached; a homeserver that rejects the token
+ * disables the client instead.
+ */
+export class ClientPool {
+  private readonly runtimes = new Map<string, Runtime>();
+  private closed = false;
+
+  constructor(
+    private readonly hooks: ClientPoolHooks,
+    private readonly logger: Logger,
+    private readonly options: ClientPoolOptions = DEFAULT_POOL_OPTIONS,
+  ) {}
+
+  status(id: string): ClientStatus {
+    const runtime = this.runtimes.get(id);
+    return {
+      started: runtime?.started ?? false,
+      syncOk: runtime?.bot?.syncOk ?? true,
+      remoteDisplayname: runtime?.remoteDisplayname ?? null,
+      remoteAvatarUrl: runtime?.remoteAvatarUrl ?? null,
+    };
+  }
+
+  /** The running client, for room operations; undefined when it is not started. */
+  running(id: string): BotClient | undefined {
+    const runtime = this.runtimes.get(id);
+    return runtime?.started ? runtime.bot : undefined;
+  }
+
+  /**
+   * Starts the client (no-op when started). Resolves true once it runs; false when it could not
+   * start now (a retry is scheduled if the failure may pass) or must not (disabled, gone).
+   */
+  async start(id: string): Promise<boolean> {
+    const runtime = this.runtime(id);
+    if (runtime.started) return true;
+    this.cancelRetry(runtime);
+    return this.attempt(id, runtime, ++runtime.generation);
+  }
+
+  stop(id: string): void {
+    const runtime = this.runtimes.get(id);
+    if (!runtime) return;
+    runtime.generation++;
+    this.cancelRetry(runtime);
+    runtime.attempt = 0;
+    this.halt(id, runtime);
+  }
+
+  /** Stops the client and forgets everything about it (deleted). */
+  forget(id: string): void {
+    this.stop(id);
+    this.runtimes.delete(id);
+  }
+
+  async restart(id: string): Promise<boolean> {
+    this.stop(id);
+    return this.start(id);
+  }
+
+  async stopAll(): Promise<void> {
+    this.closed = true;
+    for (const id of this.runtimes.keys()) this.stop(id);
+    await Promise.all([...this.runtimes.values()].map((r) => r.writes));
+  }
+
+  private runtime(id: string): Runtime {
+    let runtime = this.runtimes.get(id);
+    if (!runtime) {
+      runtime = {
+        started: false,
+        generation: 0,
+        attempt: 0,
+        remoteDisplayname: null,
+        remoteAvatarUrl: null,
+        writes: Promise.resolve(),
+      };
+      this.runtimes.set(id, runtime);
+    }
+    return runtime;
+  }
+
+  /** One start; a retry (`retry`) gives up when the client was disabled meanwhile. */
+  private async attempt(
+    id: string,
+    runtime: Runtime,
+    generation: number,
+    retry = false,
+  ): Promise<boolean> {
+    const log = this.clientLogger(id);
+    const client = await this.hooks.load(id);
+    if (!client || this.closed || generation !== runtime.generation) return false;
+    if (retry && !client.enabled) return false;
+    const bot = new BotClient({
+      ...client,
+      userId: client.id,
+      logger: log,
+      onSyncPosition: (position) => this.savePosition(id, runtime, position),
+      onTokenRejected: (error) => {
+        if (runtime.bot !== bot) return;
+        this.stop(id);
+        void this.disable(id, `the homeserver rejected the access token (${error.errcode})`);
+      },
+    });
+    runtime.bot = bot;
+    try {
+      await bot.start();
+    } catch (err) {
+      bot.stop();
+      if (runtime.bot === bot) runtime.bot = undefined;
+      if (generation !== runtime.generation) return false;
+      if (
+        (err instanceof HomeserverError && err.tokenRejected) ||
+        err instanceof IdentityMismatchError
+      ) {
+        const reason =
+          err instanceof IdentityMismatchError
+            ? err.message
+            : `the homeserver rejected the access token (${err.errcode})`;
+        await this.disable(id, reason);
+        return false;
+      }
+      this.scheduleRetry(id, runtime, err);
+      return false;
+    }
+    if (generation !== runtime.generation || this.closed) {
+      bot.stop();
+      return false;
+    }
+    runtime.started = true;
+    runtime.attempt = 0;
+    this.rememberProfile(runtime, bot);
+    log.info({ homeserver: client.homeserver, sync: client.sync }, 'client started');
+    return true;
+  }
+
+  /** Re-reads the profile the homeserver has (after a change or on request). */
+  async refreshProfile(id: string): Promise<void> {
+    const runtime = this.runtimes.get(id);
+    const bot = runtime?.started ? runtime.bot : undefined;
+    if (!runtime || !bot) return;
+    await bot.refreshRemoteProfile();
+    this.rememberProfile(runtime, bot);
+  }
+
+  rememberProfile(runtime: Runtime | string, bot?: BotClient): void {
+    const r = typeof runtime === 'string' ? this.runtimes.get(runtime) : runtime;
+    const b = bot ?? r?.bot;
+    if (!r || !b) return;
+    r.remoteDisplayname = b.remoteDisplayname;
+    r.remoteAvatarUrl = b.remoteAvatarUrl;
+  }
+
+  private halt(id: string, runtime: Runtime): void {
+    const wasStarted = runtime.started;
+    runtime.bot?.stop();
+    runtime.bot = undefined;
+    runtime.started = false;
+    if (wasStarted) this.clientLogger(id).info('client stopped');
+  }
+
+  private scheduleRetry(id: string, runtime: Runtime, err: unknown): void {
+    if (this.closed) return;
+    const delay = Math.min(
+      this.options.retryMaxMs,
+      this.options.retryBaseMs * 2 ** Math.min(runtime.attempt, 20),
+    );
+    runtime.attempt++;
+    this.clientLogger(id).warn(
+      { err, attempt: runtime.attempt, retryInMs: delay },
+      'client could not start; retrying',
+    );
+    const generation = runtime.generation;
+    runtime.retryTimer = setTimeout(() => {
+      runtime.retryTimer = undefined;
+      if (generation !== runtime.generation) return;
+      void this.attempt(id, runtime, generation, true);
+    }, delay);
+    runtime.retryTimer.unref();
+  }
+
+  private cancelRetry(runtime: Runtime): void {
+    if (runtime.retryTimer) clearTimeout(runtime.retryTimer);
+    runtime.retryTimer = undefined;
+  }
+
+  private async disable(id: string, reason: string): Promise<void> {
+    this.clientLogger(id).error({ reason }, 'client disabled: %s', reason);
+    try {
+      await this.hooks.disable(id, reason);
+    } catch (err) {
+      this.clientLogger(id).error({ err }, 'could not store that the client is disabled');
+    }
+  }
+
+  private savePosition(id: string, runtime: Runtime, position: SyncPosition): void {
+    runtime.writes = runtime.writes
+      .then(() => this.hooks.savePosition(id, position))
+      .catch((err: unknown) =>
+        this.clientLogger(id).warn({ err }, 'could not store the sync position'),
+      );
+  }
+
+  private clientLogger(id: string): Logger {
+    // maubot's logger name, which its web UI links to the client.
+    return this.logger.child({ name: `maubot.client.${id}` });
+  }
+}

@@ -1,0 +1,434 @@
+import {
+  ClientEvent,
+  createClient,
+  Filter,
+  HttpApiEvent,
+  Method,
+  RoomEvent as SdkRoomEvent,
+  SyncState,
+  type MatrixClient,
+  type MatrixEvent,
+} from 'matrix-js-sdk';
+import { StubStore } from 'matrix-js-sdk/lib/store/stub.js';
+import type { Logger } from '../logging/logger';
+import { HOMESERVER_TIMEOUT_MS } from './homeserver-api';
+import { HomeserverError, IdentityMismatchError, toHomeserverError, viaSdk } from './matrix-errors';
+import { sdkLogger } from './sdk-logger';
+
+/** The literal profile value that means "leave this profile field alone". */
+export const PROFILE_DISABLED = 'disable';
+
+export interface SyncPosition {
+  nextBatch?: string;
+  filterId?: string;
+}
+
+export interface BotClientOptions {
+  userId: string;
+  homeserver: string;
+  accessToken: string;
+  /** "" when unknown. */
+  deviceId: string;
+  sync: boolean;
+  autojoin: boolean;
+  online: boolean;
+  displayname: string;
+  avatarUrl: string;
+  /** Where the last run stopped ("" = never synced). */
+  nextBatch: string;
+  filterId: string;
+  logger: Logger;
+  /** A new sync token or filter id to keep for the next start. */
+  onSyncPosition(position: SyncPosition): void;
+  /** The homeserver rejected the token while running (logged out, deactivated). */
+  onTokenRejected(error: HomeserverError): void;
+}
+
+/** A room event as delivered by sync, without SDK types. */
+export interface RoomEvent {
+  roomId: string;
+  /** Absent for the stripped state shown with an invite. */
+  eventId?: string;
+  type: string;
+  sender: string;
+  stateKey?: string;
+  content: Record<string, unknown>;
+  originServerTs: number;
+}
+
+// maubot's sync filter: recent timeline, lazy-loaded members, no presence.
+const SYNC_FILTER = {
+  room: { timeline: { limit: 50 }, state: { lazy_load_members: true } },
+  presence: { not_types: ['*'] },
+};
+
+const FILTER_NAME_PREFIX = 'FILTER_SYNC_';
+
+/**
+ * Keeps no rooms or timelines in memory (an idle bot costs little however busy its rooms are)
+ * and hands the sync token and filter id to the owner to persist, so a restart resumes.
+ */
+class PersistedPositionStore extends StubStore {
+  constructor(
+    private token: string | null,
+    private filterId: string | null,
+    private readonly persist: (position: SyncPosition) => void,
+  ) {
+    super();
+    super.setSyncToken(token ?? '');
+  }
+
+  override getSyncToken(): string | null {
+    return this.token;
+  }
+
+  override setSyncToken(token: string): void {
+    if (token === this.token) return;
+    this.token = token;
+    this.persist({ nextBatch: token });
+  }
+
+  override getSavedSyncToken(): Promise<string | null> {
+    return Promise.resolve(this.token);
+  }
+
+  override getFilterIdByName(name: string): string | null {
+    return name.startsWith(FILTER_NAME_PREFIX) ? this.filterId : null;
+  }
+
+  override setFilterIdByName(name: string, filterId?: string): void {
+    if (!name.startsWith(FILTER_NAME_PREFIX) || (filterId ?? null) === this.filterId) return;
+    this.filterId = filterId ?? null;
+    this.persist({ filterId: filterId ?? '' });
+  }
+
+  forget(): void {
+    this.token = null;
+    this.filterId = null;
+    this.persist({ nextBatch: '', filterId: '' });
+  }
+}
+
+function toRoomEvent(event: MatrixEvent): RoomEvent | null {
+  const roomId = event.getRoomId();
+  if (!roomId) return null;
+  return {
+    roomId,
+    eventId: event.getId(),
+    type: event.getType(),
+    sender: event.getSender() ?? '',
+    stateKey: event.getStateKey(),
+    content: event.getContent(),
+    originServerTs: event.getTs(),
+  };
+}
+
+/** One Matrix account, driven by matrix-js-sdk: sync loop, profile, autojoin, room operations. */
+export class BotClient {
+  readonly userId: string;
+  private readonly sdk: MatrixClient;
+  private readonly store: PersistedPositionStore;
+  private readonly logger: Logger;
+  private options: BotClientOptions;
+  private syncing = false;
+  private ok = true;
+  private rejected = false;
+  private readonly joining = new Set<string>();
+  private eventListeners: ((event: RoomEvent) => void)[] = [];
+  remoteDisplayname: string | null = null;
+  remoteAvatarUrl: string | null = null;
+
+  constructor(options: BotClientOptions) {
+    this.options = options;
+    this.userId = options.userId;
+    this.logger = options.logger;
+    this.store = new PersistedPositionStore(
+      options.nextBatch || null,
+      options.filterId || null,
+      (position) => options.onSyncPosition(position),
+    );
+    this.sdk = createClient({
+      baseUrl: options.homeserver.replace(/\/+$/, ''),
+      accessToken: options.accessToken,
+      userId: options.userId,
+      deviceId: options.deviceId || undefined,
+      store: this.store,
+      logger: sdkLogger(options.logger),
+      localTimeoutMs: undefined,
+      useAuthorizationHeader: true,
+    });
+    this.sdk.on(ClientEvent.Sync, (state, _prev, data) => {
+      if (state === SyncState.Prepared || state === SyncState.Syncing) this.setOk(true);
+      else if (state === SyncState.Error || state === SyncState.Reconnecting) {
+        this.setOk(false, data?.error);
+        // The SDK stops syncing for good on a rejected token; so does the owner.
+        const error = toHomeserverError(data?.error);
+        if (error instanceof HomeserverError && error.tokenRejected) this.tokenRejected(error);
+      }
+    });
+    this.sdk.on(HttpApiEvent.SessionLoggedOut, (err) => {
+      const error = toHomeserverError(err);
+      if (error instanceof HomeserverError) this.tokenRejected(error);
+    });
+    this.sdk.on(ClientEvent.Event, (event) => this.onEvent(event));
+    // Fires with "invite" only for rooms in the invite section of a sync, not for the old
+    // invite event that later shows in a joined room's timeline.
+    this.sdk.on(SdkRoomEvent.MyMembership, (room, membership) => {
+      if (membership === 'invite') this.onInvite(room.roomId);
+    });
+  }
+
+  /** False after a failed sync until the next successful one. */
+  get syncOk(): boolean {
+    return this.ok;
+  }
+
+  get isSyncing(): boolean {
+    return this.syncing;
+  }
+
+  /** Events as they arrive from sync (not the initial sync's backlog). */
+  onRoomEvent(listener: (event: RoomEvent) => void): void {
+    this.eventListeners.push(listener);
+  }
+
+  /**
+   * maubot's start: the homeserver answers, the token is this account's (and device's), the
+   * managed profile fields are pushed, sync starts, the remote profile is read back.
+   */
+  async start(): Promise<void> {
+    await viaSdk(() => this.sdk.getVersions());
+    const whoami = await viaSdk(() => this.sdk.whoami());
+    if (whoami.user_id !== this.userId) throw new IdentityMismatchError('user', whoami.user_id);
+    if (this.options.deviceId && whoami.device_id && whoami.device_id !== this.options.deviceId) {
+      throw new IdentityMismatchError('device', whoami.device_id);
+    }
+    await this.pushProfile();
+    this.ok = true;
+    if (this.options.sync) await this.startSync();
+    await this.refreshRemoteProfile();
+  }
+
+  stop(): void {
+    this.stopSync();
+  }
+
+  async setSync(sync: boolean): Promise<void> {
+    this.options = { ...this.options, sync };
+    if (sync) await this.startSync();
+    else this.stopSync();
+  }
+
+  setAutojoin(autojoin: boolean): void {
+    this.options = { ...this.options, autojoin };
+  }
+
+  /** Presence goes with each /sync request; a change restarts the loop to apply it. */
+  async setOnline(online: boolean): Promise<void> {
+    this.options = { ...this.options, online };
+    if (this.syncing) {
+      this.stopSync();
+      await this.startSync();
+    }
+  }
+
+  async setDisplayname(displayname: string): Promise<void> {
+    this.options = { ...this.options, displayname };
+    if (displayname !== PROFILE_DISABLED) {
+      await viaSdk(() => this.sdk.setDisplayName(displayname));
+    }
+    await this.refreshRemoteProfile();
+  }
+
+  async setAvatarUrl(avatarUrl: string): Promise<void> {
+    this.options = { ...this.options, avatarUrl };
+    if (avatarUrl !== PROFILE_DISABLED) await viaSdk(() => this.sdk.setAvatarUrl(avatarUrl));
+    await this.refreshRemoteProfile();
+  }
+
+  /** Forgets the sync token and filter and syncs again from scratch. */
+  async clearCache(): Promise<void> {
+    this.stopSync();
+    this.store.forget();
+    if (this.options.sync) await this.startSync();
+  }
+
+  async refreshRemoteProfile(): Promise<void> {
+    try {
+      const profile = await viaSdk(() => this.sdk.getProfileInfo(this.userId));
+      this.remoteDisplayname = profile.displayname ?? null;
+      this.remoteAvatarUrl = profile.avatar_url ?? null;
+    } catch (err) {
+      // A profile that is not set yet is a 404 on some servers.
+      if (err instanceof HomeserverError && err.status === 404) {
+        this.remoteDisplayname = null;
+        this.remoteAvatarUrl = null;
+        return;
+      }
+      throw err;
+    }
+  }
+
+  // ---- room operations ----
+
+  async joinedRooms(): Promise<string[]> {
+    const body = await this.request<{ joined_rooms: string[] }>(Method.Get, '/joined_rooms');
+    return body.joined_rooms;
+  }
+
+  async joinRoom(roomIdOrAlias: string): Promise<string> {
+    const body = await this.request<{ room_id: string }>(
+      Method.Post,
+      `/join/${encodeURIComponent(roomIdOrAlias)}`,
+      {},
+    );
+    return body.room_id;
+  }
+
+  async leaveRoom(roomId: string): Promise<void> {
+    await this.request(Method.Post, `/rooms/${encodeURIComponent(roomId)}/leave`, {});
+  }
+
+  async inviteUser(roomId: string, userId: string): Promise<void> {
+    await this.request(Method.Post, `/rooms/${encodeURIComponent(roomId)}/invite`, {
+      user_id: userId,
+    });
+  }
+
+  /** Sends a room event; returns its event id. */
+  async sendEvent(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+    const txnId = this.sdk.makeTxnId();
+    const body = await this.request<{ event_id: string }>(
+      Method.Put,
+      `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`,
+      content,
+    );
+    return body.event_id;
+  }
+
+  async sendText(roomId: string, text: string, html?: string): Promise<string> {
+    return this.sendEvent(roomId, 'm.room.message', {
+      msgtype: 'm.text',
+      body: text,
+      ...(html !== undefined ? { format: 'org.matrix.custom.html', formatted_body: html } : {}),
+    });
+  }
+
+  /** A state event's content, or null when the room has none of that type and key. */
+  async getState(
+    roomId: string,
+    type: string,
+    stateKey = '',
+  ): Promise<Record<string, unknown> | null> {
+    try {
+      return await this.request<Record<string, unknown>>(
+        Method.Get,
+        `/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`,
+      );
+    } catch (err) {
+      if (err instanceof HomeserverError && err.errcode === 'M_NOT_FOUND') return null;
+      throw err;
+    }
+  }
+
+  async setState(
+    roomId: string,
+    type: string,
+    stateKey: string,
+    content: Record<string, unknown>,
+  ): Promise<string> {
+    const body = await this.request<{ event_id: string }>(
+      Method.Put,
+      `/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`,
+      content,
+    );
+    return body.event_id;
+  }
+
+  async getPowerLevels(roomId: string): Promise<Record<string, unknown> | null> {
+    return this.getState(roomId, 'm.room.power_levels');
+  }
+
+  /** A member's membership in a room ("join", "invite", ...), or null if none. */
+  async getMembership(roomId: string, userId: string): Promise<string | null> {
+    const member = await this.getState(roomId, 'm.room.member', userId);
+    const membership = member?.membership;
+    return typeof membership === 'string' ? membership : null;
+  }
+
+  /** Uploads media; returns its mxc:// URI. */
+  async uploadMedia(data: Buffer, contentType: string, filename?: string): Promise<string> {
+    const body = await viaSdk(() =>
+      this.sdk.uploadContent(data, { type: contentType, name: filename, includeFilename: true }),
+    );
+    return body.content_uri;
+  }
+
+  // ---- internals ----
+
+  private async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return viaSdk(() =>
+      this.sdk.http.authedRequest<T>(method, path, undefined, body as Record<string, unknown>, {
+        localTimeoutMs: HOMESERVER_TIMEOUT_MS,
+        priority: 'auto',
+      }),
+    );
+  }
+
+  private async pushProfile(): Promise<void> {
+    const { displayname, avatarUrl } = this.options;
+    if (displayname !== PROFILE_DISABLED) await viaSdk(() => this.sdk.setDisplayName(displayname));
+    if (avatarUrl !== PROFILE_DISABLED) await viaSdk(() => this.sdk.setAvatarUrl(avatarUrl));
+  }
+
+  private async startSync(): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    this.ok = true;
+    const filter = new Filter(this.userId);
+    filter.setDefinition(structuredClone(SYNC_FILTER));
+    await this.sdk.startClient({
+      filter,
+      lazyLoadMembers: true,
+      initialSyncLimit: 1,
+      disablePresence: !this.options.online,
+      threadSupport: false,
+    });
+  }
+
+  private stopSync(): void {
+    if (!this.syncing) return;
+    this.syncing = false;
+    this.sdk.stopClient();
+  }
+
+  private tokenRejected(error: HomeserverError): void {
+    if (this.rejected) return;
+    this.rejected = true;
+    this.options.onTokenRejected(error);
+  }
+
+  private setOk(ok: boolean, error?: unknown): void {
+    if (ok === this.ok) return;
+    this.ok = ok;
+    if (ok) this.logger.info('sync is working again');
+    else this.logger.warn({ err: error }, 'sync failed; retrying');
+  }
+
+  private onEvent(event: MatrixEvent): void {
+    const roomEvent = toRoomEvent(event);
+    if (!roomEvent) return;
+    if (this.sdk.isInitialSyncComplete()) {
+      for (const listener of this.eventListeners) listener(roomEvent);
+    }
+  }
+
+  private onInvite(roomId: string): void {
+    if (!this.options.autojoin || this.joining.has(roomId)) return;
+    this.joining.add(roomId);
+    this.logger.info({ roomId }, 'joining on invite');
+    this.joinRoom(roomId)
+      .catch((err: unknown) => this.logger.warn({ err, roomId }, 'could not join on invite'))
+      .finally(() => this.joining.delete(roomId));
+  }
+}

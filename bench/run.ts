@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { strToU8, zipSync } from 'fflate';
+import { TestHomeserver } from '../test/homeserver/test-homeserver';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -17,6 +18,8 @@ const TARGET_RATIO = 0.55;
 const UPLOADS = 10;
 const UPLOAD_TARGET_MS = 150;
 const RSS_TARGET_FACTOR = 3;
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
+const CLIENT_RSS_TARGET = 10 * 1024 * 1024;
 
 interface ServerInfo {
   barePort: number;
@@ -142,7 +145,8 @@ async function main(): Promise<void> {
       'endpoint                              bare req/s  p99   switchboard req/s  p99   ratio',
     );
     let failed = false;
-    for (const c of process.env.BENCH_ONLY_UPLOAD ? [] : cases) {
+    const only = process.env.BENCH_ONLY_UPLOAD ?? process.env.BENCH_ONLY_CLIENTS;
+    for (const c of only ? [] : cases) {
       const rounds: { base: Measurement; ours: Measurement }[] = [];
       // Alternating short rounds keep drift in the machine's speed out of the ratio.
       for (let i = 0; i < ROUNDS; i++) {
@@ -165,7 +169,8 @@ async function main(): Promise<void> {
     }
     // One upload is latency, not throughput: the server gets all cores, as in production.
     servers.unpin();
-    failed = (await benchUpload(servers)) || failed;
+    if (!process.env.BENCH_ONLY_CLIENTS) failed = (await benchUpload(servers)) || failed;
+    failed = (await benchClients()) || failed;
     console.log(`\nembedded database idle memory: ${mib(info.embeddedDbRssBytes)} RSS`);
     console.log(`server process RSS after start: ${mib(info.rssBytes)}`);
     console.log(`target: every ratio >= ${TARGET_RATIO} x bare express`);
@@ -216,6 +221,62 @@ async function benchUpload(servers: Servers): Promise<boolean> {
       `(target < ${RSS_TARGET_FACTOR} x) ${factor < RSS_TARGET_FACTOR ? 'ok' : 'too much'}`,
   );
   return ms >= UPLOAD_TARGET_MS || factor >= RSS_TARGET_FACTOR;
+}
+
+/**
+ * Resident memory per idle, synced Matrix client: the homeserver runs here, the clients in a
+ * child process that measures itself before and after adding them.
+ */
+async function benchClients(): Promise<boolean> {
+  if (process.env.BENCH_ONLY_UPLOAD) return false;
+  const hs = await TestHomeserver.start();
+  try {
+    const owner = hs.registerUser('bench-owner');
+    const users = Array.from({ length: CLIENTS + 1 }, (_, i) => hs.registerUser(`bench${i}`));
+    // Each bot idles in a room with a little history, as a deployed bot would.
+    const rooms = await Promise.all(
+      users.map(async (user) => {
+        const res = await fetch(`${hs.url}/_matrix/client/v3/createRoom`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${owner.accessToken}` },
+          body: JSON.stringify({ invite: [user.userId] }),
+        });
+        return ((await res.json()) as { room_id: string }).room_id;
+      }),
+    );
+    void rooms;
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(__dirname, 'clients.ts')],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: {
+          ...process.env,
+          BENCH_HS_URL: hs.url,
+          BENCH_TOKENS: JSON.stringify(users.map((u) => u.accessToken)),
+        },
+      },
+    );
+    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    const result = JSON.parse(line) as {
+      clients: number;
+      rssPerClient: number;
+      heapPerClient: number;
+      rssTotal: number;
+      startMs: number;
+    };
+    const ok = result.rssPerClient < CLIENT_RSS_TARGET;
+    console.log(
+      `
+${result.clients} idle synced Matrix clients (each joined to a room): ` +
+        `${mib(result.rssPerClient)} RSS each, ${mib(result.heapPerClient)} JS heap each ` +
+        `(target < ${mib(CLIENT_RSS_TARGET)}) ${ok ? 'ok' : 'too much'}; ` +
+        `started and synced in ${(result.startMs / 1000).toFixed(1)} s, process RSS ${mib(result.rssTotal)}`,
+    );
+    return !ok;
+  } finally {
+    await hs.close();
+  }
 }
 
 /** A valid plugin whose size comes from an incompressible extra file. */

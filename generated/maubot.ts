@@ -467,9 +467,9 @@ export interface paths {
     put?: never;
     /**
      * Clear the client's sync cache
-     * @description Forgets the stored sync token and filter and restarts syncing (even for a stopped
-     *     client, if `sync` is on). POST, as maubot's code and UI use; maubot's own spec wrongly
-     *     says PUT.
+     * @description Forgets the stored sync token and filter; a running client syncs again from scratch
+     *     (a stopped one stays stopped, where maubot starts syncing it). POST, as maubot's code
+     *     and UI use; maubot's own spec wrongly says PUT.
      */
     post: operations['clearClientCache'];
     delete?: never;
@@ -497,7 +497,9 @@ export interface paths {
      * Verify the client's device with a recovery key
      * @description Uses the recovery key to fetch the account's cross-signing keys from secret storage and
      *     signs the client's device with them. Any failure, including a missing key or no
-     *     encryption support, is 500 `internal_crypto_error`.
+     *     encryption support, is 500 `internal_crypto_error`. Switchboard does not support
+     *     end-to-end encryption for bot clients yet, so this always answers that error (after
+     *     the 404 check).
      */
     post: operations['verifyClient'];
     delete?: never;
@@ -523,7 +525,9 @@ export interface paths {
     put?: never;
     /**
      * Set up cross-signing and get a new recovery key
-     * @description Only for accounts that have no cross-signing keys yet.
+     * @description Only for accounts that have no cross-signing keys yet. Switchboard does not support
+     *     end-to-end encryption for bot clients yet, so this answers 500 `internal_crypto_error`
+     *     (after the 404 check).
      */
     post: operations['generateClientRecoveryKey'];
     delete?: never;
@@ -1190,7 +1194,7 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
-    /** @description The path does not start with `_matrix/`. */
+    /** @description The path does not start with `_matrix/` (`proxy_path_invalid`). */
     ProxyBadPath: {
       headers: {
         [name: string]: unknown;
@@ -2178,6 +2182,18 @@ export interface operations {
       };
       /** @description Registered and a client was created (`update_client`). */
       201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Client'];
+        };
+      };
+      /**
+       * @description Registered, and the client that already had that user ID got the new token and
+       *     device (`update_client`).
+       */
+      202: {
         headers: {
           [name: string]: unknown;
         };

@@ -41,6 +41,12 @@ async function main(): Promise<void> {
     return;
   }
 
+  // A stray rejection inside a library (a Matrix client stopped mid-request, say) is logged:
+  // it must not take every other bot and API down with it.
+  process.on('unhandledRejection', (err) => {
+    logger.error({ err }, 'unhandled promise rejection');
+  });
+
   const services = createServices({ config, logger, db });
   const servers: Server[] = [];
   for (const listener of config.listeners) {

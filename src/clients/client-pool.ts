@@ -260,7 +260,7 @@ export class ClientPool {
   }
 
   private clientLogger(id: string): Logger {
-    // maubot's logger name, which its web UI links to the client.
-    return this.logger.child({ name: `maubot.client.${id}` });
+    // maubot's logger name (the web UI links it to the client); `name` is the process's own.
+    return this.logger.child({ logger: `maubot.client.${id}` });
   }
 }

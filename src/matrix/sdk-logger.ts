@@ -51,7 +51,7 @@ let globalTarget: Logger | undefined;
  * client's; its children copy its method factory when created, so this sends them all to ours.
  */
 export function routeSdkGlobalLogging(logger: Logger): void {
-  globalTarget = logger.child({ name: 'matrix-js-sdk' });
+  globalTarget = logger.child({ logger: 'matrix-js-sdk' });
 }
 
 const root = sdkRootLogger as unknown as Loglevel;

@@ -23,7 +23,7 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
       expect(await migrate(db.knex)).toEqual([]);
       await rollbackAll(db.knex);
       expect(await tables(db.knex)).toEqual([]);
-      expect(await migrate(db.knex)).toEqual(['20261122000000_plugins']);
+      expect(await migrate(db.knex)).toEqual(['20261122000000_plugins', '20261122010000_clients']);
       expect(await tables(db.knex)).toEqual(['client', 'plugin', 'plugin_archive']);
     } finally {
       await db.close();

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import request from 'supertest';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import { createTestApp, type TestApp } from '../helpers/app';
@@ -6,6 +6,8 @@ import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
 import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
 import type { Database } from '../../src/db/database';
+import { SecretBox } from '../../src/secrets/secret-box';
+import { testConfig } from '../helpers/config';
 
 const API = '/_matrix/maubot/v1';
 const CS = '/_matrix/client/v3';
@@ -220,7 +222,7 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
     expect(res.body).toMatchObject({ enabled: false, started: false });
     const line = logs.lines.find(
       (l) =>
-        l.name === `maubot.client.${bot.userId}` &&
+        l.logger === `maubot.client.${bot.userId}` &&
         l.msg === 'client disabled: the homeserver rejected the access token (M_UNKNOWN_TOKEN)',
     );
     expect(line).toMatchObject({ level: 50 });
@@ -239,7 +241,7 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
 
   it('when one homeserver hangs at startup, then the others start at once and it retries in the background', async () => {
     // Accepts connections and never answers.
-    const sockets: import('node:net').Socket[] = [];
+    const sockets: Socket[] = [];
     const blackhole: Server = createServer((s) => sockets.push(s));
     await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
     const port = (blackhole.address() as { port: number }).port;
@@ -289,8 +291,62 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
     expect(
       logs.lines.some(
         (l) =>
-          l.name === `maubot.client.${bot.userId}` && l.msg === 'client could not start; retrying',
+          l.logger === `maubot.client.${bot.userId}` &&
+          l.msg === 'client could not start; retrying',
       ),
     ).toBe(true);
+  });
+});
+
+describe('access tokens at rest', () => {
+  it('when the encryption key rotates, then startup re-encrypts tokens with the new key and they still work', async () => {
+    const hs = await TestHomeserver.start();
+    const db = await openTestDatabase('embedded');
+    const oldKey = Buffer.alloc(32, 1).toString('base64');
+    const newKey = Buffer.alloc(32, 2).toString('base64');
+    try {
+      const bot = hs.registerUser('rotating');
+      const before = await createTestApp('embedded', {
+        db,
+        config: testConfig({ encryptionKey: oldKey }),
+      });
+      const created = await request(before.app)
+        .post(`${API}/client/new`)
+        .set('Authorization', `Bearer ${before.token}`)
+        .send({ homeserver: hs.url, access_token: bot.accessToken, sync: false });
+      expect(created.status).toBe(201);
+      await before.close();
+      const oldRow = await db.knex('client').where({ id: bot.userId }).first();
+
+      const after = await createTestApp('embedded', {
+        db,
+        config: testConfig({ encryptionKey: newKey, previousEncryptionKeys: [oldKey] }),
+        startClients: true,
+      });
+      try {
+        const row = await db.knex('client').where({ id: bot.userId }).first();
+        expect(row.access_token_key_id).toBe(new SecretBox(newKey).currentKeyId);
+        expect(row.access_token_key_id).not.toBe(oldRow.access_token_key_id);
+        expect(JSON.stringify(row)).not.toContain(bot.accessToken);
+        const res = await request(after.app)
+          .get(`${API}/client/${bot.userId}`)
+          .set('Authorization', `Bearer ${after.token}`);
+        expect(res.body.access_token).toBe(bot.accessToken);
+        await waitFor(
+          async () =>
+            (
+              await request(after.app)
+                .get(`${API}/client/${bot.userId}`)
+                .set('Authorization', `Bearer ${after.token}`)
+            ).body.started === true,
+          { what: 'the client to start with the re-encrypted token' },
+        );
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await db.close();
+      await hs.close();
+    }
   });
 });

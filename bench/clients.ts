@@ -1,0 +1,83 @@
+/**
+ * Child process of the benchmark: Switchboard's services on the embedded database, then N
+ * Matrix clients created through the client service against the homeserver the parent runs.
+ * Reports RSS and heap before and after, with every client synced and idle.
+ * Input (env): BENCH_HS_URL, BENCH_TOKENS (JSON list of access tokens).
+ */
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../src/config/load';
+import { openDatabase, type Database } from '../src/db/database';
+import { bufferedDestination, createLogger } from '../src/logging/logger';
+import { createServices } from '../src/services';
+
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5000);
+
+function settle(): void {
+  for (let i = 0; i < 3; i++) global.gc?.();
+}
+
+async function main(): Promise<void> {
+  const homeserver = process.env.BENCH_HS_URL!;
+  const tokens = JSON.parse(process.env.BENCH_TOKENS!) as string[];
+  const config = parseConfig({
+    server: { unsharedSecret: 'benchmark-unshared-secret' },
+    encryptionKey: Buffer.alloc(32, 1).toString('base64'),
+    provisioning: { secret: 'benchmark-provisioning-secret' },
+  });
+  // Logs go to stderr: stdout carries the one result line.
+  const logger = createLogger('error', bufferedDestination(2));
+  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-clients-'));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
+  const { clients } = createServices({ config, logger, db });
+
+  // One client first, so what every client shares (code compiled on first use) is baseline.
+  await clients.create({ homeserver, access_token: tokens[0]! });
+  await waitSynced(clients, db, 1);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  settle();
+  const before = { rss: process.memoryUsage.rss(), heap: process.memoryUsage().heapUsed };
+
+  const started = performance.now();
+  for (const token of tokens.slice(1)) await clients.create({ homeserver, access_token: token });
+  await waitSynced(clients, db, tokens.length);
+  const startMs = performance.now() - started;
+  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  settle();
+  const after = { rss: process.memoryUsage.rss(), heap: process.memoryUsage().heapUsed };
+
+  process.stdout.write(
+    JSON.stringify({
+      clients: tokens.length - 1,
+      rssPerClient: (after.rss - before.rss) / (tokens.length - 1),
+      heapPerClient: (after.heap - before.heap) / (tokens.length - 1),
+      rssTotal: after.rss,
+      startMs,
+    }) + '\n',
+  );
+  await clients.stopAll();
+  await db.close();
+  process.exit(0);
+}
+
+/** Every client started, syncing fine and past its first sync (a stored sync token). */
+async function waitSynced(
+  clients: ReturnType<typeof createServices>['clients'],
+  db: Database,
+  count: number,
+): Promise<void> {
+  for (;;) {
+    const running = (await clients.list()).filter((c) => c.started && c.sync_ok).length;
+    const [row] = await db.knex('client').whereNot('next_batch', '').count({ n: '*' });
+    if (running >= count && Number(row?.n) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

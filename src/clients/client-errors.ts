@@ -35,11 +35,6 @@ export class ClientIdentityMismatchError extends Error {
   }
 }
 
-/** End-to-end encryption is not available for bot clients. */
-export class EncryptionUnsupportedError extends Error {
-  override name = 'EncryptionUnsupportedError';
-}
-
 /** No `homeservers` entry of that name in the configuration. */
 export class AuthServerNotFoundError extends Error {
   override name = 'AuthServerNotFoundError';

@@ -1,22 +1,10 @@
+import type { StoredClient } from '../db/client-repository';
 import type { Logger } from '../logging/logger';
 import { BotClient, type SyncPosition } from '../matrix/bot-client';
 import { HomeserverError, IdentityMismatchError } from '../matrix/matrix-errors';
 
 /** Everything a client needs to run, with the token in clear (only ever in memory). */
-export interface RunnableClient {
-  id: string;
-  homeserver: string;
-  accessToken: string;
-  deviceId: string;
-  enabled: boolean;
-  sync: boolean;
-  autojoin: boolean;
-  online: boolean;
-  displayname: string;
-  avatarUrl: string;
-  nextBatch: string;
-  filterId: string;
-}
+export type RunnableClient = Omit<StoredClient, 'accessToken'> & { accessToken: string };
 
 export interface ClientPoolHooks {
   /** The client as stored now; null when it is gone. */
@@ -187,26 +175,20 @@ export class ClientPool {
     }
     runtime.started = true;
     runtime.attempt = 0;
-    this.rememberProfile(runtime, bot);
+    this.copyProfile(runtime, bot);
     log.info({ homeserver: client.homeserver, sync: client.sync }, 'client started');
     return true;
   }
 
-  /** Re-reads the profile the homeserver has (after a change or on request). */
-  async refreshProfile(id: string): Promise<void> {
+  /** Takes the profile the running client last read from the homeserver into the status. */
+  rememberProfile(id: string): void {
     const runtime = this.runtimes.get(id);
-    const bot = runtime?.started ? runtime.bot : undefined;
-    if (!runtime || !bot) return;
-    await bot.refreshRemoteProfile();
-    this.rememberProfile(runtime, bot);
+    if (runtime?.bot) this.copyProfile(runtime, runtime.bot);
   }
 
-  rememberProfile(runtime: Runtime | string, bot?: BotClient): void {
-    const r = typeof runtime === 'string' ? this.runtimes.get(runtime) : runtime;
-    const b = bot ?? r?.bot;
-    if (!r || !b) return;
-    r.remoteDisplayname = b.remoteDisplayname;
-    r.remoteAvatarUrl = b.remoteAvatarUrl;
+  private copyProfile(runtime: Runtime, bot: BotClient): void {
+    runtime.remoteDisplayname = bot.remoteDisplayname;
+    runtime.remoteAvatarUrl = bot.remoteAvatarUrl;
   }
 
   private halt(id: string, runtime: Runtime): void {

@@ -229,6 +229,11 @@ export class TestHomeserver {
     return this.presence.get(userId);
   }
 
+  /** Every event of a room in order, or undefined if the room does not exist. */
+  roomEvents(roomId: string): ClientEvent[] | undefined {
+    return this.rooms.get(roomId)?.events.map((s) => s.event);
+  }
+
   /** Current state events of a room, or undefined if the room does not exist. */
   roomState(roomId: string): ClientEvent[] | undefined {
     const room = this.rooms.get(roomId);

@@ -466,10 +466,22 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
       },
     );
 
-    it('when the client is unknown, then 404 client_not_found', async () => {
-      const res = await api().post('/client/@nobody:test.local/verify', { recovery_key: 'abc' });
-      expect(res.status).toBe(404);
-      expect(res.body.errcode).toBe('client_not_found');
+    it.each(['verify', 'generate_recovery_key'])(
+      'when %s is called for an unknown client, then 404 client_not_found',
+      async (op) => {
+        const res = await api().post(`/client/@nobody:test.local/${op}`, { recovery_key: 'abc' });
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual({ errcode: 'client_not_found', error: 'Client not found' });
+      },
+    );
+
+    it('when verify gets a body that is not JSON, then 400 body_not_json', async () => {
+      const res = await api()
+        .post('/client/@nobody:test.local/verify')
+        .set('Content-Type', 'application/json')
+        .send('{recovery');
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ errcode: 'body_not_json', error: 'Request body is not JSON' });
     });
   });
 

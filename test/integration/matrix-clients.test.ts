@@ -128,6 +128,38 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
     expect(hs.userProfile(bot.userId)?.displayname).toBe('Named Bot');
   });
 
+  it('when the avatar is set, then the homeserver profile has it; "disable" leaves it alone', async () => {
+    const bot = hs.registerUser('pictured');
+    await createClient(bot);
+    const res = await api().put(`/client/${bot.userId}`, { avatar_url: 'mxc://test.local/face' });
+    expect(res.body).toMatchObject({
+      avatar_url: 'mxc://test.local/face',
+      remote_avatar_url: 'mxc://test.local/face',
+    });
+    expect(hs.userProfile(bot.userId)?.avatar_url).toBe('mxc://test.local/face');
+    const disabled = await api().put(`/client/${bot.userId}`, { avatar_url: 'disable' });
+    expect(disabled.body).toMatchObject({
+      avatar_url: 'disable',
+      remote_avatar_url: 'mxc://test.local/face',
+    });
+    expect(hs.userProfile(bot.userId)?.avatar_url).toBe('mxc://test.local/face');
+  });
+
+  it('when sync is switched off and on for a running client, then its sync loop stops and resumes', async () => {
+    const bot = hs.registerUser('toggler');
+    await createClient(bot);
+    await waitFor(async () => (await storedRow(bot.userId)).next_batch !== '', { what: 'sync' });
+    await api().put(`/client/${bot.userId}`, { sync: false });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const mark = hs.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(requestsOf(bot, mark).filter((r) => r.path === `${CS}/sync`)).toEqual([]);
+    await api().put(`/client/${bot.userId}`, { sync: true });
+    await waitFor(() => requestsOf(bot, mark).some((r) => r.path === `${CS}/sync`), {
+      what: 'syncing again',
+    });
+  });
+
   it('when online is off, then its syncs set presence offline', async () => {
     const bot = hs.registerUser('away');
     await createClient(bot, { online: false });

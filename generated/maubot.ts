@@ -1719,6 +1719,19 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      /**
+       * @description A rename (`id`) to an id another instance has (`instance_exists`). maubot renames
+       *     only the row and leaves the database behind; Switchboard moves the database and
+       *     log name with it.
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       500: components['responses']['InternalError'];
     };

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     services.clientAuth.close();
+    await services.instances.stopAll();
     await services.clients.stopAll();
     await Promise.all(
       servers.map(

@@ -8,7 +8,11 @@ import type { AppDeps } from './http/app';
 import { createMetrics } from './http/metrics';
 import type { Logger } from './logging/logger';
 import { routeSdkGlobalLogging } from './matrix/sdk-logger';
+import { InstanceRuntime } from './instances/instance-runtime';
+import { InstanceService } from './instances/instance-service';
+import { InstanceDatabaseService } from './instances/instance-database-service';
 import { PluginService, type PluginInstances } from './plugins/plugin-service';
+import type { WorkerLimits } from './plugins/runtime/instance-worker';
 import { SecretBox } from './secrets/secret-box';
 
 export interface ServiceOptions {
@@ -18,6 +22,8 @@ export interface ServiceOptions {
   /** Which instances use a plugin; none until instances exist. */
   pluginInstances?: PluginInstances;
   clientInstances?: ClientInstances;
+  /** Limits of plugin instance threads (tests shorten the timings). */
+  workerLimits?: WorkerLimits;
   /** Start retry timing of Matrix clients (tests shorten it). */
   clientPool?: ClientPoolOptions;
 }
@@ -27,20 +33,35 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
   const { config, logger, db } = options;
   routeSdkGlobalLogging(logger);
   const secrets = new SecretBox(config.encryptionKey, config.previousEncryptionKeys);
-  const clients = new ClientService(
+  // Clients start instances and instances run on clients: this port reaches the instance
+  // service, which is made below (the calls come later, once both exist).
+  const clientInstances: ClientInstances = options.clientInstances ?? {
+    byClient: (knex, ids) => instanceService.byClient(knex, ids),
+    clientStarted: (id, bot) => instanceService.clientStarted(id, bot),
+    clientStopped: (id) => instanceService.clientStopped(id),
+  };
+  const clients = new ClientService(db.knex, secrets, logger, clientInstances, options.clientPool);
+  const runtime = new InstanceRuntime(
     db.knex,
-    secrets,
+    (id) => clients.pool.running(id),
     logger,
-    options.clientInstances,
-    options.clientPool,
+    options.workerLimits,
+  );
+  const instanceService = new InstanceService(
+    db.knex,
+    runtime,
+    logger,
+    config.apiFeatures.instance_database,
   );
   return {
     config,
     logger,
     db,
     admins: new AdminAuthService(config.server.unsharedSecret, config.admins),
-    plugins: new PluginService(db.knex, logger, options.pluginInstances),
+    plugins: new PluginService(db.knex, logger, options.pluginInstances ?? instanceService),
     clients,
+    instances: instanceService,
+    instanceDatabases: new InstanceDatabaseService(db.knex),
     clientAuth: new ClientAuthService(config, clients, logger),
     metrics: createMetrics(),
   };

@@ -12,6 +12,10 @@ export interface ClientPoolHooks {
   /** Persists enabled=false: the homeserver refused this client for good. */
   disable(id: string, reason: string): Promise<void>;
   savePosition(id: string, position: SyncPosition): Promise<void>;
+  /** The client runs now (its instances may start). */
+  started?(id: string, bot: BotClient): void;
+  /** The client stopped (its instances must stop). */
+  stopped?(id: string): void;
 }
 
 export interface ClientPoolOptions {
@@ -177,6 +181,7 @@ export class ClientPool {
     runtime.attempt = 0;
     this.copyProfile(runtime, bot);
     log.info({ homeserver: client.homeserver, sync: client.sync }, 'client started');
+    this.hooks.started?.(id, bot);
     return true;
   }
 
@@ -196,7 +201,10 @@ export class ClientPool {
     runtime.bot?.stop();
     runtime.bot = undefined;
     runtime.started = false;
-    if (wasStarted) this.clientLogger(id).info('client stopped');
+    if (wasStarted) {
+      this.clientLogger(id).info('client stopped');
+      this.hooks.stopped?.(id);
+    }
   }
 
   private scheduleRetry(id: string, runtime: Runtime, err: unknown): void {

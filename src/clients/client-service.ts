@@ -17,6 +17,7 @@ import type { Logger } from '../logging/logger';
 import { homeserverApi, type Whoami } from '../matrix/homeserver-api';
 import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
 import type { SecretBox } from '../secrets/secret-box';
+import { KeyedLock } from '../util/keyed-lock';
 import {
   ClientAccessError,
   ClientExistsError,
@@ -25,7 +26,7 @@ import {
   ClientNotFoundError,
 } from './client-errors';
 import { ClientPool, DEFAULT_POOL_OPTIONS, type ClientPoolOptions } from './client-pool';
-import { PROFILE_DISABLED } from '../matrix/bot-client';
+import { PROFILE_DISABLED, type BotClient } from '../matrix/bot-client';
 
 export type ClientView = components['schemas']['Client'];
 export type ClientInput = components['schemas']['ClientInput'];
@@ -34,6 +35,9 @@ type InstanceView = components['schemas']['Instance'];
 /** How clients learn which instances run as them (instances live elsewhere). */
 export interface ClientInstances {
   byClient(db: Knex, clientIds: readonly string[]): Promise<Map<string, InstanceView[]>>;
+  /** A client started: its enabled instances start, and its events reach them. */
+  clientStarted?(id: string, bot: BotClient): void;
+  clientStopped?(id: string): void;
 }
 
 export const NO_CLIENT_INSTANCES: ClientInstances = {
@@ -57,8 +61,8 @@ function isHttpUrl(url: string): boolean {
 /** Matrix clients (bot accounts): stored settings, access checks and their running state. */
 export class ClientService {
   readonly pool: ClientPool;
-  /** Per-client queue: changes to one client happen one at a time. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Changes to one client happen one at a time. */
+  private readonly lock = new KeyedLock();
 
   constructor(
     private readonly db: Knex,
@@ -75,6 +79,8 @@ export class ClientService {
         },
         disable: (id) => setClientEnabled(this.db, id, false),
         savePosition: (id, position) => saveSyncPosition(this.db, id, position),
+        started: (id, bot) => this.instances.clientStarted?.(id, bot),
+        stopped: (id) => this.instances.clientStopped?.(id),
       },
       logger,
       poolOptions,
@@ -138,7 +144,7 @@ export class ClientService {
       displayname: input.displayname ?? PROFILE_DISABLED,
       avatarUrl: input.avatar_url ?? PROFILE_DISABLED,
     };
-    return this.locked(values.id, async () => {
+    return this.lock.run(values.id, async () => {
       if (!(await insertClient(this.db, values))) throw new ClientExistsError(values.id);
       this.logger.info({ client: values.id, homeserver }, 'client created');
       if (values.enabled) await this.pool.start(values.id);
@@ -164,7 +170,7 @@ export class ClientService {
    * `started` (which sees the stored `enabled`, not this request's), then the flags.
    */
   async update(id: string, input: ClientInput): Promise<ClientView> {
-    return this.locked(id, async () => {
+    return this.lock.run(id, async () => {
       const stored = await findClient(this.db, id);
       if (!stored) throw new ClientNotFoundError(id);
       const next: ClientValues = {
@@ -184,7 +190,7 @@ export class ClientService {
   }
 
   async delete(id: string): Promise<void> {
-    await this.locked(id, async () => {
+    await this.lock.run(id, async () => {
       await this.db.transaction(async (trx) => {
         if (!(await findClient(trx, id))) throw new ClientNotFoundError(id);
         const instances = await this.instances.byClient(trx, [id]);
@@ -198,7 +204,7 @@ export class ClientService {
 
   /** Forgets the sync token and filter; a running client syncs again from scratch. */
   async clearCache(id: string): Promise<void> {
-    await this.locked(id, async () => {
+    await this.lock.run(id, async () => {
       if (!(await this.exists(id))) throw new ClientNotFoundError(id);
       const bot = this.pool.running(id);
       if (bot) await bot.clearCache();
@@ -339,17 +345,5 @@ export class ClientService {
       instances,
       trust_state: null,
     };
-  }
-
-  private async locked<T>(id: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(id) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const tail = run.catch(() => undefined);
-    this.locks.set(id, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    }
   }
 }

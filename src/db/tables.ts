@@ -36,3 +36,13 @@ export interface DbClientRow {
   created_at: Date;
   updated_at: Date;
 }
+
+export interface DbInstanceRow {
+  id: string;
+  type: string;
+  enabled: boolean;
+  primary_user: string;
+  config: string;
+  database_engine: string | null;
+  created_at: Date;
+}

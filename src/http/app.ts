@@ -2,6 +2,8 @@ import express, { type Express } from 'express';
 import type { AdminAuthService } from '../admins/admin-auth-service';
 import type { ClientAuthService } from '../clients/client-auth-service';
 import type { ClientService } from '../clients/client-service';
+import type { InstanceService } from '../instances/instance-service';
+import type { InstanceDatabaseService } from '../instances/instance-database-service';
 import { MAUBOT_API_PATH, createMaubotRouter } from '../api/maubot/router';
 import { createProvisioningRouter } from '../api/provisioning/router';
 import { RESOURCES, type Config, type Resource } from '../config/schema';
@@ -21,6 +23,8 @@ export interface AppDeps {
   plugins: PluginService;
   clients: ClientService;
   clientAuth: ClientAuthService;
+  instances: InstanceService;
+  instanceDatabases: InstanceDatabaseService;
   metrics: Metrics;
   /** What this listener serves; all resources when omitted. */
   resources?: readonly Resource[];

@@ -125,6 +125,36 @@ export async function readPluginArchive(
   }
 }
 
+/**
+ * Validates an archive and returns every file in it, for running the plugin. The archive's
+ * limits bound what this reads.
+ */
+export async function readPluginFiles(
+  data: Buffer,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+): Promise<{ archive: PluginArchive; files: Map<string, Buffer> }> {
+  const archive = await readPluginArchive(data, limits);
+  const zip = await yauzl.fromBufferPromise(data, {
+    lazyEntries: true,
+    validateEntrySizes: true,
+    strictFileNames: true,
+    decodeStrings: true,
+    autoClose: false,
+  });
+  try {
+    const files = new Map<string, Buffer>();
+    for (const [name, entry] of await readCentralDirectory(zip, limits)) {
+      if (name.endsWith('/')) continue;
+      const chunks: Buffer[] = [];
+      for await (const chunk of await openEntry(zip, entry)) chunks.push(chunk as Buffer);
+      files.set(name, Buffer.concat(chunks));
+    }
+    return { archive, files };
+  } finally {
+    zip.close();
+  }
+}
+
 /** Walks the central directory only (no file data), checking names and limits. */
 async function readCentralDirectory(
   zip: ZipFile,

@@ -13,10 +13,12 @@ import {
   lockPluginId,
   readArchive,
   updatePlugin,
+  type PluginValues,
   type StoredPlugin,
 } from '../db/plugin-repository';
 import type { UploadedFile } from '../http/archive-upload';
 import type { Logger } from '../logging/logger';
+import { KeyedLock } from '../util/keyed-lock';
 import { PluginInvalidError, readPluginArchive } from './plugin-archive';
 import {
   PluginExistsError,
@@ -32,6 +34,15 @@ export type InstanceView = components['schemas']['Instance'];
 /** How plugins learn which instances use them (instances live elsewhere). */
 export interface PluginInstances {
   byPlugin(db: Knex, pluginIds: readonly string[]): Promise<Map<string, InstanceView[]>>;
+  /**
+   * Stops the plugin's running instances, runs `apply`, and starts the enabled ones again.
+   * When one fails to start, runs `revert`, restarts the previous instances and throws.
+   */
+  swapPlugin?(
+    pluginId: string,
+    apply: () => Promise<void>,
+    revert: () => Promise<void>,
+  ): Promise<void>;
 }
 
 export const NO_PLUGIN_INSTANCES: PluginInstances = {
@@ -52,6 +63,8 @@ export class PluginService {
     private readonly logger: Logger,
     private readonly instances: PluginInstances = NO_PLUGIN_INSTANCES,
   ) {}
+
+  private readonly lock = new KeyedLock();
 
   async list(): Promise<PluginView[]> {
     const plugins = await listPlugins(this.db);
@@ -83,17 +96,28 @@ export class PluginService {
       throw new PluginIdMismatchError(meta.id);
     }
     const sha256 = file.sha256 ?? (await fileSha256(file.path));
-    const created = await this.db.transaction(async (trx) => {
-      await lockPluginId(trx, meta.id);
-      const existing = await findPlugin(trx, meta.id);
-      if (existing && !options.allowOverride) throw new PluginExistsError(meta.id);
-      const archiveId = await insertArchive(trx, { pluginId: meta.id, sha256, file });
-      const values = { id: meta.id, version: meta.version, loader, meta, archiveId };
+    // One upload of an id at a time in this process (a replacement restarts instances here),
+    // and the advisory lock across processes while the rows change.
+    const created = await this.lock.run(meta.id, async () => {
+      const { existing, archiveId } = await this.db.transaction(async (trx) => {
+        await lockPluginId(trx, meta.id);
+        const existing = await findPlugin(trx, meta.id);
+        if (existing && !options.allowOverride) throw new PluginExistsError(meta.id);
+        const archiveId = await insertArchive(trx, { pluginId: meta.id, sha256, file });
+        if (!existing) {
+          await insertPlugin(trx, { id: meta.id, version: meta.version, loader, meta, archiveId });
+        }
+        return { existing, archiveId };
+      });
+      // The archive went in first; a replacement switches over only once its instances run.
       if (existing) {
-        await updatePlugin(trx, values);
-        await deleteArchive(trx, existing.archiveId);
-      } else {
-        await insertPlugin(trx, values);
+        await this.replace(existing, {
+          id: meta.id,
+          version: meta.version,
+          loader,
+          meta,
+          archiveId,
+        });
       }
       return !existing;
     });
@@ -102,6 +126,33 @@ export class PluginService {
       created ? 'plugin uploaded' : 'plugin replaced',
     );
     return { plugin: await this.get(meta.id), created };
+  }
+
+  /**
+   * maubot's replacement: stop the running instances, switch to the new archive, start the
+   * enabled instances. If one fails to start, the previous archive comes back and its
+   * instances run again; the new archive is dropped and the upload answers 400.
+   */
+  private async replace(existing: StoredPlugin, values: PluginValues): Promise<void> {
+    const previous: PluginValues = {
+      id: existing.id,
+      version: existing.version,
+      loader: existing.loader,
+      meta: existing.meta,
+      archiveId: existing.archiveId,
+    };
+    const apply = () => updatePlugin(this.db, values);
+    const revert = () => updatePlugin(this.db, previous);
+    try {
+      if (this.instances.swapPlugin) await this.instances.swapPlugin(existing.id, apply, revert);
+      else await apply();
+    } catch (err) {
+      await deleteArchive(this.db, values.archiveId);
+      const reason = err instanceof Error ? err.message : String(err);
+      this.logger.warn({ plugin: existing.id, reason }, 'new plugin version failed; rolled back');
+      throw new PluginInvalidError('Failed to start the new version of the plugin', reason);
+    }
+    await deleteArchive(this.db, existing.archiveId);
   }
 
   async delete(id: string): Promise<void> {
@@ -135,13 +186,22 @@ export class PluginService {
         `the archive now says ${archive.meta.id}`,
       );
     }
-    await updatePlugin(this.db, {
-      id,
-      version: archive.meta.version,
-      loader: archive.loader,
-      meta: archive.meta,
-      archiveId: plugin.archiveId,
-    });
+    const apply = () =>
+      updatePlugin(this.db, {
+        id,
+        version: archive.meta.version,
+        loader: archive.loader,
+        meta: archive.meta,
+        archiveId: plugin.archiveId,
+      });
+    const revert = () => updatePlugin(this.db, { ...plugin, archiveId: plugin.archiveId });
+    try {
+      if (this.instances.swapPlugin) await this.instances.swapPlugin(id, apply, revert);
+      else await apply();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new PluginReloadError('Failed to start the reloaded plugin', reason);
+    }
     this.logger.info({ plugin: id, version: archive.meta.version }, 'plugin reloaded');
   }
 

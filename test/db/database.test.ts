@@ -19,12 +19,16 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
   it('when migrated, rolled back and migrated again, then the schema comes and goes cleanly', async () => {
     const db = await openTestDatabase(kind);
     try {
-      expect(await tables(db.knex)).toEqual(['client', 'plugin', 'plugin_archive']);
+      expect(await tables(db.knex)).toEqual(['client', 'instance', 'plugin', 'plugin_archive']);
       expect(await migrate(db.knex)).toEqual([]);
       await rollbackAll(db.knex);
       expect(await tables(db.knex)).toEqual([]);
-      expect(await migrate(db.knex)).toEqual(['20261122000000_plugins', '20261122010000_clients']);
-      expect(await tables(db.knex)).toEqual(['client', 'plugin', 'plugin_archive']);
+      expect(await migrate(db.knex)).toEqual([
+        '20261122000000_plugins',
+        '20261122010000_clients',
+        '20261122020000_instances',
+      ]);
+      expect(await tables(db.knex)).toEqual(['client', 'instance', 'plugin', 'plugin_archive']);
     } finally {
       await db.close();
     }

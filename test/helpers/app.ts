@@ -8,6 +8,8 @@ import { createApp } from '../../src/http/app';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import type { PluginInstances } from '../../src/plugins/plugin-service';
 import type { ClientPoolOptions } from '../../src/clients/client-pool';
+import type { InstanceService } from '../../src/instances/instance-service';
+import type { WorkerLimits } from '../../src/plugins/runtime/instance-worker';
 import type { ClientInstances, ClientService } from '../../src/clients/client-service';
 import { createServices } from '../../src/services';
 import { TEST_SECRET, testConfig } from './config';
@@ -19,6 +21,7 @@ export interface TestApp {
   db: Database;
   logger: Logger;
   clients: ClientService;
+  instances: InstanceService;
   /** A valid management token for the configured admin. */
   token: string;
   /** Listens on a loopback port (for clients that need a real URL). */
@@ -37,6 +40,7 @@ export async function createTestApp(
     db?: Database;
     clientPool?: ClientPoolOptions;
     clientInstances?: ClientInstances;
+    workerLimits?: WorkerLimits;
     /** Start the enabled stored clients, as the server does at startup. */
     startClients?: boolean;
   } = {},
@@ -51,6 +55,7 @@ export async function createTestApp(
     ...(options.pluginInstances ? { pluginInstances: options.pluginInstances } : {}),
     clientPool: options.clientPool ?? { retryBaseMs: 200, retryMaxMs: 1000 },
     ...(options.clientInstances ? { clientInstances: options.clientInstances } : {}),
+    ...(options.workerLimits ? { workerLimits: options.workerLimits } : {}),
   });
   if (options.startClients) await services.clients.startAll();
   const app = createApp({
@@ -64,6 +69,7 @@ export async function createTestApp(
     db,
     logger,
     clients: services.clients,
+    instances: services.instances,
     token: signToken(TEST_SECRET, 'admin'),
     async listen() {
       server ??= await new Promise<Server>((resolve) => {
@@ -73,6 +79,7 @@ export async function createTestApp(
     },
     async close() {
       services.clientAuth.close();
+      await services.instances.stopAll();
       await services.clients.stopAll();
       if (server) await new Promise((resolve) => server!.close(resolve));
       if (!options.db) await db.close();

@@ -22,6 +22,19 @@ import {
   SsoSessionNotFoundError,
 } from '../../clients/client-errors';
 import { ForwardFailedError } from '../../http/forward';
+import {
+  QueryMissingError,
+  SoftDatabaseError,
+  SqlError,
+} from '../../instances/instance-database-service';
+import {
+  InstanceExistsError,
+  InstanceNotFoundError,
+  PluginTypeNotFoundError,
+  PluginTypeRequiredError,
+  PrimaryUserNotFoundError,
+  PrimaryUserRequiredError,
+} from '../../instances/instance-errors';
 import { MaubotApiError } from './errors';
 
 const ACCESS_ERRCODES = {
@@ -65,6 +78,21 @@ function translate(err: unknown): unknown {
   return translateClientError(err);
 }
 
+function translateInstanceError(err: unknown): unknown {
+  if (err instanceof SoftDatabaseError) return new MaubotApiError(err.errcode);
+  if (err instanceof QueryMissingError) return new MaubotApiError('query_missing');
+  if (err instanceof SqlError) {
+    return new MaubotApiError('sql_error', err.message, { ok: false, query: err.query });
+  }
+  if (err instanceof InstanceNotFoundError) return new MaubotApiError('instance_not_found');
+  if (err instanceof InstanceExistsError) return new MaubotApiError('instance_exists');
+  if (err instanceof PluginTypeRequiredError) return new MaubotApiError('plugin_type_required');
+  if (err instanceof PrimaryUserRequiredError) return new MaubotApiError('primary_user_required');
+  if (err instanceof PrimaryUserNotFoundError) return new MaubotApiError('primary_user_not_found');
+  if (err instanceof PluginTypeNotFoundError) return new MaubotApiError('plugin_type_not_found');
+  return err;
+}
+
 function translateClientError(err: unknown): unknown {
   if (err instanceof ClientNotFoundError) return new MaubotApiError('client_not_found');
   if (err instanceof ClientExistsError) return new MaubotApiError('user_exists');
@@ -85,7 +113,7 @@ function translateClientError(err: unknown): unknown {
   if (err instanceof SsoSessionNotFoundError) return new MaubotApiError('resource_not_found');
   if (err instanceof AccountRefusedError) return refusal(err);
   if (err instanceof ForwardFailedError) return new MaubotApiError('internal_server_error');
-  return err;
+  return translateInstanceError(err);
 }
 
 export const translateDomainErrors: ErrorRequestHandler = (err, _req, _res, next) => {

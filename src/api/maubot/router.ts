@@ -17,6 +17,10 @@ import { clientAuthHandlers } from './handlers/client-auth';
 import { proxyHandler } from './handlers/proxy';
 import type { ClientService } from '../../clients/client-service';
 import type { ClientAuthService } from '../../clients/client-auth-service';
+import type { InstanceService } from '../../instances/instance-service';
+import { instanceHandlers } from './handlers/instances';
+import { instanceDatabaseHandlers } from './handlers/instance-database';
+import type { InstanceDatabaseService } from '../../instances/instance-database-service';
 import { translateDomainErrors } from './domain-errors';
 import type { PluginService } from '../../plugins/plugin-service';
 
@@ -30,6 +34,8 @@ export interface MaubotApiDeps {
   plugins: PluginService;
   clients: ClientService;
   clientAuth: ClientAuthService;
+  instances: InstanceService;
+  instanceDatabases: InstanceDatabaseService;
 }
 
 interface OpenApiRequest extends Request {
@@ -68,6 +74,8 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   const plugins = pluginHandlers(deps.plugins, (req, res) => spool.uploadedFile(req, res));
   const clients = clientHandlers(deps.clients);
   const clientAuth = clientAuthHandlers(deps.clientAuth);
+  const instances = instanceHandlers(deps.instances);
+  const instanceDatabase = instanceDatabaseHandlers(deps.instanceDatabases);
   const router = Router();
 
   // maubot authenticates before routing: unknown paths without a token are 401, not 404.
@@ -101,6 +109,14 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   router.put('/plugin/:id', plugins.put);
   router.delete('/plugin/:id', plugins.delete);
   router.post('/plugin/:id/reload', plugins.reload);
+
+  router.get('/instances', instances.list);
+  router.get('/instance/:id', instances.get);
+  router.put('/instance/:id', instances.put);
+  router.delete('/instance/:id', instances.delete);
+  router.get('/instance/:id/database', instanceDatabase.tables);
+  router.post('/instance/:id/database/query', instanceDatabase.query);
+  router.get('/instance/:id/database/:table', instanceDatabase.table);
 
   router.get('/clients', clients.list);
   router.post('/client/new', clients.create);

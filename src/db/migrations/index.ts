@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as plugins from './20261122000000_plugins';
 import * as clients from './20261122010000_clients';
+import * as instances from './20261122020000_instances';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -11,6 +12,7 @@ interface Migration {
 const MIGRATIONS: [string, Migration][] = [
   ['20261122000000_plugins', plugins],
   ['20261122010000_clients', clients],
+  ['20261122020000_instances', instances],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,0 +1,31 @@
+import type { Request, Response } from 'express';
+import type { InstanceInput, InstanceService } from '../../../instances/instance-service';
+import type { ResponseBody } from '../types';
+
+type IdRequest = Request<{ id: string }>;
+
+export function instanceHandlers(instances: InstanceService) {
+  return {
+    list: async (_req: Request, res: Response<ResponseBody<'getInstances', 200>>) => {
+      res.json(await instances.list());
+    },
+
+    get: async (req: IdRequest, res: Response<ResponseBody<'getInstance', 200>>) => {
+      res.json(await instances.get(req.params.id));
+    },
+
+    /** Unknown id: create (201); known: update (200). Ids are lower-cased. */
+    put: async (
+      req: Request<{ id: string }, unknown, InstanceInput>,
+      res: Response<ResponseBody<'putInstance', 200 | 201>>,
+    ) => {
+      const { instance, created } = await instances.put(req.params.id, req.body ?? {});
+      res.status(created ? 201 : 200).json(instance);
+    },
+
+    delete: async (req: IdRequest, res: Response) => {
+      await instances.delete(req.params.id);
+      res.status(204).end();
+    },
+  };
+}

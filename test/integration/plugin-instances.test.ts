@@ -1,0 +1,309 @@
+import request from 'supertest';
+import { buildPlugin } from '../../scripts/build-plugins';
+import { createTestApp, type TestApp } from '../helpers/app';
+import { captureLogs } from '../helpers/log-capture';
+import { testDatabaseKinds } from '../helpers/databases';
+import { waitFor } from '../helpers/wait';
+import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+
+const API = '/_matrix/maubot/v1';
+const CS = '/_matrix/client/v3';
+
+/** Plugins running for real: uploaded archives, worker threads, Matrix in and out. */
+describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) => {
+  let hs: TestHomeserver;
+  let t: TestApp;
+  let logs: ReturnType<typeof captureLogs>;
+  let alice: RegisteredUser;
+  let bot: RegisteredUser;
+  let roomId: string;
+  let txn = 0;
+
+  const api = () => ({
+    get: (path: string) =>
+      request(t.app)
+        .get(API + path)
+        .set('Authorization', `Bearer ${t.token}`),
+    put: (path: string, body: object) =>
+      request(t.app)
+        .put(API + path)
+        .set('Authorization', `Bearer ${t.token}`)
+        .send(body),
+    delete: (path: string) =>
+      request(t.app)
+        .delete(API + path)
+        .set('Authorization', `Bearer ${t.token}`),
+    upload: (archive: Buffer) =>
+      request(t.app)
+        .post(`${API}/plugins/upload?allow_override=true`)
+        .set('Authorization', `Bearer ${t.token}`)
+        .set('Content-Type', 'application/zip')
+        .send(archive),
+  });
+
+  async function say(body: string, room = roomId): Promise<void> {
+    await fetch(`${hs.url}${CS}/rooms/${encodeURIComponent(room)}/send/m.room.message/t${++txn}`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${alice.accessToken}` },
+      body: JSON.stringify({ msgtype: 'm.text', body }),
+    });
+  }
+
+  const botSaid = (body: string, room = roomId) =>
+    hs
+      .roomEvents(room)!
+      .some(
+        (e) => e.sender === bot.userId && e.type === 'm.room.message' && e.content.body === body,
+      );
+
+  /**
+   * The bot's client has received everything up to `mark` (its next long-poll started after
+   * it), and the instances had a moment to answer: silence now means no answer.
+   */
+  async function botCaughtUp(mark: number): Promise<void> {
+    await waitFor(
+      () => hs.requests.slice(mark).some((r) => r.userId === bot.userId && r.path === `${CS}/sync`),
+      { what: 'the bot to sync' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+
+  beforeAll(async () => {
+    hs = await TestHomeserver.start();
+    logs = captureLogs('info');
+    t = await createTestApp(kind, {
+      logger: logs.logger,
+      workerLimits: { memoryMb: 48, stallMs: 1500, startMs: 20_000 },
+    });
+    alice = hs.registerUser('alice');
+    bot = hs.registerUser('bot');
+    const created = await api().put(`/client/${bot.userId}`, {
+      homeserver: hs.url,
+      access_token: bot.accessToken,
+    });
+    expect(created.status).toBe(201);
+    const res = await fetch(`${hs.url}${CS}/createRoom`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${alice.accessToken}` },
+      body: JSON.stringify({ invite: [bot.userId] }),
+    });
+    roomId = ((await res.json()) as { room_id: string }).room_id;
+    await waitFor(
+      () =>
+        hs
+          .roomState(roomId)!
+          .some(
+            (e) =>
+              e.type === 'm.room.member' &&
+              e.state_key === bot.userId &&
+              e.content.membership === 'join',
+          ),
+      { what: 'the bot to join' },
+    );
+  }, 30_000);
+  afterAll(async () => {
+    await t.close();
+    await hs.close();
+  });
+
+  it('runs the echo plugin: answers, stops, starts, is replaced, survives a broken replacement', async () => {
+    const echo = await buildPlugin('echo');
+    expect((await api().upload(echo.archive)).status).toBe(201);
+
+    const created = await api().put('/instance/Echo', {
+      type: 'switchboard.echo',
+      primary_user: bot.userId,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({
+      id: 'echo',
+      type: 'switchboard.echo',
+      enabled: true,
+      started: true,
+      primary_user: bot.userId,
+      config: '',
+      base_config: null,
+      database: false,
+      database_interface: null,
+      database_engine: null,
+    });
+
+    await say('!echo hello');
+    await waitFor(() => botSaid('hello'), { what: 'the echo' });
+
+    const stopped = await api().put('/instance/echo', { started: false });
+    expect(stopped.body).toMatchObject({ enabled: true, started: false });
+    const mark = hs.requests.length;
+    await say('!echo unheard');
+    await botCaughtUp(mark);
+    expect(botSaid('unheard')).toBe(false);
+
+    expect((await api().put('/instance/echo', { started: true })).body.started).toBe(true);
+    await say('!echo back');
+    await waitFor(() => botSaid('back'), { what: 'the echo after a restart' });
+
+    const v2 = await buildPlugin(
+      'echo',
+      { version: '1.1.0' },
+      {
+        echo: `const { Plugin } = require('switchboard-plugin');
+class EchoBot extends Plugin {
+  start() { this.command('echo', 'Echo, version 2', (e, args) => e.respond('v2: ' + args)); }
+}
+module.exports = { EchoBot };`,
+      },
+    );
+    const replaced = await api().upload(v2.archive);
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toMatchObject({ id: 'switchboard.echo', version: '1.1.0' });
+    await say('!echo new');
+    await waitFor(() => botSaid('v2: new'), { what: 'the new version' });
+
+    const broken = await buildPlugin(
+      'echo',
+      { version: '1.2.0' },
+      {
+        echo: `throw new Error('this version is broken'); class EchoBot {}`,
+      },
+    );
+    const refused = await api().upload(broken.archive);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errcode).toBe('plugin_invalid');
+    expect(refused.body.error).toBe('Failed to start the new version of the plugin');
+    expect(refused.body.stacktrace).toContain('this version is broken');
+    expect((await api().get('/plugin/switchboard.echo')).body.version).toBe('1.1.0');
+    expect((await api().get('/instance/echo')).body).toMatchObject({
+      enabled: true,
+      started: true,
+    });
+    await say('!echo still');
+    await waitFor(() => botSaid('v2: still'), { what: 'the old version after the rollback' });
+  }, 60_000);
+
+  it('gives the dice plugin its base config merged with the instance config, and updates it live', async () => {
+    const dice = await buildPlugin('dice');
+    expect((await api().upload(dice.archive)).status).toBe(201);
+    const created = await api().put('/instance/dice', {
+      type: 'switchboard.dice',
+      primary_user: bot.userId,
+      config: 'max_dice: 2\n',
+    });
+    expect(created.body).toMatchObject({ started: true, config: 'max_dice: 2\n' });
+    expect(created.body.base_config).toContain('max_sides: 1000');
+    await say('!roll 3d6');
+    await waitFor(() => botSaid('Between 1 and 2 dice, please'), { what: 'the config limit' });
+    await api().put('/instance/dice', { config: 'max_dice: 5\nmax_sides: 6\n' });
+    await say('!roll 1d20');
+    await waitFor(() => botSaid('Between 2 and 6 sides, please'), { what: 'the new config' });
+  }, 30_000);
+
+  it("keeps the karma plugin's scores in its own database", async () => {
+    const karma = await buildPlugin('karma');
+    expect((await api().upload(karma.archive)).status).toBe(201);
+    const created = await api().put('/instance/karma', {
+      type: 'switchboard.karma',
+      primary_user: bot.userId,
+    });
+    expect(created.body).toMatchObject({
+      started: true,
+      database: true,
+      database_interface: 'asyncpg',
+      database_engine: 'postgres',
+    });
+    await say('cats++');
+    await say('cats++');
+    await say('dogs--');
+    await waitFor(
+      () =>
+        hs.roomEvents(roomId)!.filter((e) => e.sender === bot.userId && e.type === 'm.reaction')
+          .length >= 3,
+      { what: 'three reactions' },
+    );
+    await say('!karma cats');
+    await waitFor(() => botSaid('cats has 2 karma'), { what: 'the score' });
+    const rows = await t.db.knex.raw('select thing, score from "mbp_karma".karma order by thing');
+    expect(rows.rows).toEqual([
+      { thing: 'cats', score: 2 },
+      { thing: 'dogs', score: -1 },
+    ]);
+  }, 30_000);
+
+  describe('containment', () => {
+    async function install(name: string, source: string): Promise<void> {
+      const plugin = await buildPlugin(
+        'echo',
+        { id: `test.${name}`, main_class: 'Bad' },
+        { echo: source },
+      );
+      expect((await api().upload(plugin.archive)).status).toBe(201);
+      const res = await api().put(`/instance/${name}`, {
+        type: `test.${name}`,
+        primary_user: bot.userId,
+      });
+      expect(res.body).toMatchObject({ started: true });
+    }
+
+    const logged = (instance: string, text: string) =>
+      logs.lines.some(
+        (l) => l.logger === `maubot.instance.${instance}` && String(l.msg).includes(text),
+      );
+
+    it('a handler that throws is logged and the plugin keeps answering', async () => {
+      await install(
+        'thrower',
+        `const { Plugin } = require('switchboard-plugin');
+class Bad extends Plugin {
+  start() {
+    this.command('boom', 'throws', () => { throw new Error('kaboom'); });
+    this.command('alive', 'answers', (e) => e.respond('thrower is alive'));
+  }
+}
+module.exports = { Bad };`,
+      );
+      await say('!boom');
+      await waitFor(() => logged('thrower', 'command !boom failed: Error: kaboom'), {
+        what: 'the log',
+      });
+      await say('!alive');
+      await waitFor(() => botSaid('thrower is alive'), { what: 'the next answer' });
+    }, 30_000);
+
+    it('a handler that never returns is stopped and logged; other instances carry on', async () => {
+      await install(
+        'looper',
+        `const { Plugin } = require('switchboard-plugin');
+class Bad extends Plugin {
+  start() { this.command('loop', 'loops', () => { for (;;) {} }); }
+}
+module.exports = { Bad };`,
+      );
+      await say('!loop');
+      await waitFor(() => logged('looper', 'did not respond for 1500 ms'), { what: 'the stall' });
+      expect((await api().get('/instance/looper')).body).toMatchObject({
+        started: false,
+        enabled: true,
+      });
+      await say('!echo after the loop');
+      await waitFor(() => botSaid('v2: after the loop'), { what: 'echo still answering' });
+    }, 30_000);
+
+    it('a handler that allocates without bound is stopped at its memory limit and logged', async () => {
+      await install(
+        'hog',
+        `const { Plugin } = require('switchboard-plugin');
+class Bad extends Plugin {
+  start() { this.command('hog', 'eats memory', () => { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())); }); }
+}
+module.exports = { Bad };`,
+      );
+      await say('!hog');
+      await waitFor(() => logged('hog', 'more than its memory limit of 48 MB'), {
+        what: 'the memory limit',
+        timeoutMs: 20_000,
+      });
+      expect((await api().get('/instance/hog')).body.started).toBe(false);
+      await say('!echo after the hog');
+      await waitFor(() => botSaid('v2: after the hog'), { what: 'echo still answering' });
+    }, 30_000);
+  });
+});

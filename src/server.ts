@@ -8,6 +8,8 @@ import { embeddedDatabaseDir, migrate, openDatabase } from './db/database';
 import { createApp } from './http/app';
 import { bufferedDestination, createLogger } from './logging/logger';
 import { createServices } from './services';
+import { attachLogSocket, type LogSocket } from './api/maubot/log-socket';
+import { LogHub } from './logging/log-hub';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -18,7 +20,8 @@ async function main(): Promise<void> {
   const { config } = loaded;
   const destination = bufferedDestination();
   process.once('exit', () => destination.flushSync());
-  const logger = createLogger(config.logging.level, destination);
+  const logHub = new LogHub();
+  const logger = createLogger(config.logging.level, destination, logHub);
   logger.info({ config: loaded.path }, 'configuration loaded');
   for (const name of loaded.hashedAdmins) {
     logger.info({ admin: name }, 'hashed a plain-text admin password and saved it to the config');
@@ -47,13 +50,15 @@ async function main(): Promise<void> {
     logger.error({ err }, 'unhandled promise rejection');
   });
 
-  const services = createServices({ config, logger, db });
+  const services = createServices({ config, logger, db, logHub });
   const servers: Server[] = [];
+  const logSockets: LogSocket[] = [];
   for (const listener of config.listeners) {
     const app = createApp({ ...services, resources: listener.resources });
     const server = app.listen(listener.port, listener.bindAddress);
     await once(server, 'listening');
     servers.push(server);
+    if (listener.resources.includes('maubot')) logSockets.push(attachLogSocket(server, services));
     logger.info(
       { address: `http://${listener.bindAddress}:${listener.port}`, resources: listener.resources },
       'listening',
@@ -70,6 +75,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    for (const socket of logSockets) socket.close();
     services.clientAuth.close();
     await services.instances.stopAll();
     await services.clients.stopAll();

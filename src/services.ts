@@ -7,6 +7,7 @@ import type { Database } from './db/database';
 import type { AppDeps } from './http/app';
 import { createMetrics } from './http/metrics';
 import type { Logger } from './logging/logger';
+import { LogHub } from './logging/log-hub';
 import { routeSdkGlobalLogging } from './matrix/sdk-logger';
 import { InstanceRuntime } from './instances/instance-runtime';
 import { InstanceService } from './instances/instance-service';
@@ -22,6 +23,8 @@ export interface ServiceOptions {
   /** Which instances use a plugin; none until instances exist. */
   pluginInstances?: PluginInstances;
   clientInstances?: ClientInstances;
+  /** Where the log websocket reads records from (connected to `logger` by its creator). */
+  logHub?: LogHub;
   /** Limits of plugin instance threads (tests shorten the timings). */
   workerLimits?: WorkerLimits;
   /** Start retry timing of Matrix clients (tests shorten it). */
@@ -62,6 +65,7 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     clients,
     instances: instanceService,
     instanceDatabases: new InstanceDatabaseService(db.knex),
+    logHub: options.logHub ?? new LogHub(),
     clientAuth: new ClientAuthService(config, clients, logger),
     metrics: createMetrics(),
   };

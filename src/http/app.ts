@@ -8,6 +8,7 @@ import { MAUBOT_API_PATH, createMaubotRouter } from '../api/maubot/router';
 import { createProvisioningRouter } from '../api/provisioning/router';
 import { RESOURCES, type Config, type Resource } from '../config/schema';
 import type { Database } from '../db/database';
+import type { LogHub } from '../logging/log-hub';
 import type { Logger } from '../logging/logger';
 import type { PluginService } from '../plugins/plugin-service';
 import { accessLog } from './access-log';
@@ -25,6 +26,7 @@ export interface AppDeps {
   clientAuth: ClientAuthService;
   instances: InstanceService;
   instanceDatabases: InstanceDatabaseService;
+  logHub: LogHub;
   metrics: Metrics;
   /** What this listener serves; all resources when omitted. */
   resources?: readonly Resource[];

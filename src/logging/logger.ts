@@ -16,7 +16,18 @@ export function bufferedDestination(
   return pino.destination({ dest, minLength: 16_000, periodicFlush: 200, sync: false });
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/** The process logger; with a hub, every line also goes to the log websocket's history. */
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  hub?: { stream: DestinationStream | NodeJS.WritableStream },
+): Logger {
+  const target = hub
+    ? pino.multistream([
+        { stream: destination ?? process.stdout, level: 'trace' },
+        { stream: hub.stream, level: 'trace' },
+      ])
+    : destination;
   return pino(
     {
       level,
@@ -24,6 +35,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACT, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    target,
   );
 }

@@ -10,6 +10,8 @@ import type { PluginInstances } from '../../src/plugins/plugin-service';
 import type { ClientPoolOptions } from '../../src/clients/client-pool';
 import type { InstanceService } from '../../src/instances/instance-service';
 import type { WorkerLimits } from '../../src/plugins/runtime/instance-worker';
+import { attachLogSocket, type LogSocket } from '../../src/api/maubot/log-socket';
+import type { LogHub } from '../../src/logging/log-hub';
 import type { ClientInstances, ClientService } from '../../src/clients/client-service';
 import { createServices } from '../../src/services';
 import { TEST_SECRET, testConfig } from './config';
@@ -41,6 +43,7 @@ export async function createTestApp(
     clientPool?: ClientPoolOptions;
     clientInstances?: ClientInstances;
     workerLimits?: WorkerLimits;
+    logHub?: LogHub;
     /** Start the enabled stored clients, as the server does at startup. */
     startClients?: boolean;
   } = {},
@@ -56,6 +59,7 @@ export async function createTestApp(
     clientPool: options.clientPool ?? { retryBaseMs: 200, retryMaxMs: 1000 },
     ...(options.clientInstances ? { clientInstances: options.clientInstances } : {}),
     ...(options.workerLimits ? { workerLimits: options.workerLimits } : {}),
+    ...(options.logHub ? { logHub: options.logHub } : {}),
   });
   if (options.startClients) await services.clients.startAll();
   const app = createApp({
@@ -63,6 +67,7 @@ export async function createTestApp(
     ...(options.resources ? { resources: options.resources } : {}),
   });
   let server: Server | undefined;
+  let logSocket: LogSocket | undefined;
   return {
     app,
     config,
@@ -75,9 +80,11 @@ export async function createTestApp(
       server ??= await new Promise<Server>((resolve) => {
         const s = app.listen(0, '127.0.0.1', () => resolve(s));
       });
+      logSocket ??= attachLogSocket(server, services);
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async close() {
+      logSocket?.close();
       services.clientAuth.close();
       await services.instances.stopAll();
       await services.clients.stopAll();

@@ -102,6 +102,13 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   router.get('/features', meta.features);
   router.get('/version', meta.version);
   router.get('/debug/open', meta.debugOpen);
+  // The websocket upgrade is served on the HTTP server itself (see log-socket.ts).
+  router.get('/logs', () => {
+    throw new MaubotApiError(
+      'invalid_request',
+      'This is a websocket endpoint: connect with a websocket client',
+    );
+  });
 
   router.get('/plugins', plugins.list);
   router.post('/plugins/upload', plugins.upload);

@@ -81,7 +81,8 @@ export class LogHub {
 
   private toRecord(entry: Record<string, unknown>): LogRecord {
     const [levelname, levelno] = LEVELS[Number(entry.level)] ?? ['INFO', 20];
-    const name = String(entry.logger ?? entry.name ?? 'switchboard');
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    const name = text(entry.logger) ?? text(entry.name) ?? 'switchboard';
     const extra = Object.fromEntries(Object.entries(entry).filter(([k]) => !OWN_FIELDS.has(k)));
     const err = entry.err as { stack?: string } | undefined;
     const time = typeof entry.time === 'string' ? new Date(entry.time) : new Date();
@@ -96,7 +97,7 @@ export class LogHub {
       filename: name,
       lineno: 0,
       funcName: '',
-      msg: String(entry.msg ?? ''),
+      msg: text(entry.msg) ?? '',
       time: pythonTime(Number.isNaN(time.getTime()) ? new Date() : time),
       ...(err?.stack ? { exc_info: err.stack } : {}),
     };

@@ -44,7 +44,9 @@ export function attachLogSocket(
     }, authTimeoutMs);
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      const token = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+      const token = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString(
+        'utf8',
+      );
       if (deps.admins.userForToken(token.trim()) === null) {
         if (!unsubscribe) ws.send(JSON.stringify({ auth_success: false }));
         return;

@@ -44,9 +44,8 @@ export function attachLogSocket(
     }, authTimeoutMs);
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      const token = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString(
-        'utf8',
-      );
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const token = bytes.toString('utf8');
       if (deps.admins.userForToken(token.trim()) === null) {
         if (!unsubscribe) ws.send(JSON.stringify({ auth_success: false }));
         return;

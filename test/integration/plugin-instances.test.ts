@@ -2,11 +2,13 @@ import request from 'supertest';
 import { buildPlugin } from '../../scripts/build-plugins';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { captureLogs } from '../helpers/log-capture';
-import { testDatabaseKinds } from '../helpers/databases';
+import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+import type { Database } from '../../src/db/database';
 import { waitFor } from '../helpers/wait';
 import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
 
 const API = '/_matrix/maubot/v1';
+const LIMITS = { memoryMb: 48, stallMs: 1500, startMs: 20_000 };
 const CS = '/_matrix/client/v3';
 
 /** Plugins running for real: uploaded archives, worker threads, Matrix in and out. */
@@ -18,6 +20,7 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
   let bot: RegisteredUser;
   let roomId: string;
   let txn = 0;
+  let db: Database;
 
   const api = () => ({
     get: (path: string) =>
@@ -71,10 +74,8 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
   beforeAll(async () => {
     hs = await TestHomeserver.start();
     logs = captureLogs('info');
-    t = await createTestApp(kind, {
-      logger: logs.logger,
-      workerLimits: { memoryMb: 48, stallMs: 1500, startMs: 20_000 },
-    });
+    db = await openTestDatabase(kind);
+    t = await createTestApp(kind, { db, logger: logs.logger, workerLimits: LIMITS });
     alice = hs.registerUser('alice');
     bot = hs.registerUser('bot');
     const created = await api().put(`/client/${bot.userId}`, {
@@ -103,6 +104,7 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
   }, 30_000);
   afterAll(async () => {
     await t.close();
+    await db.close();
     await hs.close();
   });
 
@@ -306,4 +308,46 @@ module.exports = { Bad };`,
       await waitFor(() => botSaid('v2: after the hog'), { what: 'echo still answering' });
     }, 30_000);
   });
+
+  it('when Switchboard restarts, then enabled instances start with their clients; a plugin that fails only disables its own', async () => {
+    const failing = await buildPlugin(
+      'echo',
+      { id: 'test.bootfail', main_class: 'Bad' },
+      {
+        echo: `const { Plugin } = require('switchboard-plugin');
+class Bad extends Plugin { start() { throw new Error('cannot start today'); } }
+module.exports = { Bad };`,
+      },
+    );
+    expect((await api().upload(failing.archive)).status).toBe(201);
+    // Stored directly, enabled, as if it had worked before.
+    await db.knex('instance').insert({
+      id: 'bootfail',
+      type: 'test.bootfail',
+      enabled: true,
+      primary_user: bot.userId,
+      config: '',
+    });
+    await t.close();
+    t = await createTestApp(kind, {
+      db,
+      logger: logs.logger,
+      workerLimits: LIMITS,
+      startClients: true,
+    });
+    await waitFor(async () => (await api().get('/instance/echo')).body.started === true, {
+      what: 'echo to start with its client',
+    });
+    await say('!echo after restart');
+    await waitFor(() => botSaid('v2: after restart'), { what: 'the answer after the restart' });
+    await waitFor(async () => (await api().get('/instance/bootfail')).body.enabled === false, {
+      what: 'the failing instance to be disabled',
+    });
+    expect(
+      logs.lines.some(
+        (l) =>
+          l.logger === 'maubot.instance.bootfail' && String(l.msg).includes('cannot start today'),
+      ),
+    ).toBe(true);
+  }, 30_000);
 });

@@ -19,6 +19,10 @@ const UPLOADS = 10;
 const UPLOAD_TARGET_MS = 150;
 const RSS_TARGET_FACTOR = 3;
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
+const COMMAND_CLIENTS = 5;
+const INSTANCES_PER_CLIENT = 4;
+const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 200);
+const COMMAND_P99_TARGET_MS = 50;
 const CLIENT_RSS_TARGET = 10 * 1024 * 1024;
 
 interface ServerInfo {
@@ -145,7 +149,10 @@ async function main(): Promise<void> {
       'endpoint                              bare req/s  p99   switchboard req/s  p99   ratio',
     );
     let failed = false;
-    const only = process.env.BENCH_ONLY_UPLOAD ?? process.env.BENCH_ONLY_CLIENTS;
+    const only =
+      process.env.BENCH_ONLY_UPLOAD ??
+      process.env.BENCH_ONLY_CLIENTS ??
+      process.env.BENCH_ONLY_COMMANDS;
     for (const c of only ? [] : cases) {
       const rounds: { base: Measurement; ours: Measurement }[] = [];
       // Alternating short rounds keep drift in the machine's speed out of the ratio.
@@ -169,8 +176,11 @@ async function main(): Promise<void> {
     }
     // One upload is latency, not throughput: the server gets all cores, as in production.
     servers.unpin();
-    if (!process.env.BENCH_ONLY_CLIENTS) failed = (await benchUpload(servers)) || failed;
-    failed = (await benchClients()) || failed;
+    if (!process.env.BENCH_ONLY_CLIENTS && !process.env.BENCH_ONLY_COMMANDS) {
+      failed = (await benchUpload(servers)) || failed;
+    }
+    if (!process.env.BENCH_ONLY_COMMANDS) failed = (await benchClients()) || failed;
+    failed = (await benchCommands()) || failed;
     console.log(`\nembedded database idle memory: ${mib(info.embeddedDbRssBytes)} RSS`);
     console.log(`server process RSS after start: ${mib(info.rssBytes)}`);
     console.log(`target: every ratio >= ${TARGET_RATIO} x bare express`);
@@ -275,6 +285,102 @@ ${result.clients} idle synced Matrix clients (each joined to a room): ` +
     );
     return !ok;
   } finally {
+    await hs.close();
+  }
+}
+
+/**
+ * Command round trip through plugin instances: a user's `!command` stored on the homeserver →
+ * synced to Switchboard → dispatched to the instance's thread → its reply stored on the
+ * homeserver. 20 instances on 5 clients, one room per client, the rooms in parallel.
+ */
+async function benchCommands(): Promise<boolean> {
+  if (process.env.BENCH_ONLY_UPLOAD) return false;
+  const hs = await TestHomeserver.start();
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    const user = hs.registerUser('bench-user');
+    const bots = Array.from({ length: COMMAND_CLIENTS }, (_, i) => hs.registerUser(`cmd${i}`));
+    const rooms: string[] = [];
+    for (const bot of bots) {
+      const res = await fetch(`${hs.url}/_matrix/client/v3/createRoom`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${user.accessToken}` },
+        body: JSON.stringify({ invite: [bot.userId] }),
+      });
+      rooms.push(((await res.json()) as { room_id: string }).room_id);
+    }
+    child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'instances.ts')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        BENCH_HS_URL: hs.url,
+        BENCH_TOKENS: JSON.stringify(bots.map((b) => b.accessToken)),
+        BENCH_PER_CLIENT: String(INSTANCES_PER_CLIENT),
+      },
+    });
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    const { instances } = JSON.parse(line) as { instances: number };
+
+    const stored = new Map<string, number>();
+    const waiting = new Map<string, () => void>();
+    hs.onEvent((event) => {
+      const body = event.content.body;
+      if (typeof body !== 'string') return;
+      if (event.sender === user.userId) stored.set(body.split(' ')[1]!, performance.now());
+      else waiting.get(body)?.();
+    });
+    let txn = 0;
+    const command = async (room: number, instance: number, tag: string): Promise<number> => {
+      const reply = new Promise<void>((resolve) => waiting.set(tag, resolve));
+      await fetch(
+        `${hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(rooms[room]!)}/send/m.room.message/b${++txn}`,
+        {
+          method: 'PUT',
+          headers: { Authorization: `Bearer ${user.accessToken}` },
+          body: JSON.stringify({ msgtype: 'm.text', body: `!i${instance} ${tag}` }),
+        },
+      );
+      await reply;
+      waiting.delete(tag);
+      return performance.now() - stored.get(tag)!;
+    };
+    // Until every bot has joined its room and every instance answers once.
+    const warm = async (room: number) => {
+      for (let k = 0; k < INSTANCES_PER_CLIENT; k++) {
+        const instance = room * INSTANCES_PER_CLIENT + k;
+        for (;;) {
+          const tag = `w${instance}-${txn}`;
+          const answered = await Promise.race([
+            command(room, instance, tag).then(() => true),
+            new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000)),
+          ]);
+          if (answered) break;
+        }
+      }
+    };
+    await Promise.all(rooms.map((_, room) => warm(room)));
+    const latencies: number[] = [];
+    await Promise.all(
+      rooms.map(async (_, room) => {
+        for (let j = 0; j < COMMANDS / COMMAND_CLIENTS; j++) {
+          const instance = room * INSTANCES_PER_CLIENT + (j % INSTANCES_PER_CLIENT);
+          latencies.push(await command(room, instance, `r${room}-${j}`));
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const p = (q: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+    const ok = p(0.99) < COMMAND_P99_TARGET_MS;
+    console.log(
+      `\ncommand round trip (${instances} instances on ${COMMAND_CLIENTS} clients, ${latencies.length} commands, ` +
+        `message stored → reply stored): p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms ` +
+        `(target p99 < ${COMMAND_P99_TARGET_MS} ms) ${ok ? 'ok' : 'too slow'}`,
+    );
+    return !ok;
+  } finally {
+    child?.kill();
     await hs.close();
   }
 }

@@ -158,6 +158,7 @@ export class TestHomeserver {
   private readonly filters = new Map<string, Json[]>();
   private readonly media = new Map<string, Media>();
   private readonly waiters = new Set<() => void>();
+  private readonly eventListeners = new Set<(event: ClientEvent) => void>();
   /** Each user's presence as last set by a /sync `set_presence` (absent means online). */
   private readonly presence = new Map<string, string>();
   private stream = 0;
@@ -222,6 +223,12 @@ export class TestHomeserver {
       ...(user.displayname !== undefined ? { displayname: user.displayname } : {}),
       ...(user.avatar_url !== undefined ? { avatar_url: user.avatar_url } : {}),
     };
+  }
+
+  /** Calls `listener` with every event as it is stored; returns the unsubscribe function. */
+  onEvent(listener: (event: ClientEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
   /** The presence a user's last /sync set, if any. */
@@ -1095,6 +1102,7 @@ export class TestHomeserver {
       room.state.set(stateKeyOf(partial.type, partial.state_key), stored);
     }
     this.wake();
+    for (const listener of this.eventListeners) listener(event);
     return stored;
   }
 

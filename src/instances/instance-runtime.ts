@@ -47,6 +47,13 @@ export class InstanceRuntime {
     private readonly limits: WorkerLimits = DEFAULT_WORKER_LIMITS,
   ) {}
 
+  private closed = false;
+
+  /** Shutdown: starts from now on do nothing. */
+  close(): void {
+    this.closed = true;
+  }
+
   isStarted(id: string): boolean {
     return this.running.has(id);
   }
@@ -68,7 +75,7 @@ export class InstanceRuntime {
   async start(instance: StoredInstance): Promise<boolean> {
     if (this.running.has(instance.id)) return true;
     const log = this.instanceLogger(instance.id);
-    if (!instance.enabled) return false;
+    if (!instance.enabled || this.closed) return false;
     const bot = this.clients(instance.primaryUser);
     if (!bot) {
       log.info({ client: instance.primaryUser }, 'not started: its client is not running');
@@ -76,6 +83,10 @@ export class InstanceRuntime {
     }
     try {
       const running = await this.launch(instance, bot);
+      if (this.closed) {
+        await running.worker.stop();
+        return false;
+      }
       this.running.set(instance.id, running);
       running.worker.onEnd((reason) => {
         if (this.running.get(instance.id) !== running) return;

@@ -34,6 +34,7 @@ export type InstanceInput = components['schemas']['InstanceInput'];
 /** Plugin instances: stored settings, maubot's create/update rules, and their running state. */
 export class InstanceService implements ClientInstances, PluginInstances {
   private readonly lock = new KeyedLock();
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: Knex,
@@ -67,12 +68,20 @@ export class InstanceService implements ClientInstances, PluginInstances {
   /** The client runs: its events reach its instances, and its enabled instances start. */
   clientStarted(clientId: string, bot: BotClient): void {
     bot.onRoomEvent((event) => this.runtime.route(clientId, event));
-    void this.startAllOf({ primary_user: clientId });
+    this.inBackground(this.startAllOf({ primary_user: clientId }));
+  }
+
+  /** Work nobody awaits: logged if it fails, and awaited by stopAll(). */
+  private inBackground(work: Promise<unknown>): void {
+    const tracked = work
+      .catch((err: unknown) => this.logger.error({ err }, 'could not start instances'))
+      .finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
   }
 
   clientStopped(clientId: string): void {
     for (const id of this.runtime.runningOf({ clientId })) {
-      void this.lock.run(id, () => this.runtime.stop(id));
+      this.inBackground(this.lock.run(id, () => this.runtime.stop(id)));
     }
   }
 
@@ -124,7 +133,10 @@ export class InstanceService implements ClientInstances, PluginInstances {
     await Promise.all(ids.map((id) => this.lock.run(id, () => this.runtime.stop(id))));
   }
 
+  /** Shutdown: no more starts; what is starting finishes, then everything stops. */
   async stopAll(): Promise<void> {
+    this.runtime.close();
+    await Promise.all([...this.background]);
     await this.runtime.stopAll();
   }
 

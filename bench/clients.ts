@@ -4,14 +4,9 @@
  * Reports RSS and heap before and after, with every client synced and idle.
  * Input (env): BENCH_HS_URL, BENCH_TOKENS (JSON list of access tokens).
  */
-import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseConfig } from '../src/config/load';
-import { openDatabase, type Database } from '../src/db/database';
-import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { createServices } from '../src/services';
+import type { Database } from '../src/db/database';
+import { embeddedServices } from './embedded-services';
+import type { createServices } from '../src/services';
 
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5000);
 
@@ -22,17 +17,10 @@ function settle(): void {
 async function main(): Promise<void> {
   const homeserver = process.env.BENCH_HS_URL!;
   const tokens = JSON.parse(process.env.BENCH_TOKENS!) as string[];
-  const config = parseConfig({
-    server: { unsharedSecret: 'benchmark-unshared-secret' },
-    encryptionKey: Buffer.alloc(32, 1).toString('base64'),
-    provisioning: { secret: 'benchmark-provisioning-secret' },
-  });
-  // Logs go to stderr: stdout carries the one result line.
-  const logger = createLogger('error', bufferedDestination(2));
-  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-clients-'));
-  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
-  const { clients } = createServices({ config, logger, db });
+  const {
+    db,
+    services: { clients },
+  } = await embeddedServices('clients');
 
   // One client first, so what every client shares (code compiled on first use) is baseline.
   await clients.create({ homeserver, access_token: tokens[0]! });

@@ -4,15 +4,10 @@
  * every instance runs, then serves until killed.
  * Input (env): BENCH_HS_URL, BENCH_TOKENS (JSON list of client tokens), BENCH_PER_CLIENT.
  */
-import { rmSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
-import { parseConfig } from '../src/config/load';
-import { openDatabase } from '../src/db/database';
-import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { createServices } from '../src/services';
+import { embeddedServices } from './embedded-services';
 
 /** A plugin answering the command its config names, at once. */
 const BENCH_PLUGIN = `const { Plugin } = require('switchboard-plugin');
@@ -25,16 +20,7 @@ async function main(): Promise<void> {
   const homeserver = process.env.BENCH_HS_URL!;
   const tokens = JSON.parse(process.env.BENCH_TOKENS!) as string[];
   const perClient = Number(process.env.BENCH_PER_CLIENT ?? 4);
-  const config = parseConfig({
-    server: { unsharedSecret: 'benchmark-unshared-secret' },
-    encryptionKey: Buffer.alloc(32, 1).toString('base64'),
-    provisioning: { secret: 'benchmark-provisioning-secret' },
-  });
-  const logger = createLogger('error', bufferedDestination(2));
-  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-instances-'));
-  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
-  const services = createServices({ config, logger, db });
+  const { dataDir, services } = await embeddedServices('instances');
 
   const plugin = await buildPlugin(
     'echo',

@@ -310,15 +310,22 @@ async function benchCommands(): Promise<boolean> {
       });
       rooms.push(((await res.json()) as { room_id: string }).room_id);
     }
-    child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'instances.ts')], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        BENCH_HS_URL: hs.url,
-        BENCH_TOKENS: JSON.stringify(bots.map((b) => b.accessToken)),
-        BENCH_PER_CLIENT: String(INSTANCES_PER_CLIENT),
+    const profile = process.env.BENCH_PROFILE
+      ? ['--cpu-prof', '--cpu-prof-dir=bench-profiles']
+      : [];
+    child = spawn(
+      process.execPath,
+      [...profile, '--import', 'tsx', join(__dirname, 'instances.ts')],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: {
+          ...process.env,
+          BENCH_HS_URL: hs.url,
+          BENCH_TOKENS: JSON.stringify(bots.map((b) => b.accessToken)),
+          BENCH_PER_CLIENT: String(INSTANCES_PER_CLIENT),
+        },
       },
-    });
+    );
     const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
     const { instances } = JSON.parse(line) as { instances: number };
 
@@ -380,7 +387,11 @@ async function benchCommands(): Promise<boolean> {
     );
     return !ok;
   } finally {
-    child?.kill();
+    if (child) {
+      const exited = once(child, 'exit');
+      child.kill();
+      await exited;
+    }
     await hs.close();
   }
 }

@@ -24,6 +24,9 @@ export interface ClientPoolOptions {
   retryMaxMs: number;
 }
 
+/** Least time between two sync position writes of one client. */
+const POSITION_WRITE_MS = 250;
+
 export const DEFAULT_POOL_OPTIONS: ClientPoolOptions = { retryBaseMs: 5_000, retryMaxMs: 300_000 };
 
 export interface ClientStatus {
@@ -42,8 +45,10 @@ interface Runtime {
   attempt: number;
   remoteDisplayname: string | null;
   remoteAvatarUrl: string | null;
-  /** Sync position writes, in order. */
+  /** The sync position write under way (resolves when nothing is left to write). */
   writes: Promise<void>;
+  /** What the next write stores: later positions overwrite earlier unwritten ones. */
+  pendingPosition?: SyncPosition;
 }
 
 /**
@@ -241,12 +246,25 @@ export class ClientPool {
     }
   }
 
+  /**
+   * Stores the sync position: at most one write at a time and one per POSITION_WRITE_MS per
+   * client, the latest position winning. A busy client costs the database a few writes a
+   * second, not one per sync; a crash replays at most that interval's events.
+   */
   private savePosition(id: string, runtime: Runtime, position: SyncPosition): void {
-    runtime.writes = runtime.writes
-      .then(() => this.hooks.savePosition(id, position))
-      .catch((err: unknown) =>
-        this.clientLogger(id).warn({ err }, 'could not store the sync position'),
-      );
+    const queued = runtime.pendingPosition !== undefined;
+    runtime.pendingPosition = { ...runtime.pendingPosition, ...position };
+    if (queued) return;
+    runtime.writes = runtime.writes.then(async () => {
+      if (!this.closed) await new Promise((resolve) => setTimeout(resolve, POSITION_WRITE_MS));
+      const latest = runtime.pendingPosition!;
+      runtime.pendingPosition = undefined;
+      try {
+        await this.hooks.savePosition(id, latest);
+      } catch (err) {
+        this.clientLogger(id).warn({ err }, 'could not store the sync position');
+      }
+    });
   }
 
   private clientLogger(id: string): Logger {

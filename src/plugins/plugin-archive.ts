@@ -89,6 +89,15 @@ const MODULE_FILES: Record<PluginLoader, ((path: string) => string)[]> = {
 };
 const LOADER_NAMES: Record<PluginLoader, string> = { javascript: 'JavaScript', python: 'Python' };
 
+const ZIP_OPTIONS = {
+  lazyEntries: true,
+  validateEntrySizes: true,
+  // Strict: yauzl would otherwise turn `\` into `/`, hiding Windows-style names from us.
+  strictFileNames: true,
+  decodeStrings: true,
+  autoClose: false,
+};
+
 /**
  * Reads and validates an archive given as bytes or as the path of a file; from a file only the
  * central directory, maubot.yaml and the main module are read.
@@ -98,19 +107,11 @@ export async function readPluginArchive(
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<PluginArchive> {
   let zip: ZipFile;
-  const options = {
-    lazyEntries: true,
-    validateEntrySizes: true,
-    // Strict: yauzl would otherwise turn `\` into `/`, hiding Windows-style names from us.
-    strictFileNames: true,
-    decodeStrings: true,
-    autoClose: false,
-  };
   try {
     zip =
       typeof source === 'string'
-        ? await yauzl.openPromise(source, options)
-        : await yauzl.fromBufferPromise(source, options);
+        ? await yauzl.openPromise(source, ZIP_OPTIONS)
+        : await yauzl.fromBufferPromise(source, ZIP_OPTIONS);
   } catch (err) {
     throw new PluginInvalidError(NOT_A_PLUGIN, firstLine(err));
   }
@@ -134,13 +135,7 @@ export async function readPluginFiles(
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<{ archive: PluginArchive; files: Map<string, Buffer> }> {
   const archive = await readPluginArchive(data, limits);
-  const zip = await yauzl.fromBufferPromise(data, {
-    lazyEntries: true,
-    validateEntrySizes: true,
-    strictFileNames: true,
-    decodeStrings: true,
-    autoClose: false,
-  });
+  const zip = await yauzl.fromBufferPromise(data, ZIP_OPTIONS);
   try {
     const files = new Map<string, Buffer>();
     for (const [name, entry] of await readCentralDirectory(zip, limits)) {

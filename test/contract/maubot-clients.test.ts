@@ -1,6 +1,7 @@
 import request from 'supertest';
 import type { ClientInstances } from '../../src/clients/client-service';
 import { createTestApp, type TestApp } from '../helpers/app';
+import { maubotApi } from '../helpers/maubot-api';
 import { testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
 import { freePort } from '../helpers/process';
@@ -45,27 +46,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
     await hs.close();
   });
 
-  const api = () => ({
-    get: (path: string) =>
-      request(t.app)
-        .get(API + path)
-        .set('Authorization', `Bearer ${t.token}`),
-    post: (path: string, body?: unknown) => {
-      const r = request(t.app)
-        .post(API + path)
-        .set('Authorization', `Bearer ${t.token}`);
-      return body === undefined ? r : r.send(body as object);
-    },
-    put: (path: string, body: unknown) =>
-      request(t.app)
-        .put(API + path)
-        .set('Authorization', `Bearer ${t.token}`)
-        .send(body as object),
-    delete: (path: string) =>
-      request(t.app)
-        .delete(API + path)
-        .set('Authorization', `Bearer ${t.token}`),
-  });
+  const api = () => maubotApi(t);
 
   function expected(user: RegisteredUser, overrides: Record<string, unknown> = {}) {
     return {

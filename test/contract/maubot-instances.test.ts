@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { buildPlugin as buildExample } from '../../scripts/build-plugins';
 import { createTestApp, type TestApp } from '../helpers/app';
+import { maubotApi } from '../helpers/maubot-api';
 import { captureLogs } from '../helpers/log-capture';
 import { testDatabaseKinds } from '../helpers/databases';
 import { buildPlugin } from '../helpers/zip';
@@ -15,33 +16,7 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
   let bot: RegisteredUser;
   let logs: ReturnType<typeof captureLogs>;
 
-  const api = () => ({
-    get: (path: string) =>
-      request(t.app)
-        .get(API + path)
-        .set('Authorization', `Bearer ${t.token}`),
-    put: (path: string, body: object) =>
-      request(t.app)
-        .put(API + path)
-        .set('Authorization', `Bearer ${t.token}`)
-        .send(body),
-    post: (path: string, body?: object) => {
-      const r = request(t.app)
-        .post(API + path)
-        .set('Authorization', `Bearer ${t.token}`);
-      return body === undefined ? r : r.send(body);
-    },
-    delete: (path: string) =>
-      request(t.app)
-        .delete(API + path)
-        .set('Authorization', `Bearer ${t.token}`),
-    upload: (archive: Buffer) =>
-      request(t.app)
-        .post(`${API}/plugins/upload`)
-        .set('Authorization', `Bearer ${t.token}`)
-        .set('Content-Type', 'application/zip')
-        .send(archive),
-  });
+  const api = () => maubotApi(t);
 
   const instance = (overrides: Record<string, unknown> = {}) => ({
     id: 'echo',

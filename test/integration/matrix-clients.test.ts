@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import request from 'supertest';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import { createTestApp, type TestApp } from '../helpers/app';
+import { maubotApi } from '../helpers/maubot-api';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
 import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
@@ -31,21 +32,7 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
     await hs.close();
   });
 
-  const api = (app: TestApp = t) => ({
-    get: (path: string) =>
-      request(app.app)
-        .get(API + path)
-        .set('Authorization', `Bearer ${app.token}`),
-    put: (path: string, body: object) =>
-      request(app.app)
-        .put(API + path)
-        .set('Authorization', `Bearer ${app.token}`)
-        .send(body),
-    post: (path: string) =>
-      request(app.app)
-        .post(API + path)
-        .set('Authorization', `Bearer ${app.token}`),
-  });
+  const api = () => maubotApi(t);
 
   async function createClient(user: RegisteredUser, settings: object = {}) {
     const res = await api().put(`/client/${user.userId}`, {

@@ -1,13 +1,12 @@
-import request from 'supertest';
 import { buildPlugin } from '../../scripts/build-plugins';
 import { createTestApp, type TestApp } from '../helpers/app';
+import { maubotApi } from '../helpers/maubot-api';
 import { captureLogs } from '../helpers/log-capture';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import type { Database } from '../../src/db/database';
 import { waitFor } from '../helpers/wait';
 import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
 
-const API = '/_matrix/maubot/v1';
 const LIMITS = { memoryMb: 48, stallMs: 1500, startMs: 20_000 };
 const CS = '/_matrix/client/v3';
 
@@ -22,27 +21,7 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
   let txn = 0;
   let db: Database;
 
-  const api = () => ({
-    get: (path: string) =>
-      request(t.app)
-        .get(API + path)
-        .set('Authorization', `Bearer ${t.token}`),
-    put: (path: string, body: object) =>
-      request(t.app)
-        .put(API + path)
-        .set('Authorization', `Bearer ${t.token}`)
-        .send(body),
-    delete: (path: string) =>
-      request(t.app)
-        .delete(API + path)
-        .set('Authorization', `Bearer ${t.token}`),
-    upload: (archive: Buffer) =>
-      request(t.app)
-        .post(`${API}/plugins/upload?allow_override=true`)
-        .set('Authorization', `Bearer ${t.token}`)
-        .set('Content-Type', 'application/zip')
-        .send(archive),
-  });
+  const api = () => maubotApi(t);
 
   async function say(body: string, room = roomId): Promise<void> {
     await fetch(`${hs.url}${CS}/rooms/${encodeURIComponent(room)}/send/m.room.message/t${++txn}`, {
@@ -110,7 +89,7 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
 
   it('runs the echo plugin: answers, stops, starts, is replaced, survives a broken replacement', async () => {
     const echo = await buildPlugin('echo');
-    expect((await api().upload(echo.archive)).status).toBe(201);
+    expect((await api().upload(echo.archive, '?allow_override=true')).status).toBe(201);
 
     const created = await api().put('/instance/Echo', {
       type: 'switchboard.echo',
@@ -155,7 +134,7 @@ class EchoBot extends Plugin {
 module.exports = { EchoBot };`,
       },
     );
-    const replaced = await api().upload(v2.archive);
+    const replaced = await api().upload(v2.archive, '?allow_override=true');
     expect(replaced.status).toBe(200);
     expect(replaced.body).toMatchObject({ id: 'switchboard.echo', version: '1.1.0' });
     await say('!echo new');
@@ -168,7 +147,7 @@ module.exports = { EchoBot };`,
         echo: `throw new Error('this version is broken'); class EchoBot {}`,
       },
     );
-    const refused = await api().upload(broken.archive);
+    const refused = await api().upload(broken.archive, '?allow_override=true');
     expect(refused.status).toBe(400);
     expect(refused.body.errcode).toBe('plugin_invalid');
     expect(refused.body.error).toBe('Failed to start the new version of the plugin');

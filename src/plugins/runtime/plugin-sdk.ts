@@ -2,18 +2,12 @@
  * The plugin author's API: plugins `require('switchboard-plugin')` and extend `Plugin`.
  * Runs inside the instance's worker thread; everything Matrix goes through the host.
  */
+import type { HostEvent } from './worker-protocol';
 
-/** A room event as the plugin sees it. */
-export interface PluginEvent {
-  roomId: string;
-  eventId: string;
-  sender: string;
-  type: string;
-  stateKey?: string;
-  content: Record<string, unknown>;
+/** A room event as the plugin sees it: the homeserver's event, and ways to answer it. */
+export interface PluginEvent extends HostEvent {
   /** `content.body` when it is a string, else "". */
   body: string;
-  originServerTs: number;
   /** Sends a notice in the room that replies to this event (quoting it). */
   reply(text: string, options?: SendOptions): Promise<string>;
   /** Sends a notice in the room (not as a reply). */

@@ -336,6 +336,24 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
       });
     });
 
+    it('when a database instance is renamed, then its data moves with it', async () => {
+      const res = await api().put('/instance/karma2', { id: 'karma3' });
+      expect(res.body).toMatchObject({ id: 'karma3', started: true, database_engine: 'postgres' });
+      await api().post('/instance/karma3/database/query', {
+        query: "INSERT INTO karma VALUES ('moved', 1)",
+      });
+      const back = await api().put('/instance/karma3', { id: 'karma2' });
+      expect(back.body.id).toBe('karma2');
+      const rows = await api().post('/instance/karma2/database/query', {
+        query: 'SELECT thing FROM karma',
+      });
+      expect(rows.body.rows).toEqual([['moved']]);
+      const schemas = await t.db.knex.raw(
+        "select nspname from pg_namespace where nspname like 'mbp_karma%' order by 1",
+      );
+      expect(schemas.rows).toEqual([{ nspname: 'mbp_karma1' }, { nspname: 'mbp_karma2' }]);
+    });
+
     it('when an instance is deleted, then its schema and role are dropped', async () => {
       const res = await api().delete('/instance/karma2');
       expect(res.status).toBe(204);

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { buildPlugin } from '../../scripts/build-plugins';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { maubotApi } from '../helpers/maubot-api';
@@ -111,6 +113,18 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
 
     await say('!echo hello');
     await waitFor(() => botSaid('hello'), { what: 'the echo' });
+    await say('!echo --help');
+    await waitFor(() => botSaid('!echo: Repeat the text after the command'), { what: 'the help' });
+    await say('!ping');
+    await waitFor(
+      () =>
+        hs
+          .roomEvents(roomId)!
+          .some(
+            (e) => e.sender === bot.userId && /^Pong! \(\d+ ms\)$/.test(String(e.content.body)),
+          ),
+      { what: 'the pong' },
+    );
 
     const stopped = await api().put('/instance/echo', { started: false });
     expect(stopped.body).toMatchObject({ enabled: true, started: false });
@@ -134,7 +148,17 @@ class EchoBot extends Plugin {
 module.exports = { EchoBot };`,
       },
     );
+    // The API keeps answering while the plugin is swapped.
+    let polling = true;
+    const statuses: number[] = [];
+    const poller = (async () => {
+      while (polling) statuses.push((await api().get('/instances')).status);
+    })();
     const replaced = await api().upload(v2.archive, '?allow_override=true');
+    polling = false;
+    await poller;
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.every((status) => status === 200)).toBe(true);
     expect(replaced.status).toBe(200);
     expect(replaced.body).toMatchObject({ id: 'switchboard.echo', version: '1.1.0' });
     await say('!echo new');
@@ -207,6 +231,64 @@ module.exports = { EchoBot };`,
       { thing: 'cats', score: 2 },
       { thing: 'dogs', score: -1 },
     ]);
+  }, 30_000);
+
+  it('lets a plugin read room state and make HTTP requests; reload restarts its instances', async () => {
+    const receiver = createServer((_req, res) => res.end('hello from outside'));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      const plugin = await buildPlugin(
+        'echo',
+        { id: 'test.reader', main_class: 'Reader' },
+        {
+          echo: `const { Plugin } = require('switchboard-plugin');
+class Reader extends Plugin {
+  start() {
+    this.command('creator', 'who made the room', async (e) => {
+      const create = await this.client.getState(e.roomId, 'm.room.create');
+      await e.respond('created by ' + create.creator);
+    });
+    this.command('fetch', 'fetch a URL', async (e, url) => {
+      const res = await this.http(url);
+      await e.respond('fetched: ' + (await res.text()));
+    });
+  }
+}
+module.exports = { Reader };`,
+        },
+      );
+      expect((await api().upload(plugin.archive)).status).toBe(201);
+      expect(
+        (await api().put('/instance/reader', { type: 'test.reader', primary_user: bot.userId }))
+          .body.started,
+      ).toBe(true);
+      await say('!creator');
+      await waitFor(() => botSaid(`created by ${alice.userId}`), { what: 'the state read' });
+      await say(`!fetch http://127.0.0.1:${port}/`);
+      await waitFor(() => botSaid('fetched: hello from outside'), { what: 'the HTTP request' });
+
+      const reload = await api().post('/plugin/test.reader/reload');
+      expect(reload.status).toBe(200);
+      expect(reload.body).toEqual({ success: true });
+      expect(
+        logs.lines.filter(
+          (l) => l.logger === 'maubot.instance.reader' && l.msg === 'instance started',
+        ),
+      ).toHaveLength(2);
+      await say('!creator');
+      await waitFor(
+        () =>
+          hs
+            .roomEvents(roomId)!
+            .filter(
+              (e) => e.sender === bot.userId && e.content.body === `created by ${alice.userId}`,
+            ).length === 2,
+        { what: 'an answer after the reload' },
+      );
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   }, 30_000);
 
   describe('containment', () => {

@@ -64,6 +64,8 @@ export class InstanceWorker {
     this.worker = new Worker(entry.code, {
       eval: entry.eval,
       workerData: boot,
+      // The server's environment (database URL, secrets) is none of a plugin's business.
+      env: {},
       resourceLimits: { maxOldGenerationSizeMb: limits.memoryMb, maxYoungGenerationSizeMb: 16 },
       stdout: true,
       stderr: true,

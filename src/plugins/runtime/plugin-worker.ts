@@ -144,7 +144,9 @@ async function dispatch(hostEvent: HostEvent): Promise<void> {
   if (event.type === 'm.room.message') {
     const command = sdk.parseCommand(event.body);
     const registered = command && plugin.commands.get(command.name);
-    if (registered) {
+    if (registered && command.args === '--help') {
+      jobs.push(guarded('help', () => event.respond(`!${registered.name}: ${registered.help}`)));
+    } else if (registered) {
       jobs.push(
         guarded(`command !${registered.name}`, () => registered.handler(event, command.args)),
       );

@@ -154,7 +154,8 @@ export class BotClient {
       deviceId: options.deviceId || undefined,
       store: this.store,
       logger: sdkLogger(options.logger),
-      localTimeoutMs: undefined,
+      // No request may hang a start; /sync sets its own, longer limit.
+      localTimeoutMs: HOMESERVER_TIMEOUT_MS,
       useAuthorizationHeader: true,
     });
     this.sdk.on(ClientEvent.Sync, (state, _prev, data) => {

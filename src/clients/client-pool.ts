@@ -25,7 +25,7 @@ export interface ClientPoolOptions {
 }
 
 /** Least time between two sync position writes of one client. */
-const POSITION_WRITE_MS = 250;
+const POSITION_WRITE_MS = 1000;
 
 export const DEFAULT_POOL_OPTIONS: ClientPoolOptions = { retryBaseMs: 5_000, retryMaxMs: 300_000 };
 

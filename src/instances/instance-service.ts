@@ -74,7 +74,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
   /** Work nobody awaits: logged if it fails, and awaited by stopAll(). */
   private inBackground(work: Promise<unknown>): void {
     const tracked = work
-      .catch((err: unknown) => this.logger.error({ err }, 'could not start instances'))
+      .catch((err: unknown) => this.logger.error({ err }, 'instance start or stop failed'))
       .finally(() => this.background.delete(tracked));
     this.background.add(tracked);
   }

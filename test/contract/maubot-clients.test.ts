@@ -333,7 +333,10 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
       await api().post('/client/new', { homeserver: hs.url, access_token: user.accessToken });
       const res = await api().put(`/client/${user.userId}`, { access_token: other.accessToken });
       expect(res.status).toBe(400);
-      expect(res.body.errcode).toBe('mxid_mismatch');
+      expect(res.body).toEqual({
+        errcode: 'mxid_mismatch',
+        error: `The Matrix user ID of the client and the user ID of the access token don't match. Access token is for user ${other.userId}`,
+      });
       expect((await api().get(`/client/${user.userId}`)).body.access_token).toBe(user.accessToken);
     });
 

@@ -1,21 +1,11 @@
 import { Writable } from 'node:stream';
+import type { components } from '../../generated/maubot';
 
-/** One log record as maubot's log websocket sends it (Python logging's field names). */
-export interface LogRecord {
-  id: string;
-  name: string;
-  levelname: string;
-  levelno: number;
-  module: string;
-  pathname: string;
-  filename: string;
-  lineno: number;
-  funcName: string;
-  msg: string;
-  time: string;
-  exc_info?: string;
-  [extra: string]: unknown;
-}
+/**
+ * One log record as maubot's log websocket sends it (Python logging's field names), with the
+ * logger's own extra fields.
+ */
+export type LogRecord = components['schemas']['LogRecord'];
 
 export const LOG_HISTORY = 2048;
 

@@ -48,7 +48,11 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     db.knex,
     (id) => clients.pool.running(id),
     logger,
-    options.workerLimits,
+    options.workerLimits ?? {
+      memoryMb: config.instances.memoryLimitMb,
+      stallMs: config.instances.stallTimeoutSeconds * 1000,
+      startMs: config.instances.startTimeoutSeconds * 1000,
+    },
   );
   const instanceService = new InstanceService(
     db.knex,

@@ -119,6 +119,14 @@ export const configSchema = z.strictObject({
   feeds: feedsSchema.nullable().default(null),
   github: githubSchema.nullable().default(null),
   jira: jiraSchema.nullable().default(null),
+  /** Limits of each plugin instance's thread. */
+  instances: z
+    .strictObject({
+      memoryLimitMb: z.number().int().min(16).max(16_384).default(128),
+      stallTimeoutSeconds: z.number().min(1).max(3600).default(10),
+      startTimeoutSeconds: z.number().min(1).max(3600).default(30),
+    })
+    .prefault({}),
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

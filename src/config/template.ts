@@ -108,6 +108,14 @@ github: null
 # JIRA Cloud OAuth 2.0. null disables JIRA connections.
 jira: null
 
+# Each running plugin instance has a thread of its own, stopped (and logged) when its JavaScript
+# heap passes memoryLimitMb, when it does not respond for stallTimeoutSeconds (an endless loop),
+# or when its start() takes longer than startTimeoutSeconds.
+instances:
+  memoryLimitMb: 128
+  stallTimeoutSeconds: 10
+  startTimeoutSeconds: 30
+
 logging:
   # fatal, error, warn, info, debug, trace or silent. Every request is logged: successful ones
   # at debug, rejected ones (4xx) at info, failed ones (5xx) at error.

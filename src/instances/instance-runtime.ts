@@ -11,7 +11,6 @@ import type { Logger } from '../logging/logger';
 import type { BotClient, RoomEvent } from '../matrix/bot-client';
 import { readPluginFiles, type PluginMeta } from '../plugins/plugin-archive';
 import {
-  DEFAULT_WORKER_LIMITS,
   InstanceWorker,
   type PluginHost,
   type WorkerLimits,
@@ -44,7 +43,7 @@ export class InstanceRuntime {
     private readonly db: Knex,
     private readonly clients: RunningClients,
     private readonly logger: Logger,
-    private readonly limits: WorkerLimits = DEFAULT_WORKER_LIMITS,
+    private readonly limits: WorkerLimits,
   ) {}
 
   private closed = false;

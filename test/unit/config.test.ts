@@ -151,5 +151,17 @@ describe('config loading', () => {
     ]);
     expect(config.database.url).toBeNull();
     expect(Object.values(config.apiFeatures).every(Boolean)).toBe(true);
+    expect(config.instances).toEqual({
+      memoryLimitMb: 128,
+      stallTimeoutSeconds: 10,
+      startTimeoutSeconds: 30,
+    });
+    expect(config.previousEncryptionKeys).toEqual([]);
+  });
+
+  it('when instance limits are out of range, then the error names the key', () => {
+    expect(() =>
+      parseConfig({ ...parse(renderConfig(SAMPLE_VALUES)), instances: { memoryLimitMb: 4 } }),
+    ).toThrow('instances.memoryLimitMb');
   });
 });

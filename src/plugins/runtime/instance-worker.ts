@@ -16,12 +16,6 @@ export interface WorkerLimits {
   startMs: number;
 }
 
-export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
-  memoryMb: 128,
-  stallMs: 10_000,
-  startMs: 30_000,
-};
-
 const PING_MS = 500;
 const STOP_GRACE_MS = 5_000;
 
@@ -80,7 +74,7 @@ export class InstanceWorker {
     boot: WorkerBoot,
     host: PluginHost,
     logger: Logger,
-    limits: WorkerLimits = DEFAULT_WORKER_LIMITS,
+    limits: WorkerLimits,
   ): Promise<InstanceWorker> {
     const instance = new InstanceWorker(boot, host, logger, limits);
     await instance.boot();

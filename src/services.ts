@@ -60,6 +60,22 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     logger,
     config.apiFeatures.instance_database,
   );
+  const metrics = createMetrics();
+  metrics.gauge(
+    'switchboard_matrix_clients_started',
+    'Matrix clients running',
+    () => clients.pool.counts().started,
+  );
+  metrics.gauge(
+    'switchboard_matrix_clients_sync_failing',
+    'Running Matrix clients whose last sync failed',
+    () => clients.pool.counts().syncFailing,
+  );
+  metrics.gauge(
+    'switchboard_plugin_instances_running',
+    'Plugin instances running',
+    () => runtime.runningOf({}).length,
+  );
   return {
     config,
     logger,
@@ -71,6 +87,6 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     instanceDatabases: new InstanceDatabaseService(db.knex),
     logHub: options.logHub ?? new LogHub(),
     clientAuth: new ClientAuthService(config, clients, logger),
-    metrics: createMetrics(),
+    metrics,
   };
 }

@@ -76,6 +76,18 @@ export class ClientPool {
     };
   }
 
+  /** How many clients run, and how many of those cannot sync right now. */
+  counts(): { started: number; syncFailing: number } {
+    let started = 0;
+    let syncFailing = 0;
+    for (const runtime of this.runtimes.values()) {
+      if (!runtime.started) continue;
+      started++;
+      if (runtime.bot && !runtime.bot.syncOk) syncFailing++;
+    }
+    return { started, syncFailing };
+  }
+
   /** The running client, for room operations; undefined when it is not started. */
   running(id: string): BotClient | undefined {
     const runtime = this.runtimes.get(id);

@@ -1,10 +1,12 @@
 import { Router } from 'express';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
   /** Counts one answered request (called by the access log when the response is finished). */
   recordRequest(method: string, status: number): void;
+  /** A gauge read when scraped: `read` gives its value. */
+  gauge(name: string, help: string, read: () => number): void;
 }
 
 /** Prometheus metrics: process defaults plus a request counter by method and status. */
@@ -30,7 +32,17 @@ export function createMetrics(): Metrics {
     if (entry) entry.count += 1;
     else answered.set(key, { method, status: String(status), count: 1 });
   };
-  return { registry, recordRequest };
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+  return { registry, recordRequest, gauge };
 }
 
 export function metricsRouter(metrics: Metrics): Router {

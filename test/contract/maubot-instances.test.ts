@@ -386,6 +386,15 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
       expect((await api().get(`/client/${bot.userId}`)).body.instances).toHaveLength(4);
     });
 
+    it('reports running clients and instances as Prometheus gauges', async () => {
+      const text = (await request(t.app).get('/metrics')).text;
+      expect(text).toContain('switchboard_matrix_clients_started 1\n');
+      expect(text).toContain('switchboard_matrix_clients_sync_failing 0\n');
+      const running = t.instances.runtime.runningOf({}).length;
+      expect(running).toBeGreaterThan(0);
+      expect(text).toContain(`switchboard_plugin_instances_running ${running}\n`);
+    });
+
     it('when the plugin or client is in use, then deleting it is 412', async () => {
       expect((await api().delete('/plugin/switchboard.echo')).status).toBe(412);
       expect((await api().delete(`/client/${bot.userId}`)).status).toBe(412);

@@ -31,39 +31,90 @@ const homeserverSchema = z.strictObject({
 
 const webhooksSchema = z.strictObject({
   enabled: z.boolean().default(true),
+  /** Public base of the hook URLs, e.g. https://hooks.example.org/webhook/ */
   urlPrefix: z.url(),
   allowJsTransformationFunctions: z.boolean().default(false),
+  /** Limits of one transformation function run. */
+  transformationTimeoutMs: z.number().int().min(10).max(60_000).default(500),
+  transformationMemoryMb: z.number().int().min(1).max(1024).default(16),
   waitForComplete: z.boolean().default(false),
   enableHttpGet: z.boolean().default(false),
+  /** Outbound webhooks (room messages sent to a URL). */
   outbound: z.boolean().default(false),
+  /** Longest lifetime a new hook may have, e.g. "30d"; null = unlimited. */
   maxExpiryTime: z.string().nullable().default(null),
   requireExpiryTime: z.boolean().default(false),
   sendExpiryNotice: z.boolean().default(false),
+  /** Largest accepted webhook body in bytes. */
+  maxBodyBytes: z.number().int().min(1024).default(1_048_576),
 });
 
 const feedsSchema = z.strictObject({
   enabled: z.boolean().default(false),
   pollIntervalSeconds: z.number().int().min(1).default(600),
+  /** How many feeds are fetched at the same time. */
+  pollConcurrency: z.number().int().min(1).max(64).default(4),
+  pollTimeoutSeconds: z.number().min(1).max(600).default(30),
+  /** Time limit of the fetch that checks a feed when a connection is created. */
+  validationTimeoutSeconds: z.number().min(1).max(600).default(5),
+});
+
+const oauthSchema = z.strictObject({
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  redirectUri: z.url(),
 });
 
 const githubSchema = z.strictObject({
   appId: z.union([z.number().int(), z.string()]),
   privateKeyFile: z.string().min(1),
   webhookSecret: z.string().min(1),
+  /** REST API base: https://api.github.com, or https://<enterprise host>/api/v3 */
   apiUrl: z.url().default('https://api.github.com'),
-  oauth: z
-    .strictObject({ clientId: z.string(), clientSecret: z.string(), redirectUri: z.url() })
-    .nullable()
-    .default(null),
+  /** Web base for links and the OAuth pages: https://github.com or the enterprise host. */
+  webUrl: z.url().default('https://github.com'),
+  oauth: oauthSchema.nullable().default(null),
 });
 
 const jiraSchema = z.strictObject({
   webhookSecret: z.string().min(1),
-  oauth: z
-    .strictObject({ clientId: z.string(), clientSecret: z.string(), redirectUri: z.url() })
-    .nullable()
-    .default(null),
+  /** JIRA Cloud (OAuth 2.0 3LO). */
+  oauth: oauthSchema.nullable().default(null),
+  /** Atlassian's authorisation server and API gateway (changed only for tests). */
+  authUrl: z.url().default('https://auth.atlassian.com'),
+  apiUrl: z.url().default('https://api.atlassian.com'),
 });
+
+/** hookshot's permission levels, lowest first. */
+export const PERMISSION_LEVELS = [
+  'commands',
+  'login',
+  'notifications',
+  'manageConnections',
+  'admin',
+] as const;
+export type PermissionLevel = (typeof PERMISSION_LEVELS)[number];
+
+const permissionSchema = z.strictObject({
+  /** "*", a server name, a user ID or a room ID (members of that room). */
+  actor: z.string().min(1),
+  services: z
+    .array(z.strictObject({ service: z.string().min(1), level: z.enum(PERMISSION_LEVELS) }))
+    .min(1),
+});
+
+/** The Matrix account that writes connection state and posts notices (the botUserId). */
+const provisioningBotSchema = z
+  .strictObject({
+    homeserver: z.url(),
+    /** An access token of botUserId; or a password to log in with once. */
+    accessToken: z.string().min(1).nullable().default(null),
+    password: z.string().min(1).nullable().default(null),
+    displayname: z.string().nullable().default(null),
+  })
+  .refine((b) => b.accessToken !== null || b.password !== null, {
+    message: 'needs accessToken or password',
+  });
 
 const encryptionKeySchema = z
   .string()
@@ -114,7 +165,15 @@ export const configSchema = z.strictObject({
       .string()
       .regex(/^@[^:]+:.+$/, 'must be a Matrix user ID like @bot:example.org')
       .default('@switchboard:localhost'),
+    bot: provisioningBotSchema.nullable().default(null),
+    /**
+     * Who may do what, hookshot's model; null = everyone on botUserId's server is admin.
+     * Services: generic, genericOutbound, feeds, github, jira, or "*".
+     */
+    permissions: z.array(permissionSchema).nullable().default(null),
   }),
+  /** Outbound webhooks and feeds may reach loopback and private addresses (off: SSRF guard). */
+  allowPrivateDestinations: z.boolean().default(false),
   webhooks: webhooksSchema.nullable().default(null),
   feeds: feedsSchema.nullable().default(null),
   github: githubSchema.nullable().default(null),

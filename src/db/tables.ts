@@ -46,3 +46,71 @@ export interface DbInstanceRow {
   database_engine: string | null;
   created_at: Date;
 }
+
+export interface DbConnectionRow {
+  id: string;
+  room_id: string;
+  event_type: string;
+  state_key: string;
+  type: string;
+  service: string;
+  config: Record<string, unknown>;
+  secret_ciphertext: string | null;
+  secret_key_id: string | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DbWebhookHookRow {
+  hook_id: string;
+  connection_id: string;
+  expiry_notice_sent: boolean;
+}
+
+export interface DbFeedStateRow {
+  url: string;
+  etag: string | null;
+  last_modified: string | null;
+  initialised: boolean;
+  failures: number;
+  last_results: { timestamp: number; ok: boolean; error?: string }[];
+  next_poll_at: Date | null;
+}
+
+export interface DbFeedItemSeenRow {
+  url: string;
+  item_id: string;
+  seen_at: Date;
+}
+
+export interface DbOauthStateRow {
+  state: string;
+  service: string;
+  user_id: string;
+  expires_at: Date;
+}
+
+export interface DbUserTokenRow {
+  service: string;
+  user_id: string;
+  ciphertext: string;
+  key_id: string;
+  updated_at: Date;
+}
+
+export interface DbWebhookDeliveryRow {
+  service: string;
+  delivery_id: string;
+  received_at: Date;
+}
+
+export interface DbProvisioningBotRow {
+  user_id: string;
+  homeserver: string;
+  access_token_ciphertext: string | null;
+  access_token_key_id: string | null;
+  device_id: string;
+  next_batch: string;
+  filter_id: string;
+}

@@ -15,11 +15,26 @@ async function tables(knex: Knex): Promise<string[]> {
   return rows.sort();
 }
 
+const ALL_TABLES = [
+  'client',
+  'connection',
+  'feed_item_seen',
+  'feed_state',
+  'instance',
+  'oauth_state',
+  'plugin',
+  'plugin_archive',
+  'provisioning_bot',
+  'user_token',
+  'webhook_delivery',
+  'webhook_hook',
+];
+
 describe.each(testDatabaseKinds())('database (%s)', (kind) => {
   it('when migrated, rolled back and migrated again, then the schema comes and goes cleanly', async () => {
     const db = await openTestDatabase(kind);
     try {
-      expect(await tables(db.knex)).toEqual(['client', 'instance', 'plugin', 'plugin_archive']);
+      expect(await tables(db.knex)).toEqual(ALL_TABLES);
       expect(await migrate(db.knex)).toEqual([]);
       await rollbackAll(db.knex);
       expect(await tables(db.knex)).toEqual([]);
@@ -27,8 +42,9 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
         '20261122000000_plugins',
         '20261122010000_clients',
         '20261122020000_instances',
+        '20261201000000_connections',
       ]);
-      expect(await tables(db.knex)).toEqual(['client', 'instance', 'plugin', 'plugin_archive']);
+      expect(await tables(db.knex)).toEqual(ALL_TABLES);
     } finally {
       await db.close();
     }

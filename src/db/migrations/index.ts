@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as plugins from './20261122000000_plugins';
 import * as clients from './20261122010000_clients';
 import * as instances from './20261122020000_instances';
+import * as connections from './20261201000000_connections';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261122000000_plugins', plugins],
   ['20261122010000_clients', clients],
   ['20261122020000_instances', instances],
+  ['20261201000000_connections', connections],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,12 +1,12 @@
 import type { Request, Response } from 'express';
 import type { Config } from '../../../config/schema';
-import { enabledConnectionTypes } from '../../../connections/connection-types';
+import { listedConnectionTypes } from '../../../connections/connection-types';
 import type { ResponseBody } from '../types';
 
 export function metaHandlers(config: Config) {
   // The enabled types follow from the config alone, so the answer is built once.
   const connectionTypes: ResponseBody<'getConnectionTypes', 200> = {};
-  for (const t of enabledConnectionTypes(config)) {
+  for (const t of listedConnectionTypes(config)) {
     connectionTypes[t.type] = {
       type: t.type,
       eventType: t.eventType,

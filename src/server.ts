@@ -51,6 +51,8 @@ async function main(): Promise<void> {
   });
 
   const services = createServices({ config, logger, db, logHub });
+  // Connections are loaded before any listener answers for them.
+  await services.bridge.start();
   const servers: Server[] = [];
   const logSockets: LogSocket[] = [];
   for (const listener of config.listeners) {
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
     services.clientAuth.close();
     await services.instances.stopAll();
     await services.clients.stopAll();
+    await services.bridge.stop();
     await Promise.all(
       servers.map(
         (s) =>

@@ -3,6 +3,8 @@ import { ClientAuthService } from './clients/client-auth-service';
 import type { ClientPoolOptions } from './clients/client-pool';
 import { ClientService, type ClientInstances } from './clients/client-service';
 import type { Config } from './config/schema';
+import { Bridge } from './connections/bridge';
+import type { SendRetryOptions } from './connections/provisioning-bot';
 import type { Database } from './db/database';
 import type { AppDeps } from './http/app';
 import { createMetrics } from './http/metrics';
@@ -29,6 +31,8 @@ export interface ServiceOptions {
   workerLimits?: WorkerLimits;
   /** Start retry timing of Matrix clients (tests shorten it). */
   clientPool?: ClientPoolOptions;
+  /** Retry timing of the provisioning bot's messages (tests shorten it). */
+  sendRetry?: SendRetryOptions;
 }
 
 /** Wires the services every listener's app shares; the process entry, tests and bench use it. */
@@ -88,5 +92,13 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     logHub: options.logHub ?? new LogHub(),
     clientAuth: new ClientAuthService(config, clients, logger),
     metrics,
+    bridge: new Bridge({
+      config,
+      db: db.knex,
+      secrets,
+      logger,
+      ...(options.clientPool ? { botPool: options.clientPool } : {}),
+      ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
+    }),
   };
 }

@@ -1,10 +1,12 @@
 import type { StoredClient } from '../db/client-repository';
 import type { Logger } from '../logging/logger';
-import { BotClient, type SyncPosition } from '../matrix/bot-client';
+import { BotClient, type BotClientOptions, type SyncPosition } from '../matrix/bot-client';
 import { HomeserverError, IdentityMismatchError } from '../matrix/matrix-errors';
 
 /** Everything a client needs to run, with the token in clear (only ever in memory). */
-export type RunnableClient = Omit<StoredClient, 'accessToken'> & { accessToken: string };
+export type RunnableClient = Omit<StoredClient, 'accessToken'> & {
+  accessToken: string;
+} & Partial<Pick<BotClientOptions, 'acceptInvite' | 'inviteRefusal'>>;
 
 export interface ClientPoolHooks {
   /** The client as stored now; null when it is gone. */
@@ -155,7 +157,14 @@ export class ClientPool {
     retry = false,
   ): Promise<boolean> {
     const log = this.clientLogger(id);
-    const client = await this.hooks.load(id);
+    let client: RunnableClient | null;
+    try {
+      client = await this.hooks.load(id);
+    } catch (err) {
+      // A login that is part of loading can fail like a start: retried the same way.
+      if (generation === runtime.generation) this.scheduleRetry(id, runtime, err);
+      return false;
+    }
     if (!client || this.closed || generation !== runtime.generation) return false;
     if (retry && !client.enabled) return false;
     const bot = new BotClient({

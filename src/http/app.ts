@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { AdminAuthService } from '../admins/admin-auth-service';
 import type { ClientAuthService } from '../clients/client-auth-service';
 import type { ClientService } from '../clients/client-service';
+import type { Bridge } from '../connections/bridge';
 import type { InstanceService } from '../instances/instance-service';
 import type { InstanceDatabaseService } from '../instances/instance-database-service';
 import { MAUBOT_API_PATH, createMaubotRouter } from '../api/maubot/router';
@@ -28,6 +29,7 @@ export interface AppDeps {
   instanceDatabases: InstanceDatabaseService;
   logHub: LogHub;
   metrics: Metrics;
+  bridge: Bridge;
   /** What this listener serves; all resources when omitted. */
   resources?: readonly Resource[];
 }
@@ -46,7 +48,9 @@ export function createApp(deps: AppDeps): Express {
 
   // The APIs first: they carry nearly all traffic, and every layer before them costs each request.
   if (resources.has('maubot')) app.use(MAUBOT_API_PATH, createMaubotRouter(deps));
-  if (resources.has('provisioning')) app.use('/v1', createProvisioningRouter(deps));
+  if (resources.has('provisioning')) {
+    app.use('/v1', createProvisioningRouter({ ...deps, connections: deps.bridge.connections }));
+  }
   if (resources.has('maubot')) app.use(maubotUiRouter(config));
   if (resources.has('docs')) app.use(docsRouter());
   if (resources.has('metrics')) app.use(metricsRouter(deps.metrics));

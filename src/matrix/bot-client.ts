@@ -42,6 +42,13 @@ export interface BotClientOptions {
   onSyncPosition(position: SyncPosition): void;
   /** The homeserver rejected the token while running (logged out, deactivated). */
   onTokenRejected(error: HomeserverError): void;
+  /**
+   * Decides on each invite instead of `autojoin`: true joins, false leaves with the reason
+   * returned by `inviteRefusal`.
+   */
+  acceptInvite?(roomId: string, inviter: string | null): Promise<boolean>;
+  /** Leave reason for a refused invite. */
+  inviteRefusal?: string;
 }
 
 /** A room event as delivered by sync, without SDK types. */
@@ -135,6 +142,7 @@ export class BotClient {
   private rejected = false;
   private readonly joining = new Set<string>();
   private eventListeners: ((event: RoomEvent) => void)[] = [];
+  private membershipListeners: ((roomId: string, membership: string) => void)[] = [];
   remoteDisplayname: string | null = null;
   remoteAvatarUrl: string | null = null;
 
@@ -175,7 +183,12 @@ export class BotClient {
     // Fires with "invite" only for rooms in the invite section of a sync, not for the old
     // invite event that later shows in a joined room's timeline.
     this.sdk.on(SdkRoomEvent.MyMembership, (room, membership) => {
-      if (membership === 'invite') this.onInvite(room.roomId);
+      for (const listener of this.membershipListeners) listener(room.roomId, membership);
+      if (membership === 'invite') {
+        const inviter =
+          room.getMember(this.userId)?.events.member?.getSender() ?? room.getDMInviter() ?? null;
+        this.onInvite(room.roomId, inviter);
+      }
     });
   }
 
@@ -191,6 +204,11 @@ export class BotClient {
   /** Events as they arrive from sync (not the initial sync's backlog). */
   onRoomEvent(listener: (event: RoomEvent) => void): void {
     this.eventListeners.push(listener);
+  }
+
+  /** The account's own membership changes as sync reports them (join, leave, invite, ban). */
+  onMembership(listener: (roomId: string, membership: string) => void): void {
+    this.membershipListeners.push(listener);
   }
 
   /**
@@ -286,8 +304,12 @@ export class BotClient {
     return body.room_id;
   }
 
-  async leaveRoom(roomId: string): Promise<void> {
-    await this.request(Method.Post, `/rooms/${encodeURIComponent(roomId)}/leave`, {});
+  async leaveRoom(roomId: string, reason?: string): Promise<void> {
+    await this.request(
+      Method.Post,
+      `/rooms/${encodeURIComponent(roomId)}/leave`,
+      reason !== undefined ? { reason } : {},
+    );
   }
 
   async inviteUser(roomId: string, userId: string): Promise<void> {
@@ -365,6 +387,35 @@ export class BotClient {
     return body.content_uri;
   }
 
+  /** Downloads media by its mxc:// URI (authenticated media). */
+  async downloadMedia(mxcUrl: string): Promise<{ data: Buffer; contentType: string }> {
+    const match = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxcUrl);
+    if (!match) throw new Error(`not an mxc URI: ${mxcUrl}`);
+    const url = `${this.options.homeserver.replace(/\/+$/, '')}/_matrix/client/v1/media/download/${encodeURIComponent(match[1]!)}/${encodeURIComponent(match[2]!)}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        headers: { Authorization: `Bearer ${this.options.accessToken}` },
+        signal: AbortSignal.timeout(HOMESERVER_TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw toHomeserverError(err);
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+      throw new HomeserverError(
+        res.status,
+        typeof body.errcode === 'string' ? body.errcode : 'M_UNKNOWN',
+        typeof body.error === 'string' ? body.error : `media download failed (${res.status})`,
+        body,
+      );
+    }
+    return {
+      data: Buffer.from(await res.arrayBuffer()),
+      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+    };
+  }
+
   // ---- internals ----
 
   private async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
@@ -424,12 +475,24 @@ export class BotClient {
     }
   }
 
-  private onInvite(roomId: string): void {
-    if (!this.options.autojoin || this.joining.has(roomId)) return;
+  private onInvite(roomId: string, inviter: string | null): void {
+    const options = this.options;
+    if ((!options.acceptInvite && !options.autojoin) || this.joining.has(roomId)) return;
     this.joining.add(roomId);
-    this.logger.info({ roomId }, 'joining on invite');
-    this.joinRoom(roomId)
-      .catch((err: unknown) => this.logger.warn({ err, roomId }, 'could not join on invite'))
+    const decide = options.acceptInvite
+      ? options.acceptInvite(roomId, inviter)
+      : Promise.resolve(true);
+    decide
+      .then(async (accept) => {
+        if (accept) {
+          this.logger.info({ roomId, inviter }, 'joining on invite');
+          await this.joinRoom(roomId);
+        } else {
+          this.logger.info({ roomId, inviter }, 'refusing an invite');
+          await this.leaveRoom(roomId, this.options.inviteRefusal);
+        }
+      })
+      .catch((err: unknown) => this.logger.warn({ err, roomId }, 'could not answer an invite'))
       .finally(() => this.joining.delete(roomId));
   }
 }

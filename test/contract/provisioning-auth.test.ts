@@ -137,13 +137,13 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is not valid JSON' });
   });
 
-  it('when the body is over 1 MiB, then 413 in the provisioning error shape', async () => {
+  it('when the body is over 100 kB, then 413 in the provisioning error shape', async () => {
     const res = await request(t.app)
       .put('/v1/!room:example.org/connections/uk.half-shot.matrix-hookshot.generic.hook')
       .query({ userId: '@alice:example.org' })
       .set('Authorization', AUTH)
       .set('Content-Type', 'application/json')
-      .send(JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10) }));
+      .send(JSON.stringify({ name: 'x'.repeat(100 * 1024 + 10) }));
     expect(res.status).toBe(413);
     expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
   });

@@ -14,6 +14,8 @@ import { attachLogSocket, type LogSocket } from '../../src/api/maubot/log-socket
 import type { LogHub } from '../../src/logging/log-hub';
 import type { ClientInstances, ClientService } from '../../src/clients/client-service';
 import { createServices } from '../../src/services';
+import type { Bridge } from '../../src/connections/bridge';
+import type { SendRetryOptions } from '../../src/connections/provisioning-bot';
 import { TEST_SECRET, testConfig } from './config';
 import { openTestDatabase, type TestDatabaseKind } from './databases';
 
@@ -24,6 +26,7 @@ export interface TestApp {
   logger: Logger;
   clients: ClientService;
   instances: InstanceService;
+  bridge: Bridge;
   /** A valid management token for the configured admin. */
   token: string;
   /** Listens on a loopback port (for clients that need a real URL). */
@@ -46,6 +49,7 @@ export async function createTestApp(
     logHub?: LogHub;
     /** Start the enabled stored clients, as the server does at startup. */
     startClients?: boolean;
+    sendRetry?: SendRetryOptions;
   } = {},
 ): Promise<TestApp> {
   const config = options.config ?? testConfig();
@@ -60,8 +64,10 @@ export async function createTestApp(
     ...(options.clientInstances ? { clientInstances: options.clientInstances } : {}),
     ...(options.workerLimits ? { workerLimits: options.workerLimits } : {}),
     ...(options.logHub ? { logHub: options.logHub } : {}),
+    ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
   });
   if (options.startClients) await services.clients.startAll();
+  await services.bridge.start();
   const app = createApp({
     ...services,
     ...(options.resources ? { resources: options.resources } : {}),
@@ -75,6 +81,7 @@ export async function createTestApp(
     logger,
     clients: services.clients,
     instances: services.instances,
+    bridge: services.bridge,
     token: signToken(TEST_SECRET, 'admin'),
     async listen() {
       server ??= await new Promise<Server>((resolve) => {
@@ -88,6 +95,7 @@ export async function createTestApp(
       services.clientAuth.close();
       await services.instances.stopAll();
       await services.clients.stopAll();
+      await services.bridge.stop();
       if (server) await new Promise((resolve) => server!.close(resolve));
       if (!options.db) await db.close();
     },

@@ -667,7 +667,7 @@ export class TestHomeserver {
   }
 
   private async leave(r: Request): Promise<Json> {
-    await r.body();
+    const body = await r.body();
     const room = this.rooms.get(r.params[0]!);
     const userId = r.session.userId;
     const current = room && membershipOf(room, userId);
@@ -678,7 +678,7 @@ export class TestHomeserver {
       type: 'm.room.member',
       sender: userId,
       state_key: userId,
-      content: { membership: 'leave' },
+      content: { membership: 'leave', ...optionalReason(body) },
     });
     return {};
   }

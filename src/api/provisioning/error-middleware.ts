@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
+import { ConnectionError } from '../../connections/connection-errors';
 import { apiErrorMiddleware, type ErrorKind } from '../../http/error-kinds';
 import type { Logger } from '../../logging/logger';
 import { ProvisioningApiError } from './errors';
@@ -23,8 +24,16 @@ function fromKind(kind: ErrorKind): ProvisioningApiError {
 }
 
 export function provisioningErrorHandler(logger: Logger): ErrorRequestHandler {
-  return apiErrorMiddleware(logger, {
+  const render = apiErrorMiddleware(logger, {
     isApiError: (err): err is ProvisioningApiError => err instanceof ProvisioningApiError,
     fromKind,
   });
+  // The connection services' refusals carry hookshot's errcodes already.
+  return (err: unknown, req, res, next) => {
+    const apiError =
+      err instanceof ConnectionError
+        ? new ProvisioningApiError(err.errcode, err.message, err.extra, err.status)
+        : err;
+    render(apiError, req, res, next);
+  };
 }

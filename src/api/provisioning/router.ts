@@ -1,5 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../../config/schema';
+import type { ConnectionService } from '../../connections/connection-service';
 import { jsonBody } from '../../http/json-body';
 import { loadSpec, openApiValidator } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';
@@ -7,11 +8,13 @@ import type { Logger } from '../../logging/logger';
 import { provisioningAuth, requireUserAndRoom } from './auth-middleware';
 import { provisioningErrorHandler } from './error-middleware';
 import { ProvisioningApiError } from './errors';
+import { connectionHandlers } from './handlers/connections';
 import { metaHandlers } from './handlers/meta';
 
 export interface ProvisioningApiDeps {
   config: Config;
   logger: Logger;
+  connections: ConnectionService;
 }
 
 function serviceRoutes(configured: boolean, service: string) {
@@ -25,6 +28,7 @@ function serviceRoutes(configured: boolean, service: string) {
 export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
   const { config, logger } = deps;
   const meta = metaHandlers(config);
+  const connections = connectionHandlers(deps.connections);
   const router = Router();
 
   // hookshot's order: health is open; the secret is checked before any route matching;
@@ -32,7 +36,7 @@ export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
   router.get('/health', meta.health);
   router.use(provisioningAuth(config.provisioning.secret));
   router.use(requireUserAndRoom);
-  router.use(jsonBody('1mb'));
+  router.use(jsonBody('100kb'));
   router.use(
     openApiValidator({
       spec: loadSpec('provisioning'),
@@ -46,6 +50,12 @@ export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
   // The GitHub and JIRA helpers exist only when their service is configured.
   router.use('/github', serviceRoutes(config.github !== null, 'GitHub'));
   router.use('/jira', serviceRoutes(config.jira !== null, 'JIRA'));
+
+  router.get('/:roomId/connections', connections.list);
+  router.get('/:roomId/connections/:connectionIdOrType', connections.get);
+  router.put('/:roomId/connections/:connectionIdOrType', connections.create);
+  router.patch('/:roomId/connections/:connectionIdOrType', connections.update);
+  router.delete('/:roomId/connections/:connectionIdOrType', connections.remove);
 
   router.use(
     notImplemented(

@@ -1,0 +1,269 @@
+import type { Knex } from 'knex';
+import { ClientPool, type ClientPoolOptions, type RunnableClient } from '../clients/client-pool';
+import type { Config } from '../config/schema';
+import {
+  findBotSession,
+  saveBotSession,
+  saveBotSyncPosition,
+} from '../db/provisioning-bot-repository';
+import type { Logger } from '../logging/logger';
+import { PROFILE_DISABLED, type BotClient, type RoomEvent } from '../matrix/bot-client';
+import { homeserverApi } from '../matrix/homeserver-api';
+import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
+import type { SecretBox } from '../secrets/secret-box';
+import { KeyedLock } from '../util/keyed-lock';
+import { BridgePermissions } from './bridge-permissions';
+import type { MessageContent, RoomMessenger } from './room-messenger';
+
+export interface SendRetryOptions {
+  /** Attempts per message, the first included. */
+  attempts: number;
+  /** Delay before the first retry; doubles per attempt. */
+  baseDelayMs: number;
+}
+
+const DEFAULT_SEND_RETRY: SendRetryOptions = { attempts: 7, baseDelayMs: 500 };
+const DEVICE_NAME = 'Switchboard provisioning bot';
+const INVITE_REFUSAL = 'You do not have permission to invite this bot.';
+
+export interface ProvisioningBotOptions {
+  config: Config;
+  db: Knex;
+  secrets: SecretBox;
+  logger: Logger;
+  pool?: ClientPoolOptions;
+  sendRetry?: SendRetryOptions;
+}
+
+/** Worth another try: rate limited, a server error, or no answer at all. */
+function retryAfter(err: unknown, delayMs: number): number | null {
+  if (err instanceof HomeserverUnreachableError) return delayMs;
+  if (!(err instanceof HomeserverError)) return null;
+  if (err.status === 429) {
+    const hinted = err.body.retry_after_ms;
+    return typeof hinted === 'number' && hinted > 0 ? Math.max(hinted, delayMs) : delayMs;
+  }
+  return err.status >= 500 ? delayMs : null;
+}
+
+/**
+ * The bridge's Matrix account (botUserId): writes connection state and posts notices. It
+ * knows the rooms it is joined to, joins rooms it is invited to by permitted users, and sends
+ * each room's messages one after another, retrying rate limits and server errors.
+ */
+export class ProvisioningBot implements RoomMessenger {
+  readonly userId: string;
+  readonly permissions: BridgePermissions;
+  private readonly pool: ClientPool;
+  private readonly joined = new Set<string>();
+  private readonly sends = new KeyedLock();
+  private readonly eventListeners: ((event: RoomEvent) => void)[] = [];
+  private readonly retry: SendRetryOptions;
+  private client: BotClient | undefined;
+  private readyWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ProvisioningBotOptions) {
+    const { config, logger } = options;
+    this.userId = config.provisioning.botUserId;
+    this.retry = options.sendRetry ?? DEFAULT_SEND_RETRY;
+    this.permissions = new BridgePermissions(
+      config.provisioning.permissions,
+      this.userId,
+      async (roomId, userId) => (await this.membership(roomId, userId)) === 'join',
+    );
+    this.pool = new ClientPool(
+      {
+        load: () => this.runnable(),
+        disable: async (_id, reason) => {
+          logger.error({ reason }, 'the provisioning bot cannot run: %s', reason);
+          await this.forgetLoginToken();
+        },
+        savePosition: (id, position) => saveBotSyncPosition(options.db, id, position),
+        started: (_id, bot) => void this.started(bot),
+        stopped: () => {
+          this.client = undefined;
+          this.joined.clear();
+        },
+      },
+      logger,
+      options.pool,
+    );
+  }
+
+  get configured(): boolean {
+    return this.options.config.provisioning.bot !== null;
+  }
+
+  /** Starts syncing in the background (retried while the homeserver is unreachable). */
+  start(): void {
+    if (!this.configured) {
+      this.options.logger.warn(
+        'provisioning.bot is not configured: connections cannot be created until it is',
+      );
+      return;
+    }
+    void this.pool.start(this.userId);
+  }
+
+  /** Resolves once the bot runs and knows its rooms. */
+  ready(): Promise<void> {
+    if (this.client) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    await this.pool.stopAll();
+  }
+
+  isJoined(roomId: string): boolean {
+    return this.joined.has(roomId);
+  }
+
+  /** Room events as they arrive (after the first sync). */
+  onRoomEvent(listener: (event: RoomEvent) => void): void {
+    this.eventListeners.push(listener);
+  }
+
+  /** A user's membership in a room the bot is in ("join", "invite", ...) or null. */
+  async membership(roomId: string, userId: string): Promise<string | null> {
+    return this.running().getMembership(roomId, userId);
+  }
+
+  async powerLevels(roomId: string): Promise<Record<string, unknown> | null> {
+    return this.running().getPowerLevels(roomId);
+  }
+
+  async setState(
+    roomId: string,
+    type: string,
+    stateKey: string,
+    content: Record<string, unknown>,
+  ): Promise<string> {
+    return this.running().setState(roomId, type, stateKey, content);
+  }
+
+  async download(mxcUrl: string): Promise<{ data: Buffer; contentType: string }> {
+    return this.running().downloadMedia(mxcUrl);
+  }
+
+  send(roomId: string, content: MessageContent, type = 'm.room.message'): Promise<string> {
+    return this.sends.run(roomId, () => this.sendWithRetry(roomId, type, content));
+  }
+
+  private async sendWithRetry(
+    roomId: string,
+    type: string,
+    content: MessageContent,
+  ): Promise<string> {
+    let delay = this.retry.baseDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.running().sendEvent(roomId, type, content);
+      } catch (err) {
+        const wait = attempt < this.retry.attempts ? retryAfter(err, delay) : null;
+        if (wait === null) throw err;
+        this.options.logger.warn(
+          { err, roomId, attempt, retryInMs: wait },
+          'could not send to a room; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        delay *= 2;
+      }
+    }
+  }
+
+  private running(): BotClient {
+    if (!this.client) {
+      throw new HomeserverUnreachableError('the provisioning bot is not running');
+    }
+    return this.client;
+  }
+
+  private async started(bot: BotClient): Promise<void> {
+    const { logger } = this.options;
+    bot.onMembership((roomId, membership) => {
+      if (membership === 'join') this.joined.add(roomId);
+      else if (membership === 'leave' || membership === 'ban') this.joined.delete(roomId);
+    });
+    bot.onRoomEvent((event) => {
+      for (const listener of this.eventListeners) listener(event);
+    });
+    try {
+      for (const roomId of await bot.joinedRooms()) this.joined.add(roomId);
+    } catch (err) {
+      logger.warn({ err }, 'could not list the rooms of the provisioning bot');
+    }
+    // Members of these rooms are permission actors: the bot must see their memberships.
+    for (const roomId of this.permissions.actorRooms) {
+      if (this.joined.has(roomId)) continue;
+      bot.joinRoom(roomId).then(
+        () => this.joined.add(roomId),
+        (err: unknown) => logger.warn({ err, roomId }, 'could not join a permission room'),
+      );
+    }
+    this.client = bot;
+    logger.info({ userId: this.userId, rooms: this.joined.size }, 'provisioning bot started');
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
+  }
+
+  /** The bot as a runnable client: the configured token, or one from a (stored) login. */
+  private async runnable(): Promise<RunnableClient | null> {
+    const bot = this.options.config.provisioning.bot;
+    if (!bot) return null;
+    const { db, secrets } = this.options;
+    let session = await findBotSession(db, this.userId);
+    if (session && session.homeserver !== bot.homeserver) session = null;
+    let accessToken = bot.accessToken;
+    let deviceId = session?.deviceId ?? '';
+    if (accessToken === null && session?.accessToken) {
+      accessToken = secrets.open(session.accessToken);
+    }
+    if (accessToken === null || (bot.accessToken === null && !session?.accessToken)) {
+      const login = await homeserverApi.passwordLogin(bot.homeserver, {
+        username: this.userId,
+        password: bot.password!,
+        deviceId: deviceId || `SWITCHBOARD_${Date.now().toString(36).toUpperCase()}`,
+        deviceName: DEVICE_NAME,
+      });
+      accessToken = login.access_token;
+      deviceId = login.device_id;
+      session = null;
+    }
+    if (!session || bot.accessToken === null) {
+      session = {
+        userId: this.userId,
+        homeserver: bot.homeserver,
+        accessToken: bot.accessToken === null ? secrets.seal(accessToken) : null,
+        deviceId: bot.accessToken === null ? deviceId : '',
+        nextBatch: session?.nextBatch ?? '',
+        filterId: session?.filterId ?? '',
+      };
+      await saveBotSession(db, session);
+    }
+    return {
+      id: this.userId,
+      homeserver: bot.homeserver,
+      accessToken,
+      deviceId: session.deviceId,
+      enabled: true,
+      sync: true,
+      autojoin: false,
+      online: true,
+      displayname: bot.displayname ?? PROFILE_DISABLED,
+      avatarUrl: PROFILE_DISABLED,
+      nextBatch: session.nextBatch,
+      filterId: session.filterId,
+      acceptInvite: async (_roomId, inviter) =>
+        inviter !== null && (await this.permissions.allows(inviter, '*', 'login')),
+      inviteRefusal: INVITE_REFUSAL,
+    };
+  }
+
+  /** A rejected login token is dropped so that the next start logs in again. */
+  private async forgetLoginToken(): Promise<void> {
+    const session = await findBotSession(this.options.db, this.userId);
+    if (session?.accessToken) {
+      await saveBotSession(this.options.db, { ...session, accessToken: null, nextBatch: '' });
+    }
+  }
+}

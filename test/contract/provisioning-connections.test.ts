@@ -1,0 +1,433 @@
+import type { ConnectionKind, PreparedConnection } from '../../src/connections/connection-types';
+import { WEBHOOK } from '../../src/connections/connection-types';
+import { badValue } from '../../src/connections/connection-errors';
+import { connectionId } from '../../src/connections/connection-service';
+import { HomeserverError } from '../../src/matrix/matrix-errors';
+import { startBridge, type BridgeHarness } from '../helpers/bridge';
+import { testDatabaseKinds } from '../helpers/databases';
+import { waitFor } from '../helpers/wait';
+import type { RegisteredUser } from '../homeserver/test-homeserver';
+
+const TYPE = WEBHOOK.eventType;
+
+/**
+ * A connection kind that only stores what it is given: these tests are about the service
+ * around every kind (access checks, storage, room state, conflicts), not one kind's rules.
+ */
+function recordingKind(): ConnectionKind {
+  const prepare = (config: Record<string, unknown>): PreparedConnection => {
+    if (typeof config.name !== 'string') throw badValue('Missing name');
+    return { stateKey: config.name, config, secrets: { token: `secret-${config.name}` } };
+  };
+  return {
+    declaration: WEBHOOK,
+    tombstone: { disabled: true },
+    defaultCommandPrefix: '!rec',
+    create: ({ body }) => Promise.resolve(prepare(body)),
+    update: ({ current, body }) => {
+      const prepared = prepare({ ...current.config, ...body });
+      return Promise.resolve({ stateKey: prepared.stateKey, config: prepared.config });
+    },
+    secrets: (c) => Promise.resolve({ shown: { token: c.secrets?.token } }),
+  };
+}
+
+describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) => {
+  let b: BridgeHarness;
+  let alice: RegisteredUser; // room owner, PL 100
+  let mod: RegisteredUser; // PL 50
+  let pleb: RegisteredUser; // PL 0, joined
+  let outsider: RegisteredUser; // never joined
+  let roomId: string;
+
+  const stateOf = (room: string, type: string, stateKey: string) =>
+    b.hs.roomState(room)!.find((e) => e.type === type && e.state_key === stateKey);
+
+  beforeAll(async () => {
+    b = await startBridge(kind, {
+      config: { webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' } },
+    });
+    b.t.bridge.connections.register(recordingKind());
+    alice = b.user('alice');
+    mod = b.user('mod');
+    pleb = b.user('pleb');
+    outsider = b.user('outsider');
+    roomId = await b.room(alice, {
+      users: { [b.bot.userId]: 50, [mod.userId]: 50 },
+      members: [mod, pleb],
+    });
+  });
+  afterAll(() => b.close());
+
+  describe('read access', () => {
+    it('when the user is joined and the room has no connections, then 200 []', async () => {
+      const res = await b.v1('get', `/${roomId}/connections`, pleb.userId);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual([]);
+    });
+
+    it('when the user never joined, then 403 HS_NOT_IN_ROOM (Dimension reads it as "none")', async () => {
+      const res = await b.v1('get', `/${roomId}/connections`, outsider.userId);
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        errcode: 'HS_NOT_IN_ROOM',
+        error: 'User is not joined to the room.',
+      });
+    });
+
+    it('when the user is only invited, then 403 HS_NOT_IN_ROOM', async () => {
+      const invited = b.user('invited');
+      await b.matrix(alice, 'POST', `/rooms/${encodeURIComponent(roomId)}/invite`, {
+        user_id: invited.userId,
+      });
+      const res = await b.v1('get', `/${roomId}/connections`, invited.userId);
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        errcode: 'HS_NOT_IN_ROOM',
+        error: 'User is not joined to the room.',
+      });
+    });
+
+    it('when the bot is not in the room, then 403 HS_NOT_IN_ROOM at once (upstream hung)', async () => {
+      const res = await b.matrix(alice, 'POST', '/createRoom', {});
+      const { room_id: lonely } = (await res.json()) as { room_id: string };
+      for (const method of ['get', 'put'] as const) {
+        const path = method === 'get' ? `/${lonely}/connections` : `/${lonely}/connections/${TYPE}`;
+        const answer = await b.v1(method, path, alice.userId).send({ name: 'x' });
+        expect(answer.status).toBe(403);
+        expect(answer.body).toEqual({
+          errcode: 'HS_NOT_IN_ROOM',
+          error: 'Bot is not joined to the room.',
+        });
+      }
+    });
+  });
+
+  describe('write access', () => {
+    it('when the user has PL 0 of the 50 needed, then 403 HS_FORBIDDEN_USER', async () => {
+      const res = await b
+        .v1('put', `/${roomId}/connections/${TYPE}`, pleb.userId)
+        .send({ name: 'denied' });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        errcode: 'HS_FORBIDDEN_USER',
+        error: 'User has a PL of 0 but needs at least 50.',
+      });
+      expect(stateOf(roomId, TYPE, 'denied')).toBeUndefined();
+    });
+
+    it('when the bot has PL 0, then 403 HS_FORBIDDEN_BOT (the bot is checked first)', async () => {
+      const room = await b.room(alice, { members: [pleb] });
+      const res = await b
+        .v1('put', `/${room}/connections/${TYPE}`, pleb.userId)
+        .send({ name: 'x' });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        errcode: 'HS_FORBIDDEN_BOT',
+        error: 'Bot has a PL of 0 but needs at least 50.',
+      });
+    });
+
+    it('when the power levels name the event type, then that level is needed', async () => {
+      const room = await b.room(alice, {
+        users: { [b.bot.userId]: 100, [mod.userId]: 50 },
+        levels: { events: { [TYPE]: 100 } },
+        members: [mod],
+      });
+      const res = await b.v1('put', `/${room}/connections/${TYPE}`, mod.userId).send({ name: 'x' });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        errcode: 'HS_FORBIDDEN_USER',
+        error: 'User has a PL of 50 but needs at least 100.',
+      });
+    });
+
+    it('when the event type needs an explicit 0, then a PL 0 user may create (0 is not "unset")', async () => {
+      const room = await b.room(alice, {
+        levels: { events: { [TYPE]: 0 } },
+        members: [pleb],
+      });
+      const res = await b
+        .v1('put', `/${room}/connections/${TYPE}`, pleb.userId)
+        .send({ name: 'zero' });
+      expect(res.status).toBe(200);
+      expect(res.body.config).toEqual({ name: 'zero' });
+    });
+
+    it('when the user is explicitly at PL 0 and users_default is 50, then 0 counts', async () => {
+      const room = await b.room(alice, {
+        users: { [pleb.userId]: 0 },
+        levels: { users_default: 50 },
+        members: [pleb],
+      });
+      const res = await b
+        .v1('put', `/${room}/connections/${TYPE}`, pleb.userId)
+        .send({ name: 'x' });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        errcode: 'HS_FORBIDDEN_USER',
+        error: 'User has a PL of 0 but needs at least 50.',
+      });
+    });
+
+    it('when the user has left the room, then 403 HS_NOT_IN_ROOM', async () => {
+      const leaver = b.user('leaver');
+      const room = await b.room(alice, {
+        users: { [b.bot.userId]: 50, [leaver.userId]: 50 },
+        members: [leaver],
+      });
+      await b.matrix(leaver, 'POST', `/rooms/${encodeURIComponent(room)}/leave`, {});
+      const res = await b
+        .v1('put', `/${room}/connections/${TYPE}`, leaver.userId)
+        .send({ name: 'x' });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        errcode: 'HS_NOT_IN_ROOM',
+        error: 'User is not joined to the room.',
+      });
+    });
+  });
+
+  describe('PUT, GET, PATCH, DELETE', () => {
+    it('when the event type is unknown, then 404 HS_NOTFOUND (upstream hung)', async () => {
+      const res = await b
+        .v1('put', `/${roomId}/connections/org.example.nothing`, mod.userId)
+        .send({});
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Unknown event type' });
+    });
+
+    it('when the type is switched off in the config, then 500 HS_DISABLED_FEATURE', async () => {
+      const res = await b
+        .v1('put', `/${roomId}/connections/uk.half-shot.matrix-hookshot.feed`, mod.userId)
+        .send({ url: 'https://example.org/feed.xml' });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({
+        errcode: 'HS_DISABLED_FEATURE',
+        error: 'RSS/Atom feeds are not configured',
+      });
+    });
+
+    it('when the body is a JSON array, then 400 HS_BAD_VALUE', async () => {
+      const res = await b.v1('put', `/${roomId}/connections/${TYPE}`, mod.userId).send([1]);
+      expect(res.status).toBe(400);
+      expect(res.body.errcode).toBe('HS_BAD_VALUE');
+    });
+
+    it('when created, read, updated and deleted, then the room state and answers follow', async () => {
+      const id = connectionId(roomId, TYPE, 'alerts');
+      // The legacy event type names the same kind; the item shows the canonical one.
+      const created = await b
+        .v1('put', `/${roomId}/connections/uk.half-shot.matrix-github.generic.hook`, mod.userId)
+        .send({ name: 'alerts', level: 1 });
+      expect(created.status).toBe(200);
+      expect(created.body).toEqual({
+        type: 'Webhook',
+        eventType: TYPE,
+        service: 'generic',
+        botUserId: b.bot.userId,
+        id,
+        config: { name: 'alerts', level: 1 },
+        secrets: { token: 'secret-alerts' },
+      });
+      const state = stateOf(roomId, TYPE, 'alerts')!;
+      expect(state.sender).toBe(b.bot.userId);
+      expect(state.content).toEqual({ name: 'alerts', level: 1 });
+
+      const listed = await b.v1('get', `/${roomId}/connections`, pleb.userId);
+      expect(listed.status).toBe(200);
+      expect(listed.body).toEqual([
+        {
+          type: 'Webhook',
+          eventType: TYPE,
+          service: 'generic',
+          botUserId: b.bot.userId,
+          id,
+          config: { name: 'alerts', level: 1 },
+        },
+      ]);
+      const one = await b.v1('get', `/${roomId}/connections/${id}`, pleb.userId);
+      expect(one.status).toBe(200);
+      expect(one.body).toEqual(listed.body[0]);
+
+      const patched = await b
+        .v1('patch', `/${roomId}/connections/${id}`, mod.userId)
+        .send({ level: 2 });
+      expect(patched.status).toBe(200);
+      expect(patched.body.config).toEqual({ name: 'alerts', level: 2 });
+      expect(patched.body.secrets).toEqual({ token: 'secret-alerts' });
+      expect(stateOf(roomId, TYPE, 'alerts')!.content).toEqual({ name: 'alerts', level: 2 });
+
+      const rows = await b.t.db.knex('connection').where({ id });
+      expect(rows).toHaveLength(1);
+      expect(rows[0].config).toEqual({ name: 'alerts', level: 2 });
+      // The side secret is sealed, never in clear.
+      expect(JSON.stringify(rows[0])).not.toContain('secret-alerts');
+
+      const deleted = await b.v1('delete', `/${roomId}/connections/${id}`, mod.userId);
+      expect(deleted.status).toBe(200);
+      expect(deleted.body).toEqual({ ok: true });
+      expect(stateOf(roomId, TYPE, 'alerts')!.content).toEqual({ disabled: true });
+      expect(await b.t.db.knex('connection').where({ id })).toEqual([]);
+
+      const again = await b.v1('delete', `/${roomId}/connections/${id}`, mod.userId);
+      expect(again.status).toBe(404);
+      expect(again.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Connection does not exist.' });
+      const gone = await b.v1('get', `/${roomId}/connections/${id}`, pleb.userId);
+      expect(gone.status).toBe(404);
+    });
+
+    it('when PATCH or DELETE come from a PL 0 user, then 403 and nothing changes', async () => {
+      const created = await b
+        .v1('put', `/${roomId}/connections/${TYPE}`, mod.userId)
+        .send({ name: 'keep' });
+      const { id } = created.body as { id: string };
+      const patched = await b
+        .v1('patch', `/${roomId}/connections/${id}`, pleb.userId)
+        .send({ x: 1 });
+      expect(patched.status).toBe(403);
+      expect(patched.body.errcode).toBe('HS_FORBIDDEN_USER');
+      const deleted = await b.v1('delete', `/${roomId}/connections/${id}`, pleb.userId);
+      expect(deleted.status).toBe(403);
+      expect(stateOf(roomId, TYPE, 'keep')!.content).toEqual({ name: 'keep' });
+    });
+
+    it('when the connection id belongs to another room, then 404', async () => {
+      const other = await b.room(alice, { users: { [b.bot.userId]: 50 } });
+      const created = await b
+        .v1('put', `/${other}/connections/${TYPE}`, alice.userId)
+        .send({ name: 'elsewhere' });
+      expect(created.status).toBe(200);
+      const res = await b.v1('get', `/${roomId}/connections/${created.body.id}`, alice.userId);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Connection does not exist.' });
+    });
+
+    it('when a command prefix is taken in the room, then 409 with the existing connection', async () => {
+      const first = await b
+        .v1('put', `/${roomId}/connections/${TYPE}`, mod.userId)
+        .send({ name: 'one', commandPrefix: '!ci' });
+      expect(first.status).toBe(200);
+      const clash = await b
+        .v1('put', `/${roomId}/connections/${TYPE}`, mod.userId)
+        .send({ name: 'two', commandPrefix: '!ci' });
+      expect(clash.status).toBe(409);
+      expect(clash.body).toEqual({
+        errcode: 'HS_CONFLICTING_CONNECTION',
+        error: 'Command prefix "!ci" is already used in this room. Please choose another prefix.',
+        existingConnection: {
+          type: 'Webhook',
+          eventType: TYPE,
+          service: 'generic',
+          botUserId: b.bot.userId,
+          id: first.body.id,
+          config: { name: 'one', commandPrefix: '!ci' },
+        },
+      });
+      // A connection's default prefix counts too; re-creating the same one is no clash.
+      const byDefault = await b
+        .v1('put', `/${roomId}/connections/${TYPE}`, mod.userId)
+        .send({ name: 'three', commandPrefix: '!rec' });
+      expect(byDefault.status).toBe(409);
+      const same = await b
+        .v1('put', `/${roomId}/connections/${TYPE}`, mod.userId)
+        .send({ name: 'one', commandPrefix: '!ci' });
+      expect(same.status).toBe(200);
+      expect(stateOf(roomId, TYPE, 'two')).toBeUndefined();
+    });
+
+    it('when the room state cannot be written, then nothing is stored', async () => {
+      const before = await b.t.db.knex('connection').count<{ count: string }[]>('* as count');
+      const write = jest
+        .spyOn(b.t.bridge.bot, 'setState')
+        .mockRejectedValueOnce(new HomeserverError(502, 'M_UNKNOWN', 'Bad gateway', {}));
+      try {
+        const res = await b
+          .v1('put', `/${roomId}/connections/${TYPE}`, mod.userId)
+          .send({ name: 'failing' });
+        expect(res.status).toBe(500);
+        expect(res.body).toEqual({
+          errcode: 'HS_UNKNOWN',
+          error: 'Could not write the connection state to the room.',
+        });
+      } finally {
+        write.mockRestore();
+      }
+      const after = await b.t.db.knex('connection').count<{ count: string }[]>('* as count');
+      expect(after).toEqual(before);
+      expect(b.t.bridge.connections.get(connectionId(roomId, TYPE, 'failing'))).toBeUndefined();
+      expect(stateOf(roomId, TYPE, 'failing')).toBeUndefined();
+    });
+
+    it('when Switchboard restarts, then the connections come back with the same ids', async () => {
+      const before = await b.v1('get', `/${roomId}/connections`, pleb.userId);
+      expect(before.body.length).toBeGreaterThan(0);
+      await b.restart();
+      b.t.bridge.connections.register(recordingKind());
+      const after = await b.v1('get', `/${roomId}/connections`, pleb.userId);
+      expect(after.status).toBe(200);
+      expect(after.body).toEqual(before.body);
+    });
+  });
+});
+
+describe.each(testDatabaseKinds())('provisioning bridge permissions (%s)', (kind) => {
+  let b: BridgeHarness;
+  afterAll(() => b.close());
+
+  it('when the config does not let a user manage connections, then 403 and the bot refuses their invites', async () => {
+    b = await startBridge(kind, {
+      config: {
+        webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' },
+        provisioning: {
+          secret: 'provisioning-test-secret',
+          permissions: [
+            { actor: '@alice:test.local', services: [{ service: '*', level: 'admin' }] },
+            { actor: '@carol:test.local', services: [{ service: 'generic', level: 'login' }] },
+          ],
+        },
+      },
+    });
+    b.t.bridge.connections.register(recordingKind());
+    const alice = b.user('alice');
+    const carol = b.user('carol');
+    const room = await b.room(alice, {
+      users: { [b.bot.userId]: 50, [carol.userId]: 100 },
+      members: [carol],
+    });
+    const res = await b
+      .v1('put', `/${room}/connections/${TYPE}`, carol.userId)
+      .send({ name: 'nope' });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({
+      errcode: 'HS_FORBIDDEN_USER',
+      error: 'User is not permitted to provision connections for this type of service.',
+    });
+    const ok = await b
+      .v1('put', `/${room}/connections/${TYPE}`, alice.userId)
+      .send({ name: 'yes' });
+    expect(ok.status).toBe(200);
+
+    // Someone with no level at all invites the bot: it leaves, saying why.
+    const dave = b.user('dave');
+    const made = await b.matrix(dave, 'POST', '/createRoom', { invite: [b.bot.userId] });
+    const { room_id: daveRoom } = (await made.json()) as { room_id: string };
+    await waitFor(
+      () =>
+        b.hs
+          .roomState(daveRoom)!
+          .find(
+            (e) =>
+              e.type === 'm.room.member' &&
+              e.state_key === b.bot.userId &&
+              e.content.membership === 'leave',
+          ),
+      { what: 'the bot to refuse the invite' },
+    );
+    const leave = b.hs
+      .roomState(daveRoom)!
+      .find((e) => e.type === 'm.room.member' && e.state_key === b.bot.userId)!;
+    expect(leave.content.reason).toBe('You do not have permission to invite this bot.');
+    expect(b.t.bridge.bot.isJoined(daveRoom)).toBe(false);
+  });
+});

@@ -44,7 +44,7 @@ export const WEBHOOK: ConnectionTypeDeclaration = {
   eventType: `${EVENT_PREFIX}.generic.hook`,
   legacyEventTypes: ['uk.half-shot.matrix-github.generic.hook'],
   service: 'generic',
-  listed: (c) => c.webhooks !== null,
+  listed: (c) => c.webhooks?.enabled === true,
   enabled: (c) => c.webhooks?.enabled === true,
   disabledMessage: 'Webhooks are not configured',
 };
@@ -65,7 +65,7 @@ export const FEED: ConnectionTypeDeclaration = {
   eventType: `${EVENT_PREFIX}.feed`,
   legacyEventTypes: [],
   service: 'feeds',
-  listed: () => false,
+  listed: (c) => c.feeds?.enabled === true,
   enabled: (c) => c.feeds?.enabled === true,
   disabledMessage: 'RSS/Atom feeds are not configured',
 };

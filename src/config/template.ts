@@ -87,26 +87,83 @@ homeservers: {}
 provisioning:
   # Integration managers send this as "Authorization: Bearer <secret>".
   secret: ${v.provisioningSecret}
-  # The Matrix account that owns bridge connections.
+  # The Matrix account that owns bridge connections: it writes their room state and posts
+  # webhook, feed, GitHub and JIRA notices. Invite it to a room and give it Moderator (PL 50).
   botUserId: "@switchboard:localhost"
+  # How the bot logs in: the homeserver and an access token of botUserId, or a password (logged
+  # in once; the token is kept encrypted in the database). null: no bot, no connections.
+  bot: null
+  #  homeserver: https://matrix.example.org
+  #  accessToken: syt_...
+  #  password: null
+  #  displayname: Switchboard
+  # Who may do what (hookshot's model). actor: "*", a server name, a user ID, or a room ID
+  # (its members). Levels: commands < login < notifications < manageConnections < admin.
+  # Services: generic (webhooks), genericOutbound, feeds, github, jira, or "*". Invites to the
+  # bot are accepted from users with at least "login" for some service. null: everyone on
+  # botUserId's server is admin.
+  permissions: null
+  #  - actor: example.org
+  #    services: [{ service: "*", level: admin }]
 
-# Inbound/outbound webhook connections. null disables them.
+# Outbound webhooks and feeds refuse loopback, private and link-local destinations unless this
+# is true (only for a trusted network).
+allowPrivateDestinations: false
+
+# Inbound/outbound webhook connections, served on the listener(s) with the webhooks resource at
+# /webhook/<hookId>. null disables them.
 webhooks: null
 #  enabled: true
+#  # Public base of hook URLs (the webhooks listener's public address + /webhook/).
 #  urlPrefix: https://switchboard.example.org/webhook/
+#  # JavaScript transformation functions (sandboxed, limited in time and memory).
 #  allowJsTransformationFunctions: false
+#  transformationTimeoutMs: 500
+#  transformationMemoryMb: 16
+#  # Answer webhook callers only after the message is in the room (else 202 at once).
+#  waitForComplete: false
+#  # Accept GET, with the query string as the payload.
+#  enableHttpGet: false
+#  # Outbound webhooks: room messages are sent to a URL.
 #  outbound: false
+#  # Longest lifetime of a new hook, e.g. "30d" (null: unlimited); require an expiry; warn the
+#  # room once when less than 3 days remain.
+#  maxExpiryTime: null
+#  requireExpiryTime: false
+#  sendExpiryNotice: false
+#  maxBodyBytes: 1048576
 
 # RSS/Atom feed connections. null disables them.
 feeds: null
 #  enabled: true
 #  pollIntervalSeconds: 600
+#  pollConcurrency: 4
+#  pollTimeoutSeconds: 30
+#  # Time limit of the fetch that checks a new feed.
+#  validationTimeoutSeconds: 5
 
-# GitHub App and OAuth. null disables GitHub connections.
+# GitHub App (repository connections, events at /github/webhook on the webhooks listener) and
+# user OAuth (callback at /github/oauth or /oauth there). null disables GitHub connections.
 github: null
+#  appId: 123456
+#  privateKeyFile: /path/to/app.private-key.pem
+#  webhookSecret: replace-with-the-app-webhook-secret
+#  apiUrl: https://api.github.com        # GitHub Enterprise: https://github.example.org/api/v3
+#  webUrl: https://github.com            # GitHub Enterprise: https://github.example.org
+#  oauth:
+#    clientId: Iv1.0123456789abcdef
+#    clientSecret: replace-with-the-client-secret
+#    redirectUri: https://switchboard.example.org/github/oauth
 
-# JIRA Cloud OAuth 2.0. null disables JIRA connections.
+# JIRA Cloud: project connections (events at /jira/webhook on the webhooks listener, with
+# ?secret=<webhookSecret> or an X-Hub-Signature) and OAuth 2.0 (3LO; callback at /jira/oauth).
+# null disables JIRA connections.
 jira: null
+#  webhookSecret: replace-with-a-random-string
+#  oauth:
+#    clientId: replace-with-the-client-id
+#    clientSecret: replace-with-the-client-secret
+#    redirectUri: https://switchboard.example.org/jira/oauth
 
 # Each running plugin instance has a thread of its own, stopped (and logged) when its JavaScript
 # heap passes memoryLimitMb, when it does not respond for stallTimeoutSeconds (an endless loop),

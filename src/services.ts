@@ -80,6 +80,19 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     'Plugin instances running',
     () => runtime.runningOf({}).length,
   );
+  const bridge = new Bridge({
+    config,
+    db: db.knex,
+    secrets,
+    logger,
+    ...(options.clientPool ? { botPool: options.clientPool } : {}),
+    ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
+  });
+  metrics.gauge(
+    'switchboard_bridge_connections',
+    'Bridge connections in rooms',
+    () => bridge.connections.count,
+  );
   return {
     config,
     logger,
@@ -92,13 +105,6 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     logHub: options.logHub ?? new LogHub(),
     clientAuth: new ClientAuthService(config, clients, logger),
     metrics,
-    bridge: new Bridge({
-      config,
-      db: db.knex,
-      secrets,
-      logger,
-      ...(options.clientPool ? { botPool: options.clientPool } : {}),
-      ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
-    }),
+    bridge,
   };
 }

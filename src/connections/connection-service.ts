@@ -99,6 +99,10 @@ export class ConnectionService {
     this.logger.info({ connections: this.byId.size }, 'connections loaded');
   }
 
+  get count(): number {
+    return this.byId.size;
+  }
+
   get(id: string): StoredConnection | undefined {
     return this.byId.get(id);
   }
@@ -181,8 +185,8 @@ export class ConnectionService {
     userId: string,
     rawBody: unknown,
   ): Promise<ConnectionItem> {
+    await this.checkWrite(roomId, id, userId);
     const current = this.find(roomId, id);
-    await checkRoomAccess(this.bot, roomId, userId, current.eventType);
     const body = objectBody(rawBody);
     const kind = this.kinds.get(current.eventType);
     if (!kind) {
@@ -208,8 +212,8 @@ export class ConnectionService {
   }
 
   async remove(roomId: string, id: string, userId: string): Promise<void> {
+    await this.checkWrite(roomId, id, userId);
     const current = this.find(roomId, id);
-    await checkRoomAccess(this.bot, roomId, userId, current.eventType);
     await this.checkManage(userId, current.service);
     await this.locks.run(id, async () => {
       const latest = this.find(roomId, id);
@@ -233,6 +237,13 @@ export class ConnectionService {
       throw new ConnectionError('HS_NOTFOUND', 'Connection does not exist.');
     }
     return connection;
+  }
+
+  /** Access comes before existence (as upstream): outsiders learn nothing about ids. */
+  private async checkWrite(roomId: string, id: string, userId: string): Promise<void> {
+    const connection = this.byId.get(id);
+    const eventType = connection?.roomId === roomId ? connection.eventType : '';
+    await checkRoomAccess(this.bot, roomId, userId, eventType);
   }
 
   private async checkManage(userId: string, service: string): Promise<void> {

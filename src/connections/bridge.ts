@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ClientPoolOptions } from '../clients/client-pool';
 import type { Config } from '../config/schema';
+import { createJiraBridge, type JiraBridge } from '../jira/jira-bridge';
 import type { Logger } from '../logging/logger';
 import type { SecretBox } from '../secrets/secret-box';
 import { ConnectionService } from './connection-service';
@@ -23,6 +24,8 @@ export interface BridgeOptions {
 export class Bridge {
   readonly bot: ProvisioningBot;
   readonly connections: ConnectionService;
+  /** null when JIRA is not configured. */
+  readonly jira: JiraBridge | null;
   private readonly logger: Logger;
 
   constructor(options: BridgeOptions) {
@@ -37,6 +40,14 @@ export class Bridge {
       ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
     });
     this.connections = new ConnectionService(db, config, secrets, this.bot, this.logger);
+    this.jira = createJiraBridge({
+      config,
+      db,
+      secrets,
+      logger: this.logger,
+      connections: this.connections,
+      messenger: this.bot,
+    });
   }
 
   /** Loads the connections, then starts the bot (in the background) and the runtimes. */

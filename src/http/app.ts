@@ -49,8 +49,16 @@ export function createApp(deps: AppDeps): Express {
   // The APIs first: they carry nearly all traffic, and every layer before them costs each request.
   if (resources.has('maubot')) app.use(MAUBOT_API_PATH, createMaubotRouter(deps));
   if (resources.has('provisioning')) {
-    app.use('/v1', createProvisioningRouter({ ...deps, connections: deps.bridge.connections }));
+    app.use(
+      '/v1',
+      createProvisioningRouter({
+        ...deps,
+        connections: deps.bridge.connections,
+        jira: deps.bridge.jira?.service ?? null,
+      }),
+    );
   }
+  if (resources.has('webhooks') && deps.bridge.jira) app.use(deps.bridge.jira.webhooks);
   if (resources.has('maubot')) app.use(maubotUiRouter(config));
   if (resources.has('docs')) app.use(docsRouter());
   if (resources.has('metrics')) app.use(metricsRouter(deps.metrics));

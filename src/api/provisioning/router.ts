@@ -4,17 +4,21 @@ import type { ConnectionService } from '../../connections/connection-service';
 import { jsonBody } from '../../http/json-body';
 import { loadSpec, openApiValidator } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';
+import type { JiraService } from '../../jira/jira-service';
 import type { Logger } from '../../logging/logger';
 import { provisioningAuth, requireUserAndRoom } from './auth-middleware';
 import { provisioningErrorHandler } from './error-middleware';
 import { ProvisioningApiError } from './errors';
 import { connectionHandlers } from './handlers/connections';
+import { jiraHandlers } from './handlers/jira';
 import { metaHandlers } from './handlers/meta';
 
 export interface ProvisioningApiDeps {
   config: Config;
   logger: Logger;
   connections: ConnectionService;
+  /** The JIRA helpers; null or absent when JIRA is not configured. */
+  jira?: JiraService | null;
 }
 
 function serviceRoutes(configured: boolean, service: string) {
@@ -50,6 +54,12 @@ export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
   // The GitHub and JIRA helpers exist only when their service is configured.
   router.use('/github', serviceRoutes(config.github !== null, 'GitHub'));
   router.use('/jira', serviceRoutes(config.jira !== null, 'JIRA'));
+  if (deps.jira) {
+    const jira = jiraHandlers(deps.jira);
+    router.get('/jira/oauth', jira.oauth);
+    router.get('/jira/account', jira.account);
+    router.get('/jira/instances/:instanceName/projects', jira.projects);
+  }
 
   router.get('/:roomId/connections', connections.list);
   router.get('/:roomId/connections/:connectionIdOrType', connections.get);

@@ -1,0 +1,475 @@
+import { readFileSync } from 'node:fs';
+import { createAppAuth } from '@octokit/auth-app';
+import { exchangeWebFlowCode, refreshToken } from '@octokit/oauth-methods';
+import { request as octokitRequest } from '@octokit/request';
+import { Octokit } from '@octokit/rest';
+import type { Knex } from 'knex';
+import type { Config } from '../config/schema';
+import { ConnectionError } from '../connections/connection-errors';
+import type { Logger } from '../logging/logger';
+import type { OauthStore } from '../oauth/oauth-store';
+
+export type GithubConfig = NonNullable<Config['github']>;
+
+/** A user's GitHub App user-to-server token; expiry times are absolute epoch milliseconds. */
+export interface GithubUserToken {
+  access_token: string;
+  token_type: string;
+  /** null for tokens that do not expire (the App has expiring tokens turned off). */
+  expires_at: number | null;
+  refresh_token: string | null;
+  refresh_token_expires_at: number | null;
+}
+
+export interface GithubOauthUrls {
+  user_url: string;
+  org_url: string;
+}
+
+export interface GithubAccount {
+  loggedIn: boolean;
+  username?: string;
+  organisations?: { name: string; avatarUrl: string }[];
+}
+
+export interface GithubRepositoryItem {
+  name: string;
+  owner: string;
+  fullName: string;
+  description: string | null;
+  avatarUrl: string;
+}
+
+export interface GithubRepositoryPage {
+  page: number;
+  repositories: GithubRepositoryItem[];
+  changeSelectionUrl?: string;
+}
+
+/** What the OAuth callback page reports. */
+export interface OauthCallbackResult {
+  kind: 'account' | 'organisation';
+  result: string;
+  message: string;
+}
+
+/** A failed OAuth callback, shown to the user as an HTML page with `status`. */
+export class OauthCallbackError extends Error {
+  override name = 'OauthCallbackError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface GithubInstallation {
+  id: number;
+  repositorySelection: string;
+}
+
+export interface GithubServiceDeps {
+  config: Config;
+  db: Knex;
+  oauth: OauthStore;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** A refreshed token is used until a minute before GitHub says it expires. */
+const EXPIRY_MARGIN_MS = 60_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+
+const statusOf = (err: unknown): number | undefined =>
+  typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number'
+    ? err.status
+    : undefined;
+
+const timedFetch = (url: string | URL | Request, init?: RequestInit): Promise<Response> =>
+  fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+
+const stripSlash = (url: string): string => url.replace(/\/+$/, '');
+
+/**
+ * GitHub for the provisioning API: the App (JWT) for installation lookups, users' OAuth tokens
+ * for what they may see. Every request goes to `apiUrl`; OAuth pages and links use `webUrl`.
+ */
+export class GithubService {
+  private readonly now: () => number;
+  private privateKey: string | null = null;
+  private appClient: Octokit | null = null;
+  private appHtmlUrl: string | null = null;
+
+  constructor(private readonly deps: GithubServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  get config(): GithubConfig {
+    const github = this.deps.config.github;
+    if (!github) throw new ConnectionError('HS_DISABLED_FEATURE', 'GitHub is not configured');
+    return github;
+  }
+
+  private get oauthConfig(): NonNullable<GithubConfig['oauth']> {
+    const oauth = this.config.oauth;
+    if (!oauth) {
+      throw new ConnectionError(
+        'HS_UNSUPPORTED_OPERATION',
+        'GitHub is not configured to support OAuth',
+      );
+    }
+    return oauth;
+  }
+
+  private get apiUrl(): string {
+    return stripSlash(this.config.apiUrl);
+  }
+
+  private get webUrl(): string {
+    return stripSlash(this.config.webUrl);
+  }
+
+  private octokitOptions() {
+    return {
+      baseUrl: this.apiUrl,
+      // Every request gets its own time limit, so a GitHub that never answers cannot hang a call.
+      request: { fetch: timedFetch },
+      log: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (msg: string) => this.deps.logger.warn({ github: msg }, 'GitHub client warning'),
+        error: (msg: string) => this.deps.logger.warn({ github: msg }, 'GitHub client error'),
+      },
+    };
+  }
+
+  /** The App's client (JWT auth); the key file is read on first use only. */
+  private app(): Octokit {
+    if (!this.appClient) {
+      this.privateKey ??= readFileSync(this.config.privateKeyFile, 'utf8');
+      this.appClient = new Octokit({
+        ...this.octokitOptions(),
+        authStrategy: createAppAuth,
+        auth: { appId: this.config.appId, privateKey: this.privateKey },
+      });
+    }
+    return this.appClient;
+  }
+
+  userClient(token: string): Octokit {
+    return new Octokit({ ...this.octokitOptions(), auth: token });
+  }
+
+  /** The OAuth endpoints live on the web host; oauth-methods derives that from a baseUrl. */
+  private oauthRequest() {
+    return octokitRequest.defaults({ baseUrl: this.webUrl, request: { fetch: timedFetch } });
+  }
+
+  /** The App's page (`GET /app` html_url), cached: it changes only when the App is renamed. */
+  async appPage(): Promise<string> {
+    if (this.appHtmlUrl === null) {
+      const { data } = await this.app().request('GET /app');
+      if (!data?.html_url) throw new Error('GET /app answered without html_url');
+      this.appHtmlUrl = data.html_url;
+    }
+    return this.appHtmlUrl;
+  }
+
+  async oauthUrls(userId: string): Promise<GithubOauthUrls> {
+    const oauth = this.oauthConfig;
+    const state = await this.deps.oauth.createState('github', userId);
+    const params = new URLSearchParams({
+      redirect_uri: oauth.redirectUri,
+      client_id: oauth.clientId,
+      state,
+    });
+    return {
+      user_url: `${this.webUrl}/login/oauth/authorize?${params.toString()}`,
+      org_url: await this.appPage(),
+    };
+  }
+
+  /** The callback GitHub sends the browser to, after a login or an App installation. */
+  async handleOauthCallback(query: Record<string, unknown>): Promise<OauthCallbackResult> {
+    const text = (key: string): string | undefined =>
+      typeof query[key] === 'string' && query[key] !== '' ? query[key] : undefined;
+
+    const setupAction = text('setup_action');
+    // An installation without "request user authorization" carries no code.
+    if (setupAction !== undefined && text('code') === undefined) {
+      return this.installResult(setupAction);
+    }
+    const state = text('state');
+    if (state === undefined) throw new OauthCallbackError(400, 'Missing state');
+    const code = text('code');
+    if (code === undefined) throw new OauthCallbackError(400, 'Missing code');
+    const oauth = this.oauthConfig;
+    const userId = await this.deps.oauth.userOfState('github', state);
+    if (userId === null) {
+      throw new OauthCallbackError(
+        404,
+        'Could not find user which authorised this request. Has it timed out?',
+      );
+    }
+    let token: GithubUserToken;
+    try {
+      const { data } = await exchangeWebFlowCode({
+        clientType: 'github-app',
+        clientId: oauth.clientId,
+        clientSecret: oauth.clientSecret,
+        code,
+        redirectUrl: oauth.redirectUri,
+        request: this.oauthRequest(),
+      });
+      token = this.tokenFrom(data);
+    } catch (err) {
+      const status = statusOf(err);
+      if (status !== undefined && status >= 400 && status < 500) {
+        throw new OauthCallbackError(400, 'GitHub refused the login code; please log in again');
+      }
+      this.deps.logger.warn({ err: messageOf(err) }, 'GitHub OAuth code exchange failed');
+      throw new OauthCallbackError(500, 'Could not reach GitHub to complete the login');
+    }
+    await this.deps.oauth.saveToken('github', userId, token);
+    await this.deps.oauth.consumeState(state);
+    this.deps.logger.info({ userId }, 'User logged in to GitHub');
+    if (setupAction !== undefined) return this.installResult(setupAction);
+    return { kind: 'account', result: 'success', message: 'Your GitHub account has been bridged' };
+  }
+
+  private installResult(setupAction: string): OauthCallbackResult {
+    if (setupAction === 'install') {
+      return { kind: 'organisation', result: 'success', message: 'The GitHub App is installed' };
+    }
+    if (setupAction === 'request') {
+      return {
+        kind: 'organisation',
+        result: 'pending',
+        message: 'The installation of the GitHub App awaits approval by an owner',
+      };
+    }
+    return {
+      kind: 'organisation',
+      result: setupAction,
+      message: `GitHub App installation: ${setupAction}`,
+    };
+  }
+
+  private tokenFrom(data: {
+    access_token: string;
+    token_type: string;
+    expires_in?: number | string;
+    refresh_token?: string;
+    refresh_token_expires_in?: number | string;
+  }): GithubUserToken {
+    const at = (seconds: number | string | undefined): number | null =>
+      seconds === undefined || seconds === '' ? null : this.now() + Number(seconds) * 1000;
+    return {
+      access_token: data.access_token,
+      token_type: data.token_type,
+      expires_at: at(data.expires_in),
+      refresh_token: data.refresh_token ?? null,
+      refresh_token_expires_at: at(data.refresh_token_expires_in),
+    };
+  }
+
+  /**
+   * The user's access token, refreshed when it has expired; null without a usable login (a
+   * token that can no longer be refreshed is forgotten, so the user is asked to log in again).
+   */
+  async userToken(userId: string): Promise<string | null> {
+    const token = await this.deps.oauth.token<GithubUserToken>('github', userId);
+    if (!token) return null;
+    if (token.expires_at === null || token.expires_at - EXPIRY_MARGIN_MS > this.now()) {
+      return token.access_token;
+    }
+    const refreshable =
+      token.refresh_token !== null &&
+      (token.refresh_token_expires_at === null || token.refresh_token_expires_at > this.now());
+    const oauth = this.config.oauth;
+    if (!refreshable || !oauth) {
+      await this.deps.oauth.deleteToken('github', userId);
+      return null;
+    }
+    try {
+      const { data } = await refreshToken({
+        clientType: 'github-app',
+        clientId: oauth.clientId,
+        clientSecret: oauth.clientSecret,
+        refreshToken: token.refresh_token!,
+        request: this.oauthRequest(),
+      });
+      const fresh = this.tokenFrom(data);
+      await this.deps.oauth.saveToken('github', userId, fresh);
+      return fresh.access_token;
+    } catch (err) {
+      const status = statusOf(err);
+      if (status !== undefined && status >= 400 && status < 500) {
+        await this.deps.oauth.deleteToken('github', userId);
+        return null;
+      }
+      this.deps.logger.warn({ err: messageOf(err) }, 'GitHub token refresh failed');
+      throw new ConnectionError('HS_UNKNOWN', 'Could not refresh the GitHub login');
+    }
+  }
+
+  /** The login of the token's user; a failure (a revoked token) asks the user to log in again. */
+  async userLogin(token: string): Promise<string> {
+    try {
+      const { data } = await this.userClient(token).rest.users.getAuthenticated();
+      return data.login;
+    } catch (err) {
+      this.deps.logger.info({ status: statusOf(err) }, 'GitHub GET /user failed');
+      throw new ConnectionError(
+        'HS_ADDITIONAL_ACTION_REQUIRED',
+        'Could not fetch the GitHub user; log in to GitHub again',
+      );
+    }
+  }
+
+  /** The App's installation on an account, or null where it is not installed. */
+  async installation(owner: string, isUser: boolean): Promise<GithubInstallation | null> {
+    try {
+      const { data } = isUser
+        ? await this.app().rest.apps.getUserInstallation({ username: owner })
+        : await this.app().rest.apps.getOrgInstallation({ org: owner });
+      return { id: data.id, repositorySelection: data.repository_selection };
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async account(userId: string, page: number, perPage: number): Promise<GithubAccount> {
+    const token = await this.userToken(userId);
+    if (token === null) return { loggedIn: false };
+    const client = this.userClient(token);
+    let organisations: { name: string; avatarUrl: string }[];
+    try {
+      const { data } = await client.rest.apps.listInstallationsForAuthenticatedUser({
+        page,
+        per_page: perPage,
+      });
+      organisations = [];
+      for (const install of data.installations) {
+        const account = install.account;
+        if (!account) continue;
+        const name =
+          ('login' in account ? account.login : undefined) ??
+          ('name' in account ? account.name : undefined) ??
+          'No name';
+        organisations.push({ name, avatarUrl: account.avatar_url });
+      }
+    } catch (err) {
+      this.deps.logger.info({ status: statusOf(err) }, 'GitHub installations listing failed');
+      throw new ConnectionError(
+        'HS_ADDITIONAL_ACTION_REQUIRED',
+        'Could not fetch orgs for GitHub user',
+      );
+    }
+    return { loggedIn: true, username: await this.userLogin(token), organisations };
+  }
+
+  async orgRepositories(
+    userId: string,
+    org: string,
+    page: number,
+    perPage: number,
+  ): Promise<GithubRepositoryPage> {
+    const failure = 'Could not fetch accessible repos for GitHub org';
+    const token = await this.requireToken(userId);
+    const login = await this.userLoginOr(token, failure);
+    const isUser = login === org;
+    try {
+      const install = await this.installation(org, isUser);
+      if (!install) throw new Error(`the App is not installed on ${org}`);
+      const listing = await this.installationRepositories(token, install.id, page, perPage);
+      return {
+        page,
+        repositories: listing.repositories,
+        ...(install.repositorySelection === 'selected'
+          ? { changeSelectionUrl: this.selectionUrl(isUser ? null : org, install.id) }
+          : {}),
+      };
+    } catch (err) {
+      this.deps.logger.info({ err: messageOf(err) }, 'GitHub org repository listing failed');
+      throw new ConnectionError('HS_ADDITIONAL_ACTION_REQUIRED', failure);
+    }
+  }
+
+  async userRepositories(
+    userId: string,
+    page: number,
+    perPage: number,
+  ): Promise<GithubRepositoryPage> {
+    const failure = 'Could not fetch accessible repos for GitHub user';
+    const token = await this.requireToken(userId);
+    const login = await this.userLoginOr(token, failure);
+    try {
+      const install = await this.installation(login, true);
+      if (!install) throw new Error(`the App is not installed on ${login}`);
+      const listing = await this.installationRepositories(token, install.id, page, perPage);
+      return {
+        page,
+        repositories: listing.repositories,
+        ...(listing.selection === 'selected'
+          ? { changeSelectionUrl: this.selectionUrl(null, install.id) }
+          : {}),
+      };
+    } catch (err) {
+      this.deps.logger.info({ err: messageOf(err) }, 'GitHub user repository listing failed');
+      throw new ConnectionError('HS_ADDITIONAL_ACTION_REQUIRED', failure);
+    }
+  }
+
+  private async requireToken(userId: string): Promise<string> {
+    const token = await this.userToken(userId);
+    if (token === null) throw new ConnectionError('HS_FORBIDDEN_USER', 'Not logged in');
+    return token;
+  }
+
+  private async userLoginOr(token: string, failure: string): Promise<string> {
+    try {
+      return await this.userLogin(token);
+    } catch {
+      throw new ConnectionError('HS_ADDITIONAL_ACTION_REQUIRED', failure);
+    }
+  }
+
+  private async installationRepositories(
+    token: string,
+    installationId: number,
+    page: number,
+    perPage: number,
+  ): Promise<{ repositories: GithubRepositoryItem[]; selection: string | undefined }> {
+    const { data } = await this.userClient(
+      token,
+    ).rest.apps.listInstallationReposForAuthenticatedUser({
+      installation_id: installationId,
+      page,
+      per_page: perPage,
+    });
+    return {
+      selection: data.repository_selection,
+      repositories: data.repositories.map((r) => ({
+        name: r.name,
+        owner: r.owner.login,
+        fullName: r.full_name,
+        description: r.description,
+        avatarUrl: r.owner.avatar_url,
+      })),
+    };
+  }
+
+  /** Where the repository selection of an installation is changed (on the web host). */
+  private selectionUrl(org: string | null, installationId: number): string {
+    return org === null
+      ? `${this.webUrl}/settings/installations/${installationId}`
+      : `${this.webUrl}/organizations/${encodeURIComponent(org)}/settings/installations/${installationId}`;
+  }
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -47,6 +47,7 @@ export class Bridge {
       logger: this.logger,
       connections: this.connections,
       messenger: this.bot,
+      permissions: this.bot.permissions,
     });
   }
 

@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
+import type { BridgePermissions } from '../connections/bridge-permissions';
 import type { ConnectionService } from '../connections/connection-service';
 import { JIRA_PROJECT } from '../connections/connection-types';
 import type { RoomMessenger } from '../connections/room-messenger';
@@ -18,6 +19,8 @@ export interface JiraBridgeDeps {
   logger: Logger;
   connections: ConnectionService;
   messenger: RoomMessenger;
+  /** Who may link a JIRA account (hookshot's `login` level for service `jira`). */
+  permissions: BridgePermissions;
 }
 
 /** JIRA's part of the bridge: the user-facing service, the connection kind and the webhooks. */
@@ -37,6 +40,7 @@ export function createJiraBridge(deps: JiraBridgeDeps): JiraBridge | null {
     db,
     oauth: new OauthStore(db, deps.secrets),
     logger,
+    mayLogIn: (userId) => deps.permissions.allows(userId, 'jira', 'login'),
   });
   connections.register(new JiraProjectKind(service));
   const webhooks = jiraWebhookRouter({

@@ -60,6 +60,8 @@ export interface JiraServiceDeps {
   db: Knex;
   oauth: OauthStore;
   logger: Logger;
+  /** The bridge permission `login` for service `jira`; everyone may when absent. */
+  mayLogIn?: (userId: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -165,6 +167,10 @@ export class JiraService {
         status: 404,
         html: page('Could not find user which authorised this request. Has it timed out?'),
       };
+    }
+    if (this.deps.mayLogIn && !(await this.deps.mayLogIn(userId))) {
+      this.deps.logger.info({ userId }, 'JIRA login refused: no login permission for jira');
+      return { status: 403, html: page('You are not permitted to log in to JIRA on this bridge.') };
     }
     try {
       const { oauth } = this.settings;

@@ -261,6 +261,28 @@ describe('GET /jira/oauth (callback)', () => {
   });
 });
 
+describe('login permission', () => {
+  it('when the bridge permissions deny login for jira then the callback refuses and keeps no token', async () => {
+    const svc = new JiraService({
+      config,
+      db: db.knex,
+      oauth,
+      logger: logs.logger,
+      mayLogIn: (userId) => Promise.resolve(userId !== ALICE),
+    });
+    const a = buildApp(svc);
+    const { body } = await request(a).get('/v1/jira/oauth').query({ userId: ALICE });
+    const state = new URL((body as { url: string }).url).searchParams.get('state')!;
+    const res = await request(a)
+      .get('/jira/oauth')
+      .query({ code: fake.authorize('alice'), state });
+    expect(res.status).toBe(403);
+    expect(res.text).toBe('<p>You are not permitted to log in to JIRA on this bridge.</p>');
+    expect(await oauth.token('jira', ALICE)).toBeNull();
+    expect(fake.requests.filter((r) => r.path === '/oauth/token')).toHaveLength(0);
+  });
+});
+
 describe('GET /v1/jira/account and projects', () => {
   it('when the user never logged in then loggedIn is false and projects are refused', async () => {
     const account = await request(app).get('/v1/jira/account').query({ userId: BOB });
@@ -440,6 +462,69 @@ describe('JIRA project connection create', () => {
     });
     const legacy = await create(ALICE, { url: `${SITE}/projects/PLAY`, events: ['issue.created'] });
     expect(legacy.config.events).toEqual(['issue_created']);
+  });
+});
+
+describe('JIRA project connection update', () => {
+  const current = (config: Record<string, unknown>): StoredConnection => ({
+    id: 'c1',
+    roomId: ROOM,
+    eventType: JIRA_PROJECT.eventType,
+    stateKey: String(config.url),
+    type: JIRA_PROJECT.type,
+    service: 'jira',
+    config,
+    secrets: null,
+    createdBy: ALICE,
+  });
+
+  it('when the body changes events then the merge is validated and the state key stays', async () => {
+    const prepared = await kind.update({
+      userId: BOB,
+      current: current({ url: `${SITE}/projects/PLAY`, id: '10000', events: ['issue_created'] }),
+      body: { events: ['issue_created', 'version_released'] },
+    });
+    expect(prepared).toEqual({
+      stateKey: `${SITE}/projects/PLAY`,
+      config: {
+        url: `${SITE}/projects/PLAY`,
+        id: '10000',
+        events: ['issue_created', 'version_released'],
+      },
+    });
+    await expect(
+      kind.update({
+        userId: BOB,
+        current: current({ url: `${SITE}/projects/PLAY`, events: ['issue_created'] }),
+        body: { events: 'all' },
+      }),
+    ).rejects.toMatchObject({ errcode: 'HS_BAD_VALUE' });
+  });
+
+  it('when the id is missing then it is looked up with the user login, or left out without one', async () => {
+    const legacy = current({ url: `${SITE}/projects/OPS`, events: ['issue_created'] });
+    const without = await kind.update({ userId: BOB, current: legacy, body: {} });
+    expect(without.config).toEqual({ url: `${SITE}/projects/OPS`, events: ['issue_created'] });
+    await logIn(ALICE, 'alice');
+    const filled = await kind.update({ userId: ALICE, current: legacy, body: {} });
+    expect(filled.config).toEqual({
+      url: `${SITE}/projects/OPS`,
+      events: ['issue_created'],
+      id: '10001',
+    });
+  });
+
+  it('when the body changes the url then 400 (the url is the state key)', async () => {
+    await expect(
+      kind.update({
+        userId: ALICE,
+        current: current({ url: `${SITE}/projects/PLAY`, events: ['issue_created'] }),
+        body: { url: `${SITE}/projects/OPS` },
+      }),
+    ).rejects.toMatchObject({
+      errcode: 'HS_BAD_VALUE',
+      message: "The 'url' of a JIRA project connection cannot be changed",
+    });
   });
 });
 

@@ -356,10 +356,10 @@ export interface paths {
     };
     /**
      * Get the JIRA login URL for a user
-     * @description Atlassian Cloud: an OAuth 2.0 (3LO) authorisation URL. JIRA on-prem: an
-     *     OAuth 1.0a authorise URL. Its `state` is remembered for 30 minutes. When JIRA
-     *     OAuth is not configured the answer is 500 `HS_DISABLED_FEATURE` "JIRA OAuth is
-     *     disabled." (upstream hung).
+     * @description Atlassian Cloud: an OAuth 2.0 (3LO) authorisation URL. JIRA Server / Data
+     *     Center (OAuth 1.0a) is not supported. Its `state` is remembered for 30 minutes
+     *     and is good for one login. When JIRA OAuth is not configured the answer is 500
+     *     `HS_DISABLED_FEATURE` "JIRA OAuth is disabled." (upstream hung).
      */
     get: operations['getJiraOauthUrl'];
     put?: never;
@@ -792,7 +792,7 @@ export interface components {
         /** @description Instance name, used in `/jira/instances/{instanceName}/projects`. */
         name: string;
         url: string;
-        /** @description Atlassian cloud id (`on-prem` for JIRA Server); optional, upstream did not send it. */
+        /** @description Atlassian cloud id; upstream did not send it. */
         id?: string;
       }[];
     };

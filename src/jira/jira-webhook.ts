@@ -207,6 +207,25 @@ export function jiraWebhookRouter(deps: JiraWebhookDeps): Router {
       receive(req, res).catch(next);
     });
   });
+  // JIRA and browsers get a JSON answer, never the default HTML error page.
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const status =
+      typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number'
+        ? err.status
+        : 500;
+    if (status === 413) {
+      res.status(413).json({ errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
+    } else if (status >= 400 && status < 500) {
+      res.status(400).json({ errcode: 'HS_BAD_VALUE', error: 'Request body could not be read' });
+    } else {
+      logger.error({ err }, 'JIRA webhook route failed');
+      res.status(500).json({ errcode: 'HS_UNKNOWN', error: 'An internal error occurred' });
+    }
+  });
   return router;
 }
 

@@ -653,6 +653,17 @@ describe('JIRA webhooks', () => {
     expect(jira.status).toBe(401);
   });
 
+  it('when the body is over the limit then 413 with a JSON error, nothing posted', async () => {
+    connections = [stored({ url: `${SITE}/projects/PLAY`, id: '10000' })];
+    const res = await request(app)
+      .post(`/jira/webhook?secret=${HOOK_SECRET}`)
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ ...issueCreated(), padding: 'x'.repeat(1_100_000) }));
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
+    expect(messenger.sent).toEqual([]);
+  });
+
   it('when the authenticated body is not JSON then 400', async () => {
     const res = await request(app)
       .post(`/jira/webhook?secret=${HOOK_SECRET}`)

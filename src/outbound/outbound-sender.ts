@@ -44,6 +44,8 @@ function stringField(value: unknown): string | undefined {
 export class OutboundSender {
   /** The tail of each hook's delivery chain, by connection id. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** One download per event, however many hooks of the room send it. */
+  private readonly media = new WeakMap<RoomEvent, Promise<{ data: Buffer; contentType: string }>>();
 
   constructor(private readonly deps: OutboundSenderDeps) {}
 
@@ -133,7 +135,12 @@ export class OutboundSender {
     const { msgtype, url } = event.content;
     if (typeof msgtype === 'string' && MEDIA_MSGTYPES.has(msgtype) && typeof url === 'string') {
       try {
-        const media = await this.deps.download(url);
+        let pending = this.media.get(event);
+        if (pending === undefined) {
+          pending = this.deps.download(url);
+          this.media.set(event, pending);
+        }
+        const media = await pending;
         const info = event.content.info;
         const mimetype =
           (info !== null && typeof info === 'object'

@@ -316,6 +316,20 @@ describe('OutboundSender', () => {
       expect(tokens()).toEqual(['hs-ob-a', 'hs-ob-b']);
     });
 
+    it('when two hooks send one media message then the file is downloaded once', async () => {
+      const url = receiver.url();
+      await sender().handleRoomEvent(
+        message({ msgtype: 'm.file', body: 'a.txt', url: 'mxc://switchboard.test/once' }),
+        [hook(url, { id: 'a' }), hook(url, { id: 'b', stateKey: 'b' })],
+      );
+      expect(receiver.received).toHaveLength(2);
+      expect(downloads).toEqual(['mxc://switchboard.test/once']);
+      for (const got of receiver.received) {
+        const media = part(await parts(got), 'media');
+        expect(Buffer.from(await media.arrayBuffer())).toEqual(FILE_BYTES);
+      }
+    });
+
     it.each<[string, Partial<RoomEvent>]>([
       ['sent by the bot', { sender: BOT }],
       ['a reaction', { type: 'm.reaction' }],

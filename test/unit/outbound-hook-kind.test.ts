@@ -158,6 +158,19 @@ describe('OutboundHookKind', () => {
       });
       expect(prepared.config.url).toBe('https://93.184.215.14/in');
     });
+
+    it('when the host does not resolve then it is refused with its own message', async () => {
+      const err = await refusal(
+        publicKind().create({
+          roomId: ROOM,
+          userId: USER,
+          body: { name: 'hook', url: 'https://no-such-host.invalid/in' },
+          existing: [],
+        }),
+      );
+      expect(err.errcode).toBe('HS_BAD_VALUE');
+      expect(err.message).toBe('Outbound URL host could not be resolved');
+    });
   });
 
   describe('update', () => {

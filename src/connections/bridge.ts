@@ -3,8 +3,11 @@ import type { ClientPoolOptions } from '../clients/client-pool';
 import type { Config } from '../config/schema';
 import { createJiraBridge, type JiraBridge } from '../jira/jira-bridge';
 import type { Logger } from '../logging/logger';
+import { OutboundHookKind } from '../outbound/outbound-hook-kind';
+import { OutboundSender } from '../outbound/outbound-sender';
 import type { SecretBox } from '../secrets/secret-box';
 import { ConnectionService } from './connection-service';
+import { OUTBOUND_HOOK } from './connection-types';
 import { ProvisioningBot, type SendRetryOptions } from './provisioning-bot';
 
 export interface BridgeOptions {
@@ -40,6 +43,7 @@ export class Bridge {
       ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
     });
     this.connections = new ConnectionService(db, config, secrets, this.bot, this.logger);
+    if (config.webhooks) this.wireOutboundHooks(config);
     this.jira = createJiraBridge({
       config,
       db,
@@ -48,6 +52,24 @@ export class Bridge {
       connections: this.connections,
       messenger: this.bot,
       permissions: this.bot.permissions,
+    });
+  }
+
+  /** Room messages (not the bot's own) go to the room's outbound hooks. */
+  private wireOutboundHooks(config: Config): void {
+    this.connections.register(new OutboundHookKind({ config }));
+    const sender = new OutboundSender({
+      allowPrivate: config.allowPrivateDestinations,
+      logger: this.logger.child({ logger: 'bridge.outbound' }),
+      download: (mxc) => this.bot.download(mxc),
+      userAgent: 'Switchboard (outbound webhook)',
+      botUserId: this.bot.userId,
+    });
+    this.bot.onRoomEvent((event) => {
+      const hooks = this.connections
+        .inRoom(event.roomId)
+        .filter((c) => c.eventType === OUTBOUND_HOOK.eventType);
+      if (hooks.length > 0) void sender.handleRoomEvent(event, hooks);
     });
   }
 

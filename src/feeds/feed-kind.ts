@@ -96,7 +96,7 @@ export class FeedKind implements ConnectionKind {
         allowPrivate: this.deps.config.allowPrivateDestinations,
       });
     } catch (err) {
-      const reason = err instanceof FeedError || err instanceof Error ? err.message : String(err);
+      const reason = err instanceof FeedError ? err.message : 'the feed could not be read';
       throw badValue(`Could not read feed from URL: ${reason}`);
     }
     // The same URL in the room has the same state key, so the core replaces that connection.

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema';
 import type { StoredConnection } from '../connections/connection-types';
 import { notice, type RoomMessenger } from '../connections/room-messenger';
 import {
+  deleteFeed,
   getFeedStates,
   markItemsSeen,
   newFeedState,
@@ -73,6 +74,8 @@ export class FeedPoller {
   /** Set while stop() waits: the fetches under way finish, no more start. */
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
+  /** URLs subscribed at the last poll, to notice the ones nobody uses any more. */
+  private known = new Set<string>();
 
   constructor(private readonly deps: FeedPollerDeps) {
     this.read = deps.read ?? readFeed;
@@ -123,6 +126,7 @@ export class FeedPoller {
     try {
       const cycleStart = this.now();
       const urls = [...new Set(this.deps.feeds().map((c) => c.stateKey))];
+      await this.forgetUnused(new Set(urls));
       const states = await getFeedStates(this.deps.db, urls);
       const due = urls.filter((url) => {
         const at = states.get(url)?.nextPollAt;
@@ -144,6 +148,19 @@ export class FeedPoller {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * Drops the state of URLs whose last connection went away since the last poll, so a room
+   * that subscribes again later starts with a fresh first fetch instead of a backlog.
+   */
+  private async forgetUnused(urls: Set<string>): Promise<void> {
+    for (const url of this.known) {
+      if (urls.has(url)) continue;
+      await deleteFeed(this.deps.db, url);
+      this.logger.debug({ url }, 'feed no longer used; its state is forgotten');
+    }
+    this.known = urls;
   }
 
   private subscribers(url: string): StoredConnection[] {

@@ -259,6 +259,25 @@ describe.each(testDatabaseKinds())('FeedPoller on %s', (kind) => {
     expect((await getFeedState(db.knex, url))?.initialised).toBe(true);
   });
 
+  it('when the last connection of a URL goes away then its state is forgotten, others kept', async () => {
+    const url = server.serve('/dropped', { body: rss('D', [item(1)]) });
+    const kept = server.serve('/kept', { body: rss('K', [item(1)]) });
+    connections = [feedConnection(ROOM_1, { url }), feedConnection(ROOM_2, { url: kept })];
+    const p = poller();
+    await p.pollNow();
+    connections = [feedConnection(ROOM_2, { url: kept })];
+    await p.pollNow();
+    expect(await getFeedState(db.knex, url)).toBeNull();
+    expect((await seenItemIds(db.knex, url, [md5('post-1')])).size).toBe(0);
+    expect(await getFeedState(db.knex, kept)).not.toBeNull();
+
+    // Subscribing again starts over: the backlog is not posted.
+    server.serve('/dropped', { body: rss('D', [item(2), item(1)]) });
+    connections.push(feedConnection(ROOM_1, { url }));
+    await p.pollNow();
+    expect(messenger.sent).toEqual([]);
+  });
+
   it('when many URLs are due then at most pollConcurrency are fetched at a time', async () => {
     let inFlight = 0;
     let most = 0;

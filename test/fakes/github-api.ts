@@ -1,0 +1,273 @@
+import { createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeInstallation {
+  id: number;
+  account: string;
+  accountType: 'User' | 'Organization';
+  repositorySelection: 'all' | 'selected';
+  repositories: { name: string; description: string | null }[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+}
+
+interface IssuedToken {
+  login: string;
+  expiresAt: number;
+}
+
+/**
+ * GitHub's REST API and OAuth endpoints for exactly the calls a GitHub App bridge makes,
+ * answering in the shapes of GitHub's public documentation. One server plays both the API
+ * host and the web host: tests set `apiUrl` and `webUrl` to its URL.
+ */
+export class FakeGithub {
+  readonly appId = 4242;
+  readonly clientId = 'Iv1.fakeclientid';
+  readonly clientSecret = 'fake-client-secret';
+  readonly privateKeyPem: string;
+  private readonly publicKeyPem: string;
+  url = '';
+  /** Lifetime of access tokens in seconds (GitHub's is 8 hours). */
+  expiresIn = 28_800;
+  readonly installations: FakeInstallation[] = [];
+  /** Collaborator permission per `owner/repo/login`. */
+  readonly permissions = new Map<string, 'admin' | 'write' | 'read' | 'none'>();
+  readonly requests: RecordedRequest[] = [];
+  /** Answer GET /user with this status instead (e.g. 500). */
+  userStatus: number | null = null;
+
+  private readonly codes = new Map<string, string>();
+  private readonly accessTokens = new Map<string, IssuedToken>();
+  private readonly refreshTokens = new Map<string, string>();
+  private readonly server = createServer((req, res) => {
+    this.handle(req, res).catch((err: unknown) => {
+      res.writeHead(500).end(String(err));
+    });
+  });
+
+  constructor() {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.privateKeyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    this.publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** What the user's consent on GitHub's page produces: a code for the redirect. */
+  authorize(login: string): string {
+    const code = `code-${randomBytes(8).toString('hex')}`;
+    this.codes.set(code, login);
+    return code;
+  }
+
+  /** Every access and refresh token handed out so far. */
+  issuedTokens(): string[] {
+    return [...this.accessTokens.keys(), ...this.refreshTokens.keys()];
+  }
+
+  /** Makes every access token expire now (refresh tokens stay valid). */
+  expireAccessTokens(): void {
+    for (const t of this.accessTokens.values()) t.expiresAt = 0;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    this.requests.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      authorization: req.headers.authorization,
+    });
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(body));
+    };
+    const notFound = (): void =>
+      json(404, {
+        message: 'Not Found',
+        documentation_url: 'https://docs.github.com/rest',
+        status: '404',
+      });
+    const path = url.pathname;
+    const page = Number(url.searchParams.get('page') ?? 1);
+    const perPage = Number(url.searchParams.get('per_page') ?? 30);
+    const slice = <T>(items: T[]): T[] => items.slice((page - 1) * perPage, page * perPage);
+
+    if (req.method === 'POST' && path === '/login/oauth/access_token') {
+      const params: Record<string, unknown> = text
+        ? (JSON.parse(text) as Record<string, unknown>)
+        : {};
+      for (const [k, v] of url.searchParams) params[k] = v;
+      if (params.client_id !== this.clientId || params.client_secret !== this.clientSecret) {
+        json(200, {
+          error: 'incorrect_client_credentials',
+          error_description: 'bad client',
+          error_uri: '',
+        });
+        return;
+      }
+      let login: string | undefined;
+      if (params.grant_type === 'refresh_token') {
+        login = this.refreshTokens.get(String(params.refresh_token));
+        this.refreshTokens.delete(String(params.refresh_token));
+      } else {
+        login = this.codes.get(String(params.code));
+        this.codes.delete(String(params.code));
+      }
+      if (login === undefined) {
+        json(200, {
+          error:
+            params.grant_type === 'refresh_token' ? 'bad_refresh_token' : 'bad_verification_code',
+          error_description: 'The code passed is incorrect or expired.',
+          error_uri: 'https://docs.github.com/apps',
+        });
+        return;
+      }
+      const access = `ghu_${randomBytes(12).toString('hex')}`;
+      const refresh = `ghr_${randomBytes(12).toString('hex')}`;
+      this.accessTokens.set(access, { login, expiresAt: Date.now() + this.expiresIn * 1000 });
+      this.refreshTokens.set(refresh, login);
+      json(200, {
+        access_token: access,
+        expires_in: this.expiresIn,
+        refresh_token: refresh,
+        refresh_token_expires_in: 15_811_200,
+        scope: '',
+        token_type: 'bearer',
+      });
+      return;
+    }
+
+    // App (JWT) routes.
+    if (path === '/app' || /^\/(users|orgs)\/[^/]+\/installation$/.test(path)) {
+      if (!this.validJwt(req.headers.authorization)) {
+        json(401, { message: 'A JSON web token could not be decoded' });
+        return;
+      }
+      if (path === '/app') {
+        json(200, {
+          id: this.appId,
+          slug: 'switchboard-test',
+          name: 'Switchboard test',
+          html_url: `${this.url}/apps/switchboard-test`,
+        });
+        return;
+      }
+      const [, kind, name] = path.split('/');
+      const install = this.installations.find(
+        (i) =>
+          i.account.toLowerCase() === decodeURIComponent(name ?? '').toLowerCase() &&
+          (kind === 'users' ? i.accountType === 'User' : i.accountType === 'Organization'),
+      );
+      if (!install) return notFound();
+      json(200, this.installationBody(install));
+      return;
+    }
+
+    // User-token routes.
+    const user = this.userOf(req.headers.authorization);
+    if (!user) {
+      json(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+      return;
+    }
+    if (req.method === 'GET' && path === '/user') {
+      if (this.userStatus !== null) {
+        json(this.userStatus, { message: 'Server Error' });
+        return;
+      }
+      json(200, { login: user, id: 1000, avatar_url: `${this.url}/avatars/${user}`, type: 'User' });
+      return;
+    }
+    if (req.method === 'GET' && path === '/user/installations') {
+      const all = this.installations;
+      json(200, {
+        total_count: all.length,
+        installations: slice(all).map((i) => this.installationBody(i)),
+      });
+      return;
+    }
+    const repos = /^\/user\/installations\/(\d+)\/repositories$/.exec(path);
+    if (req.method === 'GET' && repos) {
+      const install = this.installations.find((i) => i.id === Number(repos[1]));
+      if (!install) return notFound();
+      json(200, {
+        total_count: install.repositories.length,
+        repository_selection: install.repositorySelection,
+        repositories: slice(install.repositories).map((r, n) => ({
+          id: install.id * 1000 + n,
+          name: r.name,
+          full_name: `${install.account}/${r.name}`,
+          description: r.description,
+          private: false,
+          html_url: `${this.url}/${install.account}/${r.name}`,
+          owner: {
+            login: install.account,
+            avatar_url: `${this.url}/avatars/${install.account}`,
+            type: install.accountType,
+          },
+        })),
+      });
+      return;
+    }
+    const permission = /^\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(path);
+    if (req.method === 'GET' && permission) {
+      const [, owner, repo, login] = permission.map((p) => decodeURIComponent(p));
+      const level = this.permissions.get(`${owner}/${repo}/${login}`);
+      if (level === undefined) return notFound();
+      json(200, { permission: level, role_name: level, user: { login } });
+      return;
+    }
+    notFound();
+  }
+
+  private installationBody(i: FakeInstallation): Record<string, unknown> {
+    return {
+      id: i.id,
+      app_id: this.appId,
+      target_type: i.accountType,
+      repository_selection: i.repositorySelection,
+      account: {
+        login: i.account,
+        type: i.accountType,
+        avatar_url: `${this.url}/avatars/${i.account}`,
+      },
+    };
+  }
+
+  private userOf(authorization: string | undefined): string | undefined {
+    const token = /^(?:token|bearer) (.+)$/i.exec(authorization ?? '')?.[1];
+    const issued = token === undefined ? undefined : this.accessTokens.get(token);
+    return issued && issued.expiresAt > Date.now() ? issued.login : undefined;
+  }
+
+  /** An RS256 JWT signed with the App's key whose issuer is the App id. */
+  private validJwt(authorization: string | undefined): boolean {
+    const jwt = /^bearer (.+)$/i.exec(authorization ?? '')?.[1];
+    const [header, payload, signature] = jwt?.split('.') ?? [];
+    if (!header || !payload || !signature) return false;
+    const verifier = createVerify('RSA-SHA256');
+    verifier.update(`${header}.${payload}`);
+    if (!verifier.verify(this.publicKeyPem, Buffer.from(signature, 'base64url'))) return false;
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      iss?: unknown;
+    };
+    return String(claims.iss) === String(this.appId);
+  }
+}

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ClientPoolOptions } from '../clients/client-pool';
 import type { Config } from '../config/schema';
+import { createGithubBridge, type GithubBridge } from '../github/github-bridge';
 import { createJiraBridge, type JiraBridge } from '../jira/jira-bridge';
 import type { Logger } from '../logging/logger';
 import { OutboundHookKind } from '../outbound/outbound-hook-kind';
@@ -29,6 +30,8 @@ export class Bridge {
   readonly connections: ConnectionService;
   /** null when JIRA is not configured. */
   readonly jira: JiraBridge | null;
+  /** null when GitHub is not configured. */
+  readonly github: GithubBridge | null;
   private readonly logger: Logger;
 
   constructor(options: BridgeOptions) {
@@ -52,6 +55,14 @@ export class Bridge {
       connections: this.connections,
       messenger: this.bot,
       permissions: this.bot.permissions,
+    });
+    this.github = createGithubBridge({
+      config,
+      db,
+      secrets,
+      logger: this.logger,
+      connections: this.connections,
+      messenger: this.bot,
     });
   }
 

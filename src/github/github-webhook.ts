@@ -60,7 +60,7 @@ export function githubWebhookRouter(deps: GithubWebhookDeps): Router {
         { delivery: req.header('x-github-delivery') },
         'GitHub webhook delivery with a missing or bad signature refused',
       );
-      res.status(401).json({ errcode: 'M_UNAUTHORIZED', error: 'Invalid or missing signature' });
+      res.status(401).json({ errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
       return;
     }
     const event = req.header('x-github-event');

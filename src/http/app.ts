@@ -55,10 +55,12 @@ export function createApp(deps: AppDeps): Express {
         ...deps,
         connections: deps.bridge.connections,
         jira: deps.bridge.jira?.service ?? null,
+        github: deps.bridge.github?.service ?? null,
       }),
     );
   }
   if (resources.has('webhooks') && deps.bridge.jira) app.use(deps.bridge.jira.webhooks);
+  if (resources.has('webhooks') && deps.bridge.github) app.use(deps.bridge.github.webhooks);
   if (resources.has('maubot')) app.use(maubotUiRouter(config));
   if (resources.has('docs')) app.use(docsRouter());
   if (resources.has('metrics')) app.use(metricsRouter(deps.metrics));

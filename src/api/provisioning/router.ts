@@ -4,12 +4,14 @@ import type { ConnectionService } from '../../connections/connection-service';
 import { jsonBody } from '../../http/json-body';
 import { loadSpec, openApiValidator } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';
+import type { GithubService } from '../../github/github-service';
 import type { JiraService } from '../../jira/jira-service';
 import type { Logger } from '../../logging/logger';
 import { provisioningAuth, requireUserAndRoom } from './auth-middleware';
 import { provisioningErrorHandler } from './error-middleware';
 import { ProvisioningApiError } from './errors';
 import { connectionHandlers } from './handlers/connections';
+import { githubHandlers } from './handlers/github';
 import { jiraHandlers } from './handlers/jira';
 import { metaHandlers } from './handlers/meta';
 
@@ -19,6 +21,8 @@ export interface ProvisioningApiDeps {
   connections: ConnectionService;
   /** The JIRA helpers; null or absent when JIRA is not configured. */
   jira?: JiraService | null;
+  /** The GitHub helpers; null or absent when GitHub is not configured. */
+  github?: GithubService | null;
 }
 
 function serviceRoutes(configured: boolean, service: string) {
@@ -54,6 +58,13 @@ export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
   // The GitHub and JIRA helpers exist only when their service is configured.
   router.use('/github', serviceRoutes(config.github !== null, 'GitHub'));
   router.use('/jira', serviceRoutes(config.jira !== null, 'JIRA'));
+  if (deps.github) {
+    const github = githubHandlers(deps.github);
+    router.get('/github/oauth', github.oauth);
+    router.get('/github/account', github.account);
+    router.get('/github/orgs/:orgName/repositories', github.orgRepositories);
+    router.get('/github/repositories', github.userRepositories);
+  }
   if (deps.jira) {
     const jira = jiraHandlers(deps.jira);
     router.get('/jira/oauth', jira.oauth);

@@ -1,0 +1,175 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { connectionId } from '../../src/connections/connection-service';
+import { GITHUB_REPO } from '../../src/connections/connection-types';
+import { FakeGithub } from '../fakes/github-api';
+import { startBridge, type BridgeHarness } from '../helpers/bridge';
+import { testDatabaseKinds } from '../helpers/databases';
+import { waitFor } from '../helpers/wait';
+import type { RegisteredUser } from '../homeserver/test-homeserver';
+
+const TYPE = GITHUB_REPO.eventType;
+const HOOK_SECRET = 'github-e2e-hook-secret';
+
+const sign = (body: string, secret = HOOK_SECRET): string =>
+  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+const issueOpened = (number: number, title: string) => ({
+  action: 'opened',
+  repository: { id: 7, full_name: 'acme/widgets', html_url: 'https://github.com/acme/widgets' },
+  sender: { login: 'carol' },
+  issue: {
+    id: 900 + number,
+    number,
+    title,
+    html_url: `https://github.com/acme/widgets/issues/${number}`,
+    labels: [],
+  },
+});
+
+describe.each(testDatabaseKinds())('GitHub repository connections end to end (%s)', (kind) => {
+  let fake: FakeGithub;
+  let b: BridgeHarness;
+  let alice: RegisteredUser;
+  let bob: RegisteredUser;
+  let roomId: string;
+
+  const notices = () =>
+    (b.hs.roomEvents(roomId) ?? []).filter(
+      (e) => e.type === 'm.room.message' && e.sender === b.bot.userId,
+    );
+
+  const deliver = (payload: unknown, id: string, secret = HOOK_SECRET) => {
+    const body = JSON.stringify(payload);
+    return request(b.t.app)
+      .post('/github/webhook')
+      .set('content-type', 'application/json')
+      .set('x-github-event', 'issues')
+      .set('x-github-delivery', id)
+      .set('x-hub-signature-256', sign(body, secret))
+      .send(body);
+  };
+
+  beforeAll(async () => {
+    fake = await new FakeGithub().start();
+    fake.installations.push({
+      id: 31,
+      account: 'acme',
+      accountType: 'Organization',
+      repositorySelection: 'all',
+      repositories: [{ name: 'widgets', description: 'Widgets' }],
+    });
+    fake.permissions.set('acme/widgets/alice-gh', 'admin');
+    const dir = mkdtempSync(join(tmpdir(), 'gh-e2e-'));
+    writeFileSync(join(dir, 'app.pem'), fake.privateKeyPem);
+    b = await startBridge(kind, {
+      config: {
+        github: {
+          appId: fake.appId,
+          privateKeyFile: join(dir, 'app.pem'),
+          webhookSecret: HOOK_SECRET,
+          apiUrl: fake.url,
+          webUrl: fake.url,
+          oauth: {
+            clientId: fake.clientId,
+            clientSecret: fake.clientSecret,
+            redirectUri: 'http://127.0.0.1/oauth',
+          },
+        },
+      },
+    });
+    alice = b.user('alice');
+    bob = b.user('bob');
+    roomId = await b.room(alice, {
+      users: { [b.bot.userId]: 50, [bob.userId]: 50 },
+      members: [bob],
+    });
+  });
+  afterAll(async () => {
+    await b.close();
+    await fake.close();
+  });
+
+  it('login, listing, create, signed delivery to the room, refused deliveries, delete', async () => {
+    const oauth = await b.v1('get', '/github/oauth', alice.userId);
+    expect(oauth.status).toBe(200);
+    const state = new URL((oauth.body as { user_url: string }).user_url).searchParams.get('state')!;
+    const callback = await request(b.t.app)
+      .get('/oauth')
+      .query({ code: fake.authorize('alice-gh'), state });
+    expect(callback.status).toBe(200);
+
+    const account = await b.v1('get', '/github/account', alice.userId);
+    expect(account.body).toEqual({
+      loggedIn: true,
+      username: 'alice-gh',
+      organisations: [{ name: 'acme', avatarUrl: `${fake.url}/avatars/acme` }],
+    });
+    const repos = await b.v1(
+      'get',
+      '/github/orgs/acme/repositories?page=1&perPage=10',
+      alice.userId,
+    );
+    expect(repos.status).toBe(200);
+    expect(
+      (repos.body as { repositories: { name: string }[] }).repositories.map((r) => r.name),
+    ).toEqual(['widgets']);
+
+    const refused = await b
+      .v1('put', `/${roomId}/connections/${TYPE}`, bob.userId)
+      .send({ commandPrefix: '!github', org: 'acme', repo: 'widgets' });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toEqual({
+      errcode: 'HS_FORBIDDEN_USER',
+      error: 'User is not authenticated with GitHub',
+    });
+
+    // Dimension's "Bridge" button.
+    const created = await b
+      .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
+      .send({ commandPrefix: '!github', org: 'acme', repo: 'widgets' });
+    expect(created.status).toBe(200);
+    const id = connectionId(roomId, TYPE, 'acme/widgets');
+    expect(created.body).toMatchObject({
+      type: 'GithubRepo',
+      eventType: TYPE,
+      service: 'github',
+      botUserId: b.bot.userId,
+      id,
+      config: { commandPrefix: '!github', org: 'acme', repo: 'widgets' },
+    });
+    const stateEvent = b.hs
+      .roomState(roomId)!
+      .find((e) => e.type === TYPE && e.state_key === 'acme/widgets');
+    expect(stateEvent?.sender).toBe(b.bot.userId);
+    expect(stateEvent?.content).toMatchObject({ org: 'acme', repo: 'widgets' });
+
+    const ok = await deliver(issueOpened(5, 'Broken widget'), 'e2e-1');
+    expect(ok.status).toBe(200);
+    expect(ok.text).toBe('OK');
+    await waitFor(() => notices().length === 1, { what: 'the notice in the room' });
+    expect(notices()[0]!.content).toMatchObject({
+      msgtype: 'm.notice',
+      body: '**carol** created a new issue [#5](https://github.com/acme/widgets/issues/5): "Broken widget"',
+      format: 'org.matrix.custom.html',
+    });
+
+    const forged = await deliver(issueOpened(6, 'Forged'), 'e2e-2', 'guess');
+    expect(forged.status).toBe(401);
+    expect(forged.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
+    await deliver(issueOpened(5, 'Broken widget'), 'e2e-1').expect(200, 'OK');
+
+    const removed = await b.v1('delete', `/${roomId}/connections/${id}`, alice.userId);
+    expect(removed.status).toBe(200);
+    expect(
+      b.hs.roomState(roomId)!.find((e) => e.type === TYPE && e.state_key === 'acme/widgets')
+        ?.content,
+    ).toEqual({ disabled: true });
+    await deliver(issueOpened(7, 'After delete'), 'e2e-3').expect(200, 'OK');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(notices()).toHaveLength(1);
+  });
+});

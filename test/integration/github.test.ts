@@ -316,6 +316,9 @@ describe('GitHub service and router', () => {
 
   test('an expired token is refreshed and the new one stored', async () => {
     const before = (await db.knex<DbUserTokenRow>('user_token').where({ user_id: ALICE }).first())!;
+    const exchanges = () =>
+      fake.requests.filter((r) => r.path === '/login/oauth/access_token').length;
+    const exchangesBefore = exchanges();
     fake.expireAccessTokens();
     clock += 9 * 3600_000;
     try {
@@ -326,9 +329,7 @@ describe('GitHub service and router', () => {
     }
     const after = (await db.knex<DbUserTokenRow>('user_token').where({ user_id: ALICE }).first())!;
     expect(JSON.stringify(after)).not.toBe(JSON.stringify(before));
-    expect(
-      fake.requests.filter((r) => r.path === '/login/oauth/access_token').length,
-    ).toBeGreaterThanOrEqual(3);
+    expect(exchanges()).toBe(exchangesBefore + 1);
   });
 
   test('kind create: validation, permissions, installation', async () => {
@@ -403,9 +404,38 @@ describe('GitHub service and router', () => {
     });
   });
 
+  test('kind update: merges, validates again, keeps the state key', async () => {
+    const current = connections[0]!;
+    const updated = await kind.update({
+      userId: ALICE,
+      current,
+      body: { enableHooks: ['push'], repo: 'renamed' },
+    });
+    expect(updated.stateKey).toBe('acme/one');
+    expect(updated.config).toMatchObject({ org: 'acme', repo: 'renamed', enableHooks: ['push'] });
+    const err = await refusal(kind.update({ userId: ALICE, current, body: { priority: 'high' } }));
+    expect(err.message).toBe('Failed to validate: /priority: must be number');
+  });
+
+  test('without OAuth configured the login URL is refused with 400', async () => {
+    const noOauth = testConfig({ github: { ...config.github!, oauth: null } });
+    const svc = new GithubService({
+      config: noOauth,
+      db: db.knex,
+      oauth: new OauthStore(db.knex, new SecretBox(config.encryptionKey)),
+      logger: logs.logger,
+    });
+    const err = await refusal(svc.oauthUrls(ALICE));
+    expect([err.errcode, err.message]).toEqual([
+      'HS_UNSUPPORTED_OPERATION',
+      'GitHub is not configured to support OAuth',
+    ]);
+  });
+
   test('a signed delivery posts the notice; bad signature and redelivery post nothing', async () => {
     const bad = await deliver('pull_request', prOpened, 'd-bad', 'wrong-secret');
     expect(bad.status).toBe(401);
+    expect(bad.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
     const unsigned = await request(app)
       .post('/github/webhook')
       .set('x-github-event', 'pull_request')

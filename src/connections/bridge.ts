@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { ClientPoolOptions } from '../clients/client-pool';
 import type { Config } from '../config/schema';
 import { createGithubBridge, type GithubBridge } from '../github/github-bridge';
+import { createFeedBridge, type FeedBridge } from '../feeds/feed-bridge';
 import { createJiraBridge, type JiraBridge } from '../jira/jira-bridge';
 import type { Logger } from '../logging/logger';
 import { OutboundHookKind } from '../outbound/outbound-hook-kind';
@@ -30,6 +31,8 @@ export class Bridge {
   readonly connections: ConnectionService;
   /** null when JIRA is not configured. */
   readonly jira: JiraBridge | null;
+  /** null when feeds are not enabled. */
+  readonly feeds: FeedBridge | null;
   /** null when GitHub is not configured. */
   readonly github: GithubBridge | null;
   private readonly logger: Logger;
@@ -47,6 +50,13 @@ export class Bridge {
     });
     this.connections = new ConnectionService(db, config, secrets, this.bot, this.logger);
     if (config.webhooks) this.wireOutboundHooks(config);
+    this.feeds = createFeedBridge({
+      config,
+      db,
+      logger: this.logger,
+      connections: this.connections,
+      messenger: this.bot,
+    });
     this.jira = createJiraBridge({
       config,
       db,
@@ -88,9 +98,11 @@ export class Bridge {
   async start(): Promise<void> {
     await this.connections.load();
     this.bot.start();
+    this.feeds?.poller.start();
   }
 
   async stop(): Promise<void> {
+    await this.feeds?.poller.stop();
     await this.bot.stop();
   }
 }

@@ -1,8 +1,6 @@
 import { connectionId } from '../../src/connections/connection-service';
 import { FEED } from '../../src/connections/connection-types';
-import { FeedKind } from '../../src/feeds/feed-kind';
-import { FeedPoller } from '../../src/feeds/feed-poller';
-import { createLogger } from '../../src/logging/logger';
+import type { FeedPoller } from '../../src/feeds/feed-poller';
 import { atom, FeedServer, rss } from '../fakes/feed-server';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
@@ -34,16 +32,8 @@ describe.each(testDatabaseKinds())('feed connections end to end (%s)', (kind) =>
     b = await startBridge(kind, {
       config: { feeds: { enabled: true }, allowPrivateDestinations: true },
     });
-    const { config, db } = { config: b.t.config, db: b.t.db.knex };
-    // Registered here in case the bridge does not do it itself.
-    b.t.bridge.connections.register(new FeedKind({ config, db }));
-    poller = new FeedPoller({
-      config,
-      db,
-      messenger: b.t.bridge.bot,
-      logger: createLogger('silent'),
-      feeds: () => b.t.bridge.connections.ofType(TYPE),
-    });
+    // The bridge's own poller, driven by hand (its timer waits a whole interval).
+    poller = b.t.bridge.feeds!.poller;
     alice = b.user('alice');
     roomId = await b.room(alice, { users: { [b.bot.userId]: 50 } });
   });

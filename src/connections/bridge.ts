@@ -8,6 +8,7 @@ import type { Logger } from '../logging/logger';
 import { OutboundHookKind } from '../outbound/outbound-hook-kind';
 import { OutboundSender } from '../outbound/outbound-sender';
 import type { SecretBox } from '../secrets/secret-box';
+import { createWebhookBridge, type WebhookBridge } from '../webhooks/webhook-bridge';
 import { ConnectionService } from './connection-service';
 import { OUTBOUND_HOOK } from './connection-types';
 import { ProvisioningBot, type SendRetryOptions } from './provisioning-bot';
@@ -33,6 +34,8 @@ export class Bridge {
   readonly jira: JiraBridge | null;
   /** null when feeds are not enabled. */
   readonly feeds: FeedBridge | null;
+  /** null when inbound webhooks are not enabled. */
+  readonly webhooks: WebhookBridge | null;
   /** null when GitHub is not configured. */
   readonly github: GithubBridge | null;
   private readonly logger: Logger;
@@ -49,6 +52,13 @@ export class Bridge {
       ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
     });
     this.connections = new ConnectionService(db, config, secrets, this.bot, this.logger);
+    this.webhooks = createWebhookBridge({
+      config,
+      db,
+      logger: this.logger,
+      connections: this.connections,
+      messenger: this.bot,
+    });
     if (config.webhooks) this.wireOutboundHooks(config);
     this.feeds = createFeedBridge({
       config,
@@ -96,12 +106,15 @@ export class Bridge {
 
   /** Loads the connections, then starts the bot (in the background) and the runtimes. */
   async start(): Promise<void> {
+    await this.webhooks?.init();
     await this.connections.load();
     this.bot.start();
     this.feeds?.poller.start();
+    this.webhooks?.start();
   }
 
   async stop(): Promise<void> {
+    this.webhooks?.stop();
     await this.feeds?.poller.stop();
     await this.bot.stop();
   }

@@ -59,8 +59,13 @@ export function createApp(deps: AppDeps): Express {
       }),
     );
   }
-  if (resources.has('webhooks') && deps.bridge.jira) app.use(deps.bridge.jira.webhooks);
-  if (resources.has('webhooks') && deps.bridge.github) app.use(deps.bridge.github.webhooks);
+  if (resources.has('webhooks')) {
+    // Inbound hooks first: they are the busiest; GitHub's and JIRA's pass on what is not theirs.
+    const { webhooks, github, jira } = deps.bridge;
+    if (webhooks) app.use(webhooks.routes);
+    if (github) app.use(github.webhooks);
+    if (jira) app.use(jira.webhooks);
+  }
   if (resources.has('maubot')) app.use(maubotUiRouter(config));
   if (resources.has('docs')) app.use(docsRouter());
   if (resources.has('metrics')) app.use(metricsRouter(deps.metrics));

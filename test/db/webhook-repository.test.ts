@@ -1,0 +1,82 @@
+import type { Database } from '../../src/db/database';
+import {
+  findWebhookHook,
+  findWebhookHookOfConnection,
+  insertWebhookHook,
+  listWebhookHooks,
+  setWebhookExpiryNoticeSent,
+} from '../../src/db/webhook-repository';
+import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+
+async function insertConnection(db: Database, id: string): Promise<void> {
+  await db.knex('connection').insert({
+    id,
+    room_id: '!room:switchboard.test',
+    event_type: 'uk.half-shot.matrix-hookshot.generic.hook',
+    state_key: `hook-${id}`,
+    type: 'Webhook',
+    service: 'generic',
+    config: { name: `hook-${id}` },
+    secret_ciphertext: null,
+    secret_key_id: null,
+    created_by: '@alice:switchboard.test',
+    created_at: new Date(),
+    updated_at: new Date(),
+  });
+}
+
+describe.each(testDatabaseKinds())('webhook repository on %s', (kind) => {
+  let db: Database;
+
+  beforeAll(async () => {
+    db = await openTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+  beforeEach(async () => {
+    await db.knex('connection').delete();
+    await insertConnection(db, 'c1');
+    await insertConnection(db, 'c2');
+  });
+
+  it('when a hook is inserted then it is found by hook id and by connection id', async () => {
+    await insertWebhookHook(db.knex, { hookId: 'h1', connectionId: 'c1' });
+    const expected = { hookId: 'h1', connectionId: 'c1', expiryNoticeSent: false };
+    expect(await findWebhookHook(db.knex, 'h1')).toEqual(expected);
+    expect(await findWebhookHookOfConnection(db.knex, 'c1')).toEqual(expected);
+    expect(await findWebhookHook(db.knex, 'nope')).toBeNull();
+    expect(await findWebhookHookOfConnection(db.knex, 'c2')).toBeNull();
+  });
+
+  it('when hooks exist then the list maps every hook to its connection', async () => {
+    await insertWebhookHook(db.knex, { hookId: 'h2', connectionId: 'c2', expiryNoticeSent: true });
+    await insertWebhookHook(db.knex, { hookId: 'h1', connectionId: 'c1' });
+    expect(await listWebhookHooks(db.knex)).toEqual([
+      { hookId: 'h1', connectionId: 'c1', expiryNoticeSent: false },
+      { hookId: 'h2', connectionId: 'c2', expiryNoticeSent: true },
+    ]);
+  });
+
+  it('when the expiry notice is marked then the row says so, and can be reset', async () => {
+    await insertWebhookHook(db.knex, { hookId: 'h1', connectionId: 'c1' });
+    await setWebhookExpiryNoticeSent(db.knex, 'h1');
+    expect((await findWebhookHook(db.knex, 'h1'))?.expiryNoticeSent).toBe(true);
+    await setWebhookExpiryNoticeSent(db.knex, 'h1', false);
+    expect((await findWebhookHook(db.knex, 'h1'))?.expiryNoticeSent).toBe(false);
+  });
+
+  it('when a connection has a hook then a second hook for it is refused', async () => {
+    await insertWebhookHook(db.knex, { hookId: 'h1', connectionId: 'c1' });
+    await expect(
+      insertWebhookHook(db.knex, { hookId: 'h3', connectionId: 'c1' }),
+    ).rejects.toThrow();
+  });
+
+  it('when the connection is deleted then its hook goes with it', async () => {
+    await insertWebhookHook(db.knex, { hookId: 'h1', connectionId: 'c1' });
+    await db.knex('connection').where({ id: 'c1' }).delete();
+    expect(await findWebhookHook(db.knex, 'h1')).toBeNull();
+    expect(await listWebhookHooks(db.knex)).toEqual([]);
+  });
+});

@@ -76,7 +76,8 @@ describe('WebhookKind', () => {
       commandPrefix: '!hook',
       other: 'dropped',
     };
-    const { other: _dropped, ...expected } = body;
+    const expected: Record<string, unknown> = { ...body };
+    delete expected.other;
     expect(await create(body)).toEqual({ stateKey: 'deploys', config: expected });
   });
 
@@ -179,8 +180,8 @@ describe('WebhookKind', () => {
       };
     }
 
-    async function persist(k: WebhookKind, conn: StoredConnection, created: boolean) {
-      await db.knex.transaction((trx) => k.persist(trx, conn, created));
+    async function persist(k: WebhookKind, conn: StoredConnection) {
+      await db.knex.transaction((trx) => k.persist(trx, conn));
     }
 
     it('when persisted then a UUID hook is stored once, indexed on commit, shown as URL', async () => {
@@ -188,13 +189,13 @@ describe('WebhookKind', () => {
       const k = kind({}, hooks);
       const expiry = new Date(NOW + 5 * 24 * HOUR).toISOString();
       const conn = await stored({ name: 'test', expirationDate: expiry });
-      await persist(k, conn, true);
+      await persist(k, conn);
       const row = await findWebhookHookOfConnection(db.knex, conn.id);
       expect(row?.hookId).toMatch(
         /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
       );
       expect(row?.expiryNoticeSent).toBe(false);
-      await persist(k, conn, false);
+      await persist(k, conn);
       expect((await findWebhookHookOfConnection(db.knex, conn.id))?.hookId).toBe(row?.hookId);
 
       expect(hooks.connectionOf(row!.hookId)).toBeUndefined();
@@ -218,7 +219,7 @@ describe('WebhookKind', () => {
         name: 'soon',
         expirationDate: new Date(NOW + 2 * 24 * HOUR).toISOString(),
       });
-      await persist(k, conn, true);
+      await persist(k, conn);
       expect((await findWebhookHookOfConnection(db.knex, conn.id))?.expiryNoticeSent).toBe(true);
     });
 
@@ -244,7 +245,7 @@ describe('WebhookKind', () => {
         waitForComplete: true,
         expirationDate: new Date(NOW + 10 * 24 * HOUR).toISOString(),
       });
-      await persist(k, conn, true);
+      await persist(k, conn);
       k.committed(conn);
       const hookId = hooks.hookOf(conn.id);
       expect(await k.update({ userId: ALICE, current: conn, body: { priority: 2 } })).toEqual({
@@ -267,7 +268,7 @@ describe('WebhookKind', () => {
     it('when the hooks index is loaded then it holds every stored hook', async () => {
       const k = kind();
       const conn = await stored({ name: 'loaded' });
-      await persist(k, conn, true);
+      await persist(k, conn);
       const row = await findWebhookHookOfConnection(db.knex, conn.id);
       const hooks = new WebhookHooks();
       await hooks.load(db.knex);

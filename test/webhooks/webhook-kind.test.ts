@@ -17,7 +17,7 @@ const ALICE = '@alice:switchboard.test';
 function config(webhooks: Record<string, unknown> = {}): Config {
   return testConfig({
     webhooks: { urlPrefix: 'https://hooks.example.org/webhook', ...webhooks },
-  } as never);
+  });
 }
 
 describe('WebhookKind', () => {

@@ -256,6 +256,7 @@ export class ProvisioningBot implements RoomMessenger {
       acceptInvite: async (_roomId, inviter) =>
         inviter !== null && (await this.permissions.allows(inviter, '*', 'login')),
       inviteRefusal: INVITE_REFUSAL,
+      ignoreOwnEvents: true,
     };
   }
 

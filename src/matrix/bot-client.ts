@@ -49,6 +49,11 @@ export interface BotClientOptions {
   acceptInvite?(roomId: string, inviter: string | null): Promise<boolean>;
   /** Leave reason for a refused invite. */
   inviteRefusal?: string;
+  /**
+   * Leave the account's own messages out of sync (a bridge that posts a lot would otherwise
+   * receive every message it sends). Membership changes still arrive.
+   */
+  ignoreOwnEvents?: boolean;
 }
 
 /** A room event as delivered by sync, without SDK types. */
@@ -438,7 +443,11 @@ export class BotClient {
     this.syncing = true;
     this.ok = true;
     const filter = new Filter(this.userId);
-    filter.setDefinition(structuredClone(SYNC_FILTER));
+    const definition = structuredClone(SYNC_FILTER);
+    if (this.options.ignoreOwnEvents) {
+      Object.assign(definition.room.timeline, { not_senders: [this.userId] });
+    }
+    filter.setDefinition(definition);
     await this.sdk.startClient({
       filter,
       lazyLoadMembers: true,

@@ -653,6 +653,45 @@ describe('TestHomeserver', () => {
       expect(inline.body.rooms.join[roomId].timeline.events).toHaveLength(1);
     });
 
+    it('when a filter sets timeline.not_senders, then their messages are left out, others kept', async () => {
+      const roomId = await roomWithBob();
+      const filter = enc(JSON.stringify({ room: { timeline: { not_senders: [bob.userId] } } }));
+      const initial = await call(hs, 'GET', `${CS}/sync?filter=${filter}`, {
+        token: bob.accessToken,
+      });
+      for (const [token, body] of [
+        [bob.accessToken, 'mine'],
+        [alice.accessToken, 'theirs'],
+      ] as const) {
+        await call(hs, 'PUT', `${CS}/rooms/${enc(roomId)}/send/m.room.message/ns-${body}`, {
+          token,
+          body: { msgtype: 'm.text', body },
+        });
+      }
+      const res = await call(
+        hs,
+        'GET',
+        `${CS}/sync?filter=${filter}&since=${initial.body.next_batch}`,
+        { token: bob.accessToken },
+      );
+      const bodies = res.body.rooms.join[roomId].timeline.events.map(
+        (e: { content: { body?: string } }) => e.content.body,
+      );
+      expect(bodies).toEqual(['theirs']);
+      // Nothing but their own messages since: the room is not in the answer at all.
+      await call(hs, 'PUT', `${CS}/rooms/${enc(roomId)}/send/m.room.message/ns-again`, {
+        token: bob.accessToken,
+        body: { msgtype: 'm.text', body: 'again' },
+      });
+      const quiet = await call(
+        hs,
+        'GET',
+        `${CS}/sync?filter=${filter}&since=${res.body.next_batch}&timeout=0`,
+        { token: bob.accessToken },
+      );
+      expect(quiet.body.rooms.join[roomId]).toBeUndefined();
+    });
+
     it('when since is garbage or from the future, then 400 M_INVALID_PARAM', async () => {
       for (const since of ['garbage', 's999999999']) {
         const res = await call(hs, 'GET', `${CS}/sync?since=${since}`, {

@@ -842,11 +842,16 @@ export class TestHomeserver {
     const roomFilter = isObject(filter.room) ? filter.room : {};
     const timelineFilter = isObject(roomFilter.timeline) ? roomFilter.timeline : {};
     const limit = Math.max(1, numberOr(timelineFilter.limit, DEFAULT_TIMELINE_LIMIT));
+    const notSenders = new Set(
+      Array.isArray(timelineFilter.not_senders)
+        ? timelineFilter.not_senders.filter((v): v is string => typeof v === 'string')
+        : [],
+    );
     const device = `${userId}|${r.session.deviceId}`;
 
     const deadline = Date.now() + timeout;
     for (;;) {
-      const result = this.computeSync(userId, device, since, fullState, limit);
+      const result = this.computeSync(userId, device, since, fullState, limit, notSenders);
       // An initial or full-state sync answers at once, as Synapse does.
       if (result.hasData || since === undefined || fullState || Date.now() >= deadline) {
         return result.body;
@@ -879,6 +884,7 @@ export class TestHomeserver {
     since: number | undefined,
     fullState: boolean,
     limit: number,
+    notSenders: ReadonlySet<string> = new Set(),
   ): { hasData: boolean; body: Json } {
     const join: Json = {};
     const invite: Json = {};
@@ -891,13 +897,16 @@ export class TestHomeserver {
       const before = since === undefined ? undefined : membershipAt(room, userId, since);
       if (membership === 'join') {
         const fresh = since === undefined || fullState || before !== 'join';
-        const candidates = fresh ? room.events : room.events.filter((e) => e.pos > since);
-        if (!fresh && candidates.length === 0) continue;
-        const timeline = candidates.slice(-limit);
-        const inTimeline = new Set(timeline);
+        // The timeline filter's not_senders drops events from the timeline only.
+        const candidates = (fresh ? room.events : room.events.filter((e) => e.pos > since)).filter(
+          (e) => !notSenders.has(e.event.sender),
+        );
+        const inTimeline = new Set(candidates.slice(-limit));
         const state = [...room.state.values()].filter(
           (s) => !inTimeline.has(s) && (fresh || s.pos > since),
         );
+        if (!fresh && candidates.length === 0 && state.length === 0) continue;
+        const timeline = candidates.slice(-limit);
         join[room.roomId] = {
           timeline: {
             events: timeline.map(format),

@@ -1,0 +1,339 @@
+import express from 'express';
+import request from 'supertest';
+import type { StoredConnection } from '../../src/connections/connection-types';
+import type { MessageContent, RoomMessenger } from '../../src/connections/room-messenger';
+import type { Database } from '../../src/db/database';
+import { TransformationRunner } from '../../src/webhooks/transformation';
+import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
+import { webhookIngressRouter } from '../../src/webhooks/webhook-ingress';
+import { WebhookKind } from '../../src/webhooks/webhook-kind';
+import { testConfig } from '../helpers/config';
+import { openTestDatabase } from '../helpers/databases';
+import { captureLogs } from '../helpers/log-capture';
+import { waitFor } from '../helpers/wait';
+
+const NOW = Date.parse('2026-12-01T12:00:00.000Z');
+const ROOM = '!room:switchboard.test';
+const ALICE = '@alice:switchboard.test';
+
+interface Sent {
+  roomId: string;
+  content: MessageContent;
+}
+
+class RecordingMessenger implements RoomMessenger {
+  sent: Sent[] = [];
+  fail = false;
+  send(roomId: string, content: MessageContent): Promise<string> {
+    if (this.fail) return Promise.reject(new Error('homeserver down'));
+    this.sent.push({ roomId, content });
+    return Promise.resolve(`$event${this.sent.length}`);
+  }
+}
+
+describe('webhook ingress', () => {
+  let db: Database;
+  let runner: TransformationRunner;
+  let seq = 0;
+
+  beforeAll(async () => {
+    db = await openTestDatabase('embedded');
+    runner = await TransformationRunner.create({ memoryMb: 8, timeoutMs: 200 });
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+  // Hooks of one room may not share a name; each test starts without any.
+  beforeEach(async () => {
+    await db.knex('connection').delete();
+  });
+
+  function setup(webhooks: Record<string, unknown> = {}) {
+    const config = testConfig({
+      webhooks: {
+        urlPrefix: 'https://hooks.example.org/webhook/',
+        allowJsTransformationFunctions: true,
+        maxBodyBytes: 2048,
+        ...webhooks,
+      },
+    });
+    const hooks = new WebhookHooks();
+    const messenger = new RecordingMessenger();
+    const connections = new Map<string, StoredConnection>();
+    const logs = captureLogs();
+    const kind = new WebhookKind({ config, db: db.knex, runner, hooks, now: () => NOW });
+    const app = express();
+    app.use(
+      webhookIngressRouter({
+        config,
+        logger: logs.logger,
+        hooks,
+        connection: (id) => connections.get(id),
+        messenger,
+        runner,
+        now: () => NOW,
+      }),
+    );
+
+    /** Provisions a hook the way the connection service does; answers its hook id. */
+    async function provision(body: Record<string, unknown>): Promise<string> {
+      const prepared = await kind.create({ roomId: ROOM, userId: ALICE, body, existing: [] });
+      const id = `conn-${++seq}`;
+      const conn: StoredConnection = {
+        id,
+        roomId: ROOM,
+        eventType: kind.declaration.eventType,
+        stateKey: prepared.stateKey,
+        type: 'Webhook',
+        service: 'generic',
+        config: prepared.config,
+        secrets: null,
+        createdBy: ALICE,
+      };
+      await db.knex.transaction(async (trx) => {
+        await trx('connection').insert({
+          id,
+          room_id: ROOM,
+          event_type: conn.eventType,
+          state_key: conn.stateKey,
+          type: 'Webhook',
+          service: 'generic',
+          config: conn.config,
+          secret_ciphertext: null,
+          secret_key_id: null,
+          created_by: ALICE,
+          created_at: new Date(),
+          updated_at: new Date(),
+        });
+        await kind.persist(trx, conn);
+      });
+      connections.set(id, conn);
+      kind.committed(conn);
+      const secrets = await kind.secrets(conn);
+      return String(secrets.shown?.hookId);
+    }
+
+    return { app, messenger, provision, logs, connections, kind };
+  }
+
+  it('when "Hello world" is PUT with waitForComplete then 200 and the reference notice', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({ name: 'test', waitForComplete: true });
+    const res = await request(app)
+      .put(`/webhook/${hookId}`)
+      .set('Content-Type', 'text/plain')
+      .send('Hello world');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true });
+    expect(messenger.sent).toEqual([
+      {
+        roomId: ROOM,
+        content: {
+          msgtype: 'm.notice',
+          body: 'Received webhook data: Hello world',
+          formatted_body: '<p>Received webhook data: Hello world</p>',
+          format: 'org.matrix.custom.html',
+          'uk.half-shot.hookshot.webhook_data': 'Hello world',
+        },
+      },
+    ]);
+  });
+
+  it('when posted without waitForComplete then 202 at once and the message follows', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({ name: 'test' });
+    const res = await request(app).post(`/webhook/${hookId}`).send({ text: 'deployed' });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ ok: true });
+    await waitFor(() => messenger.sent.length === 1);
+    expect(messenger.sent[0]?.content.body).toBe('deployed');
+  });
+
+  it('when the global waitForComplete is on then a plain hook answers 200', async () => {
+    const { app, messenger, provision } = setup({ waitForComplete: true });
+    const hookId = await provision({ name: 'test' });
+    const res = await request(app)
+      .post(`/webhook/${hookId}`)
+      .type('form')
+      .send({ text: 'from a form' });
+    expect(res.status).toBe(200);
+    expect(messenger.sent[0]?.content.body).toBe('from a form');
+  });
+
+  it('when the hook is unknown then 404 Webhook not found', async () => {
+    const { app, messenger } = setup();
+    const res = await request(app).post('/webhook/00000000-0000-4000-8000-000000000000').send({});
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ ok: false, error: 'Webhook not found' });
+    expect(messenger.sent).toEqual([]);
+  });
+
+  it('when the hook has expired then 404 in both modes and nothing is posted', async () => {
+    const { app, messenger, provision, connections } = setup();
+    const fast = await provision({ name: 'fast' });
+    const waiting = await provision({ name: 'waiting', waitForComplete: true });
+    for (const conn of connections.values()) {
+      conn.config = { ...conn.config, expirationDate: new Date(NOW - 1).toISOString() };
+    }
+    for (const hookId of [fast, waiting]) {
+      const res = await request(app).post(`/webhook/${hookId}`).send({ text: 'late' });
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ ok: false, error: 'This hook has expired' });
+    }
+    expect(messenger.sent).toEqual([]);
+  });
+
+  it('when GET is not enabled then 405 PUT or POST; other methods name GET too', async () => {
+    const { app, provision } = setup();
+    const hookId = await provision({ name: 'test' });
+    const get = await request(app).get(`/webhook/${hookId}`);
+    expect(get.status).toBe(405);
+    expect(get.body).toEqual({
+      errcode: 'HS_METHOD_NOT_ALLOWED',
+      error: 'Invalid Method. Expecting PUT or POST',
+    });
+    const del = await request(app).delete(`/webhook/${hookId}`);
+    expect(del.status).toBe(405);
+    expect(del.body).toEqual({
+      errcode: 'HS_METHOD_NOT_ALLOWED',
+      error: 'Invalid Method. Expecting PUT, GET or POST',
+    });
+  });
+
+  it('when GET is enabled then the query string is the payload', async () => {
+    const { app, messenger, provision } = setup({ enableHttpGet: true });
+    const hookId = await provision({ name: 'test', waitForComplete: true });
+    const res = await request(app).get(`/webhook/${hookId}?text=via%20get`);
+    expect(res.status).toBe(200);
+    expect(messenger.sent[0]?.content).toMatchObject({
+      body: 'via get',
+      'uk.half-shot.hookshot.webhook_data': { text: 'via get' },
+    });
+  });
+
+  it('when the JSON is invalid then 400, and over the body limit then 413', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({ name: 'test' });
+    const invalid = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/json')
+      .send('{"broken":');
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toEqual({ ok: false, error: 'Could not parse the request body' });
+    const big = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'text/plain')
+      .send('x'.repeat(4096));
+    expect(big.status).toBe(413);
+    expect(big.body).toEqual({ ok: false, error: 'Body exceeds the limit of 2048 bytes' });
+    expect(messenger.sent).toEqual([]);
+  });
+
+  it('when XML is posted then it is taken as text', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({ name: 'test', waitForComplete: true });
+    const res = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/atom+xml')
+      .send('<a>1</a>');
+    expect(res.status).toBe(200);
+    expect(messenger.sent[0]?.content.body).toBe('Received webhook data: <a>1</a>');
+  });
+
+  it('when 100 posts arrive quickly then the room gets them in order', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({ name: 'test' });
+    const agent = request(app);
+    for (let i = 0; i < 100; i++) {
+      const res = await agent.post(`/webhook/${hookId}`).send({ text: `message ${i}` });
+      expect(res.status).toBe(202);
+    }
+    await waitFor(() => messenger.sent.length === 100);
+    expect(messenger.sent.map((s) => s.content.body)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `message ${i}`),
+    );
+  });
+
+  it('when a transformation sets a webhookResponse then the sender gets it', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({
+      name: 'test',
+      waitForComplete: true,
+      transformationFunction: `result = {version: "v2", plain: "alert " + data.status,
+        mentions: {room: true}, webhookResponse: {body: "<ok/>", contentType: "application/xml", statusCode: 201}}`,
+    });
+    const res = await request(app).post(`/webhook/${hookId}`).send({ status: 'firing' });
+    expect(res.status).toBe(201);
+    expect(res.headers['content-type']).toMatch(/^application\/xml/);
+    expect(res.text).toBe('<ok/>');
+    expect(messenger.sent[0]?.content).toEqual({
+      msgtype: 'm.notice',
+      body: 'alert firing',
+      format: 'org.matrix.custom.html',
+      formatted_body: '<p>alert firing</p>',
+      'm.mentions': { room: true },
+      'uk.half-shot.hookshot.webhook_data': { status: 'firing' },
+    });
+  });
+
+  it('when a transformation sets empty then nothing is posted and the answer is 200', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({
+      name: 'test',
+      waitForComplete: true,
+      transformationFunction: 'result = {version: "v2", empty: true}',
+    });
+    const res = await request(app).post(`/webhook/${hookId}`).send({});
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true });
+    expect(messenger.sent).toEqual([]);
+  });
+
+  it('when a transformation fails then 500 and a notice in the room, in both modes', async () => {
+    const { app, messenger, provision } = setup();
+    const waiting = await provision({
+      name: 'waiting',
+      waitForComplete: true,
+      transformationFunction: 'while (true) {}',
+    });
+    const res = await request(app).post(`/webhook/${waiting}`).send({});
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ ok: false, error: 'Failed to process webhook' });
+    const fast = await provision({ name: 'fast', transformationFunction: 'throw new Error("x")' });
+    const second = await request(app).post(`/webhook/${fast}`).send({});
+    expect(second.status).toBe(202);
+    await waitFor(() => messenger.sent.length === 2);
+    const expected = {
+      roomId: ROOM,
+      content: {
+        msgtype: 'm.notice',
+        body: 'Webhook received but failed to process via transformation function',
+      },
+    };
+    expect(messenger.sent).toEqual([expected, expected]);
+  });
+
+  it('when the room send fails then a waiting sender gets 500 and a quick one 202', async () => {
+    const { app, messenger, provision, logs } = setup();
+    messenger.fail = true;
+    const waiting = await provision({ name: 'waiting', waitForComplete: true });
+    const res = await request(app).post(`/webhook/${waiting}`).send({ text: 'x' });
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ ok: false, error: 'Failed to handle webhook' });
+    const fast = await provision({ name: 'fast' });
+    expect((await request(app).post(`/webhook/${fast}`).send({ text: 'x' })).status).toBe(202);
+    await waitFor(
+      () => logs.lines.filter((l) => l.msg === 'could not post a webhook message').length === 2,
+    );
+  });
+
+  it('when the hook is removed then its URL answers 404', async () => {
+    const { app, provision, connections, kind } = setup();
+    const hookId = await provision({ name: 'test' });
+    const conn = [...connections.values()][0]!;
+    kind.removed(conn);
+    const res = await request(app).post(`/webhook/${hookId}`).send({});
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ ok: false, error: 'Webhook not found' });
+  });
+});

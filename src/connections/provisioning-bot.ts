@@ -23,6 +23,12 @@ export interface SendRetryOptions {
 }
 
 const DEFAULT_SEND_RETRY: SendRetryOptions = { attempts: 7, baseDelayMs: 500 };
+/**
+ * Sends in flight to the homeserver at once, over all rooms. A burst of webhooks then queues
+ * (each room in order) instead of opening a request per message: the homeserver is spared and
+ * the process keeps answering new webhooks while the queue drains.
+ */
+const MAX_SENDS_IN_FLIGHT = 4;
 const DEVICE_NAME = 'Switchboard provisioning bot';
 const INVITE_REFUSAL = 'You do not have permission to invite this bot.';
 
@@ -61,6 +67,8 @@ export class ProvisioningBot implements RoomMessenger {
   private readonly retry: SendRetryOptions;
   private client: BotClient | undefined;
   private readyWaiters: (() => void)[] = [];
+  private sendsInFlight = 0;
+  private readonly sendSlotWaiters: (() => void)[] = [];
 
   constructor(private readonly options: ProvisioningBotOptions) {
     const { config, logger } = options;
@@ -158,7 +166,7 @@ export class ProvisioningBot implements RoomMessenger {
     let delay = this.retry.baseDelayMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.running().sendEvent(roomId, type, content);
+        return await this.inSendSlot(() => this.running().sendEvent(roomId, type, content));
       } catch (err) {
         const wait = attempt < this.retry.attempts ? retryAfter(err, delay) : null;
         if (wait === null) throw err;
@@ -169,6 +177,19 @@ export class ProvisioningBot implements RoomMessenger {
         await new Promise((resolve) => setTimeout(resolve, wait));
         delay *= 2;
       }
+    }
+  }
+
+  private async inSendSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (this.sendsInFlight < MAX_SENDS_IN_FLIGHT) this.sendsInFlight++;
+    // A finishing send hands its slot straight to the next waiter.
+    else await new Promise<void>((resolve) => this.sendSlotWaiters.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.sendSlotWaiters.shift();
+      if (next) next();
+      else this.sendsInFlight--;
     }
   }
 

@@ -898,7 +898,7 @@ export class TestHomeserver {
       if (membership === 'join') {
         const fresh = since === undefined || fullState || before !== 'join';
         // The timeline filter's not_senders drops events from the timeline only.
-        const candidates = (fresh ? room.events : room.events.filter((e) => e.pos > since)).filter(
+        const candidates = (fresh ? room.events : eventsAfter(room, since)).filter(
           (e) => !notSenders.has(e.event.sender),
         );
         const inTimeline = new Set(candidates.slice(-limit));
@@ -939,7 +939,7 @@ export class TestHomeserver {
       } else if (since !== undefined && member.pos > since) {
         // Leave (or ban) since the last sync: send the events up to the leave, once.
         if (before !== 'join' && before !== 'invite') continue;
-        const candidates = room.events.filter((e) => e.pos > since && e.pos <= member.pos);
+        const candidates = eventsAfter(room, since).filter((e) => e.pos <= member.pos);
         const timeline = candidates.slice(-limit);
         leave[room.roomId] = {
           timeline: {
@@ -1187,6 +1187,13 @@ function pick(obj: Json, key: string): Json {
   return obj[key] === undefined ? {} : { [key]: obj[key] };
 }
 
+/** A room's events after a stream position; events are in position order, so from the end. */
+function eventsAfter(room: Room, since: number): StoredEvent[] {
+  let start = room.events.length;
+  while (start > 0 && room.events[start - 1]!.pos > since) start--;
+  return room.events.slice(start);
+}
+
 function optionalReason(body: Json): Json {
   return typeof body.reason === 'string' ? { reason: body.reason } : {};
 }
@@ -1201,14 +1208,17 @@ function membershipOf(room: Room, userId: string): string | undefined {
 }
 
 function membershipAt(room: Room, userId: string, pos: number): string | undefined {
-  let membership: string | undefined;
-  for (const s of room.events) {
-    if (s.pos > pos) break;
+  // Usually the current membership is older than `pos`; else walk back from the newest event.
+  const current = room.state.get(stateKeyOf('m.room.member', userId));
+  if (current && current.pos <= pos) return current.event.content.membership as string;
+  for (let i = room.events.length - 1; i >= 0; i--) {
+    const s = room.events[i]!;
+    if (s.pos > pos) continue;
     if (s.event.type === 'm.room.member' && s.event.state_key === userId) {
-      membership = s.event.content.membership as string;
+      return s.event.content.membership as string;
     }
   }
-  return membership;
+  return undefined;
 }
 
 function isMemberEvent(s: StoredEvent, userId: string, membership: string): boolean {

@@ -1,9 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { GITHUB_REPO, type StoredConnection } from '../connections/connection-types';
 import type { RoomMessenger } from '../connections/room-messenger';
 import { recordDelivery } from '../db/oauth-repository';
+import { hubSignatureMatches } from '../net/hub-signature';
 import type { Logger } from '../logging/logger';
 import { githubNotice } from './github-notices';
 import type { GithubRepoConfig } from './github-repo-config';
@@ -20,19 +20,6 @@ export interface GithubWebhookDeps {
 
 /** GitHub sends at most 25 MB per delivery. */
 const BODY_LIMIT = '25mb';
-
-/**
- * GitHub's `sha256=<hex HMAC of the body>` check. (@octokit/webhooks-methods exports only an
- * ESM `import` entry, which `require` cannot load, so the few lines are here.)
- */
-export function validSignature(secret: string, body: Buffer, signature: string): boolean {
-  const expected = Buffer.from(
-    `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
-    'utf8',
-  );
-  const given = Buffer.from(signature, 'utf8');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -54,7 +41,7 @@ export function githubWebhookRouter(deps: GithubWebhookDeps): Router {
     const signature = req.header('x-hub-signature-256');
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const valid = signature !== undefined && validSignature(secret, raw, signature);
+    const valid = signature !== undefined && hubSignatureMatches(signature, raw, secret);
     if (!valid) {
       deps.logger.warn(
         { delivery: req.header('x-github-delivery') },

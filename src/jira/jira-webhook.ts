@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
@@ -6,6 +6,7 @@ import type { Config } from '../config/schema';
 import { JIRA_PROJECT, type StoredConnection } from '../connections/connection-types';
 import type { MessageContent, RoomMessenger } from '../connections/room-messenger';
 import { recordDelivery } from '../db/oauth-repository';
+import { hubSignatureMatches } from '../net/hub-signature';
 import type { Logger } from '../logging/logger';
 import {
   issueCreatedNotice,
@@ -89,14 +90,6 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function signatureMatches(header: string, body: Buffer, secret: string): boolean {
-  const match = /^sha256=([0-9a-fA-F]{64})$/.exec(header.trim());
-  if (!match) return false;
-  const given = Buffer.from(match[1]!.toLowerCase(), 'hex');
-  const expected = createHmac('sha256', secret).update(body).digest();
-  return timingSafeEqual(given, expected);
-}
-
 /** Whether a `POST /` is JIRA's (cloud sends the identifier header; Server's agent says JIRA). */
 function looksLikeJira(req: Request): boolean {
   return (
@@ -160,7 +153,7 @@ export function jiraWebhookRouter(deps: JiraWebhookDeps): Router {
     if (typeof querySecret === 'string') {
       if (!sameSecret(querySecret, secret)) return badToken(res, 'Invalid secret');
     } else if (signature !== undefined) {
-      if (!signatureMatches(signature, body, secret))
+      if (!hubSignatureMatches(signature, body, secret))
         return badToken(res, 'Signature did not match');
     } else {
       return badToken(res, 'Invalid secret');

@@ -156,15 +156,12 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'GitHub is not configured' });
   });
 
-  it('when JIRA is configured, then its routes exist (not implemented yet: 501)', async () => {
+  it('when JIRA is configured without OAuth, then its routes answer 500 HS_DISABLED_FEATURE (upstream hung)', async () => {
     const res = await request(t.app)
       .get('/v1/jira/oauth?userId=%40alice%3Aexample.org')
       .set('Authorization', AUTH);
-    expect(res.status).toBe(501);
-    expect(res.body).toEqual({
-      errcode: 'HS_UNKNOWN',
-      error: 'This operation is not implemented yet',
-    });
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ errcode: 'HS_DISABLED_FEATURE', error: 'JIRA OAuth is disabled.' });
   });
 
   it('when the typed client calls health and connectiontypes, then the types match', async () => {

@@ -93,6 +93,11 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     'Bridge connections in rooms',
     () => bridge.connections.count,
   );
+  metrics.gauge(
+    'switchboard_bridge_messages_pending',
+    'Messages of the provisioning bot waiting to be sent, over all rooms',
+    () => bridge.bot.backlog,
+  );
   return {
     config,
     logger,

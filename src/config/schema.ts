@@ -47,6 +47,8 @@ const webhooksSchema = z.strictObject({
   sendExpiryNotice: z.boolean().default(false),
   /** Largest accepted webhook body in bytes. */
   maxBodyBytes: z.number().int().min(1024).default(1_048_576),
+  /** Posts are refused (503) while this many messages, all rooms, wait for the homeserver. */
+  maxPendingMessages: z.number().int().min(1).default(100_000),
 });
 
 const feedsSchema = z.strictObject({

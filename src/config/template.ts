@@ -132,6 +132,9 @@ webhooks: null
 #  requireExpiryTime: false
 #  sendExpiryNotice: false
 #  maxBodyBytes: 1048576
+#  # Webhook posts get 503 (Retry-After: 5) while this many messages, over all rooms, wait to be
+#  # sent to the homeserver (it is slow or away); memory stays bounded.
+#  maxPendingMessages: 100000
 
 # RSS/Atom feed connections. null disables them.
 feeds: null

@@ -11,9 +11,9 @@ import { PROFILE_DISABLED, type BotClient, type RoomEvent } from '../matrix/bot-
 import { homeserverApi } from '../matrix/homeserver-api';
 import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
 import type { SecretBox } from '../secrets/secret-box';
-import { KeyedLock } from '../util/keyed-lock';
 import { BridgePermissions } from './bridge-permissions';
 import type { MessageContent, RoomMessenger } from './room-messenger';
+import { RoomSendQueue, type SendDone } from './room-send-queue';
 
 export interface SendRetryOptions {
   /** Attempts per message, the first included. */
@@ -62,18 +62,23 @@ export class ProvisioningBot implements RoomMessenger {
   readonly permissions: BridgePermissions;
   private readonly pool: ClientPool;
   private readonly joined = new Set<string>();
-  private readonly sends = new KeyedLock();
+  private readonly queue: RoomSendQueue;
   private readonly eventListeners: ((event: RoomEvent) => void)[] = [];
-  private readonly retry: SendRetryOptions;
   private client: BotClient | undefined;
   private readyWaiters: (() => void)[] = [];
-  private sendsInFlight = 0;
-  private readonly sendSlotWaiters: (() => void)[] = [];
 
   constructor(private readonly options: ProvisioningBotOptions) {
     const { config, logger } = options;
     this.userId = config.provisioning.botUserId;
-    this.retry = options.sendRetry ?? DEFAULT_SEND_RETRY;
+    const retry = options.sendRetry ?? DEFAULT_SEND_RETRY;
+    this.queue = new RoomSendQueue({
+      send: (roomId, type, body) => this.running().sendSerialisedEvent(roomId, type, body),
+      maxInFlight: MAX_SENDS_IN_FLIGHT,
+      retryDelay: (err, attempt) =>
+        attempt < retry.attempts ? retryAfter(err, retry.baseDelayMs * 2 ** (attempt - 1)) : null,
+      retrying: (roomId, err, attempt, retryInMs) =>
+        logger.warn({ err, roomId, attempt, retryInMs }, 'could not send to a room; retrying'),
+    });
     this.permissions = new BridgePermissions(
       config.provisioning.permissions,
       this.userId,
@@ -155,42 +160,20 @@ export class ProvisioningBot implements RoomMessenger {
   }
 
   send(roomId: string, content: MessageContent, type = 'm.room.message'): Promise<string> {
-    return this.sends.run(roomId, () => this.sendWithRetry(roomId, type, content));
+    return new Promise((resolve, reject) => {
+      this.queue.enqueue(roomId, type, content, (err, eventId) => {
+        if (err === null) resolve(eventId!);
+        else reject(err);
+      });
+    });
   }
 
-  private async sendWithRetry(
-    roomId: string,
-    type: string,
-    content: MessageContent,
-  ): Promise<string> {
-    let delay = this.retry.baseDelayMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.inSendSlot(() => this.running().sendEvent(roomId, type, content));
-      } catch (err) {
-        const wait = attempt < this.retry.attempts ? retryAfter(err, delay) : null;
-        if (wait === null) throw err;
-        this.options.logger.warn(
-          { err, roomId, attempt, retryInMs: wait },
-          'could not send to a room; retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, wait));
-        delay *= 2;
-      }
-    }
+  post(roomId: string, content: MessageContent, done?: SendDone): void {
+    this.queue.enqueue(roomId, 'm.room.message', content, done);
   }
 
-  private async inSendSlot<T>(work: () => Promise<T>): Promise<T> {
-    if (this.sendsInFlight < MAX_SENDS_IN_FLIGHT) this.sendsInFlight++;
-    // A finishing send hands its slot straight to the next waiter.
-    else await new Promise<void>((resolve) => this.sendSlotWaiters.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = this.sendSlotWaiters.shift();
-      if (next) next();
-      else this.sendsInFlight--;
-    }
+  get backlog(): number {
+    return this.queue.backlog;
   }
 
   private running(): BotClient {

@@ -8,6 +8,10 @@ export type MessageContent = Record<string, unknown>;
 export interface RoomMessenger {
   /** Resolves with the event id once the homeserver stored the event. */
   send(roomId: string, content: MessageContent, type?: string): Promise<string>;
+  /** Queues an m.room.message without waiting for it; `done` hears how it ended. */
+  post(roomId: string, content: MessageContent, done?: (err: Error | null) => void): void;
+  /** Messages queued and not yet sent, over all rooms. */
+  readonly backlog: number;
 }
 
 /** An m.notice with markdown-rendered HTML, the shape every bridge notice has. */

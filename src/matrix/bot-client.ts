@@ -340,9 +340,14 @@ export class BotClient {
    * the SDK's fetch: a bridge sends thousands of these, and this path costs a fraction.
    */
   async sendEvent(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+    return this.sendSerialisedEvent(roomId, type, JSON.stringify(content));
+  }
+
+  /** sendEvent with the content already as JSON text (queued messages are kept that way). */
+  async sendSerialisedEvent(roomId: string, type: string, json: string): Promise<string> {
     const txnId = this.sdk.makeTxnId();
     const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`;
-    const body = await this.fastRequest('PUT', path, content);
+    const body = await this.fastRequest('PUT', path, json);
     const eventId = body.event_id;
     if (typeof eventId !== 'string') {
       throw new HomeserverError(500, 'M_UNKNOWN', 'the homeserver sent no event_id', body);
@@ -353,10 +358,10 @@ export class BotClient {
   private fastRequest(
     method: string,
     path: string,
-    payload: Record<string, unknown>,
+    json: string,
   ): Promise<Record<string, unknown>> {
     const url = new URL(path, this.options.homeserver.replace(/\/+$/, '') + '/');
-    const data = Buffer.from(JSON.stringify(payload));
+    const data = Buffer.from(json);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = send(

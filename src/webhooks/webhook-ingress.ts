@@ -20,6 +20,8 @@ export interface WebhookIngressDeps {
 
 /** How long a waiting sender waits for the room to take the message. */
 export const SEND_TIMEOUT_MS = 5_000;
+/** Retry-After of the 503 a sender gets while too many messages wait for the homeserver. */
+const BUSY_RETRY_AFTER_S = 5;
 const FAILED_TRANSFORMATION_NOTICE =
   'Webhook received but failed to process via transformation function';
 
@@ -48,6 +50,7 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
   const now = deps.now ?? Date.now;
   const settings = config.webhooks;
   const limit = settings?.maxBodyBytes ?? 1_048_576;
+  const maxPending = settings?.maxPendingMessages ?? 100_000;
   const enableGet = settings?.enableHttpGet === true;
   const waitGlobally = settings?.waitForComplete === true;
   const transformationsAllowed = settings?.allowJsTransformationFunctions === true;
@@ -83,8 +86,10 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
       { connectionId: connection.id, err: err instanceof Error ? err.message : String(err) },
       'webhook transformation failed',
     );
-    messenger.send(connection.roomId, notice(FAILED_TRANSFORMATION_NOTICE)).catch((e: unknown) => {
-      logger.warn({ connectionId: connection.id, err: e }, 'could not post the failure notice');
+    messenger.post(connection.roomId, notice(FAILED_TRANSFORMATION_NOTICE), (e) => {
+      if (e !== null) {
+        logger.warn({ connectionId: connection.id, err: e }, 'could not post the failure notice');
+      }
     });
   }
 
@@ -114,6 +119,14 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
       res.status(404).json({ ok: false, error: 'This hook has expired' });
       return;
     }
+    if (messenger.backlog >= maxPending) {
+      // Shedding load here keeps memory bounded while the homeserver is slow or away.
+      res
+        .status(503)
+        .set('Retry-After', String(BUSY_RETRY_AFTER_S))
+        .json({ ok: false, error: 'Too many messages are waiting to be sent; try again later' });
+      return;
+    }
     const wait = waitGlobally || connection.config.waitForComplete === true;
     if (!wait) {
       res.status(202).json({ ok: true });
@@ -126,8 +139,10 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
         return;
       }
       if (content === null) return;
-      messenger.send(connection.roomId, content).catch((err: unknown) => {
-        logger.warn({ connectionId: connection.id, err }, 'could not post a webhook message');
+      messenger.post(connection.roomId, content, (err) => {
+        if (err !== null) {
+          logger.warn({ connectionId: connection.id, err }, 'could not post a webhook message');
+        }
       });
       return;
     }

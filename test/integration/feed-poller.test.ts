@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { StoredConnection } from '../../src/connections/connection-types';
-import type { MessageContent, RoomMessenger } from '../../src/connections/room-messenger';
 import type { Database } from '../../src/db/database';
 import { getFeedState, seenItemIds } from '../../src/db/feed-repository';
 import type { readFeed } from '../../src/feeds/feed-reader';
@@ -10,23 +9,13 @@ import { testConfig } from '../helpers/config';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { atom, FeedServer, rss, type TestItem } from '../fakes/feed-server';
+import { RecordingMessenger } from '../fakes/recording-messenger';
 
 const ROOM_1 = '!one:switchboard.test';
 const ROOM_2 = '!two:switchboard.test';
 const INTERVAL_S = 600;
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 const START = Date.parse('2026-12-01T12:00:00Z');
-
-class RecordingMessenger implements RoomMessenger {
-  readonly sent: { roomId: string; content: MessageContent }[] = [];
-  send(roomId: string, content: MessageContent): Promise<string> {
-    this.sent.push({ roomId, content });
-    return Promise.resolve(`$event${this.sent.length}`);
-  }
-  bodies(roomId: string): unknown[] {
-    return this.sent.filter((s) => s.roomId === roomId).map((s) => s.content.body);
-  }
-}
 
 function feedConnection(roomId: string, config: Record<string, unknown>): StoredConnection {
   return {

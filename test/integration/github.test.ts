@@ -9,7 +9,6 @@ import { githubHandlers } from '../../src/api/provisioning/handlers/github';
 import type { Config } from '../../src/config/schema';
 import { ConnectionError } from '../../src/connections/connection-errors';
 import { GITHUB_REPO, type StoredConnection } from '../../src/connections/connection-types';
-import type { MessageContent, RoomMessenger } from '../../src/connections/room-messenger';
 import type { Database } from '../../src/db/database';
 import type { DbUserTokenRow } from '../../src/db/tables';
 import { GithubRepoKind } from '../../src/github/github-repo-kind';
@@ -22,19 +21,12 @@ import { testConfig } from '../helpers/config';
 import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
+import { RecordingMessenger } from '../fakes/recording-messenger';
 
 const ALICE = '@alice:switchboard.test';
 const BOB = '@bob:switchboard.test';
 const ROOM = '!room:switchboard.test';
 const HOOK_SECRET = 'github-hook-secret';
-
-class FakeMessenger implements RoomMessenger {
-  readonly sent: { roomId: string; content: MessageContent }[] = [];
-  send(roomId: string, content: MessageContent): Promise<string> {
-    this.sent.push({ roomId, content });
-    return Promise.resolve(`$event${this.sent.length}`);
-  }
-}
 
 let fake: FakeGithub;
 let db: Database;
@@ -42,7 +34,7 @@ let logs: ReturnType<typeof captureLogs>;
 let config: Config;
 let service: GithubService;
 let kind: GithubRepoKind;
-let messenger: FakeMessenger;
+let messenger: RecordingMessenger;
 let connections: StoredConnection[];
 let app: express.Express;
 let clock: number;
@@ -100,7 +92,7 @@ beforeAll(async () => {
     now: () => clock,
   });
   kind = new GithubRepoKind(service);
-  messenger = new FakeMessenger();
+  messenger = new RecordingMessenger();
   connections = [];
   app = express();
   const h = githubHandlers(service);

@@ -5,7 +5,6 @@ import { provisioningErrorHandler } from '../../src/api/provisioning/error-middl
 import { jiraHandlers } from '../../src/api/provisioning/handlers/jira';
 import type { Config } from '../../src/config/schema';
 import { JIRA_PROJECT, type StoredConnection } from '../../src/connections/connection-types';
-import type { MessageContent, RoomMessenger } from '../../src/connections/room-messenger';
 import type { Database } from '../../src/db/database';
 import type { DbUserTokenRow } from '../../src/db/tables';
 import { JiraProjectKind } from '../../src/jira/jira-project-kind';
@@ -18,20 +17,13 @@ import { testConfig } from '../helpers/config';
 import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
+import { RecordingMessenger } from '../fakes/recording-messenger';
 
 const ALICE = '@alice:switchboard.test';
 const BOB = '@bob:switchboard.test';
 const ROOM = '!room:switchboard.test';
 const HOOK_SECRET = 'jira-hook-secret';
 const SITE = 'https://acme.atlassian.net';
-
-class FakeMessenger implements RoomMessenger {
-  readonly sent: { roomId: string; content: MessageContent }[] = [];
-  send(roomId: string, content: MessageContent): Promise<string> {
-    this.sent.push({ roomId, content });
-    return Promise.resolve(`$event${this.sent.length}`);
-  }
-}
 
 let fake: FakeAtlassian;
 let db: Database;
@@ -41,7 +33,7 @@ let oauth: OauthStore;
 let clock: number;
 let service: JiraService;
 let kind: JiraProjectKind;
-let messenger: FakeMessenger;
+let messenger: RecordingMessenger;
 let connections: StoredConnection[];
 let app: express.Express;
 
@@ -153,7 +145,7 @@ beforeEach(async () => {
   oauth = new OauthStore(db.knex, new SecretBox(config.encryptionKey), () => clock);
   service = new JiraService({ config, db: db.knex, oauth, logger: logs.logger, now: () => clock });
   kind = new JiraProjectKind(service);
-  messenger = new FakeMessenger();
+  messenger = new RecordingMessenger();
   connections = [];
   app = buildApp(service);
 });

@@ -141,6 +141,26 @@ describe.each(testDatabaseKinds())('inbound webhooks end to end (%s)', (kind) =>
     expect(deleted.body).toEqual({ ok: true });
   });
 
+  it('when the homeserver rate-limits the bot then the posts still arrive, in order, and nothing stays pending', async () => {
+    const created = await b.v1('put', `/${roomId}/connections/${TYPE}`, mod.userId).send({
+      name: 'limited',
+    });
+    const { url } = created.body.secrets as { url: string };
+    const before = notices().length;
+    b.hs.rateLimitNext(2);
+    for (const text of ['one', 'two', 'three']) {
+      expect((await post(url, { text })).status).toBe(202);
+    }
+    await waitFor(() => notices().length === before + 3, { what: 'the rate-limited notices' });
+    expect(
+      notices()
+        .slice(before)
+        .map((e) => e.content.body),
+    ).toEqual(['one', 'two', 'three']);
+    const metrics = await request(b.t.app).get('/metrics');
+    expect(metrics.text).toContain('switchboard_bridge_messages_pending 0\n');
+  });
+
   it('when a user at PL 0 tries to create one, then 403 and no state', async () => {
     const pleb = b.user('pleb');
     await b.matrix(alice, 'POST', `/rooms/${encodeURIComponent(roomId)}/invite`, {

@@ -1,7 +1,6 @@
 import express from 'express';
 import request from 'supertest';
 import type { StoredConnection } from '../../src/connections/connection-types';
-import type { MessageContent, RoomMessenger } from '../../src/connections/room-messenger';
 import type { Database } from '../../src/db/database';
 import { TransformationRunner } from '../../src/webhooks/transformation';
 import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
@@ -11,25 +10,11 @@ import { testConfig } from '../helpers/config';
 import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
+import { RecordingMessenger } from '../fakes/recording-messenger';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 const ROOM = '!room:switchboard.test';
 const ALICE = '@alice:switchboard.test';
-
-interface Sent {
-  roomId: string;
-  content: MessageContent;
-}
-
-class RecordingMessenger implements RoomMessenger {
-  sent: Sent[] = [];
-  fail = false;
-  send(roomId: string, content: MessageContent): Promise<string> {
-    if (this.fail) return Promise.reject(new Error('homeserver down'));
-    this.sent.push({ roomId, content });
-    return Promise.resolve(`$event${this.sent.length}`);
-  }
-}
 
 describe('webhook ingress', () => {
   let db: Database;
@@ -137,6 +122,24 @@ describe('webhook ingress', () => {
         },
       },
     ]);
+  });
+
+  it('when too many messages wait for the homeserver then posts get 503 with Retry-After and nothing is queued', async () => {
+    const { app, messenger, provision } = setup({ maxPendingMessages: 3 });
+    const hookId = await provision({ name: 'test' });
+    messenger.backlog = 3;
+    const res = await request(app).post(`/webhook/${hookId}`).send({ text: 'dropped' });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.body).toEqual({
+      ok: false,
+      error: 'Too many messages are waiting to be sent; try again later',
+    });
+    messenger.backlog = 2;
+    const accepted = await request(app).post(`/webhook/${hookId}`).send({ text: 'taken' });
+    expect(accepted.status).toBe(202);
+    await waitFor(() => messenger.sent.length === 1);
+    expect(messenger.sent.map((s) => s.content.body)).toEqual(['taken']);
   });
 
   it('when posted without waitForComplete then 202 at once and the message follows', async () => {

@@ -1,11 +1,11 @@
 import type { StoredConnection } from '../../src/connections/connection-types';
-import type { MessageContent, RoomMessenger } from '../../src/connections/room-messenger';
 import type { Database } from '../../src/db/database';
 import { findWebhookHook, insertWebhookHook } from '../../src/db/webhook-repository';
 import { ExpiryNotices } from '../../src/webhooks/expiry-notices';
 import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
 import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
+import { RecordingMessenger, type Sent } from '../fakes/recording-messenger';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 const HOUR = 3_600_000;
@@ -13,16 +13,11 @@ const ROOM = '!room:switchboard.test';
 
 describe('ExpiryNotices', () => {
   let db: Database;
-  let sent: { roomId: string; content: MessageContent }[];
+  let messenger: RecordingMessenger;
+  let sent: Sent[];
   let connections: StoredConnection[];
   let hooks: WebhookHooks;
   let clock: number;
-  const messenger: RoomMessenger = {
-    send(roomId, content) {
-      sent.push({ roomId, content });
-      return Promise.resolve('$e');
-    },
-  };
 
   beforeAll(async () => {
     db = await openTestDatabase('embedded');
@@ -32,7 +27,8 @@ describe('ExpiryNotices', () => {
   });
   beforeEach(async () => {
     await db.knex('connection').delete();
-    sent = [];
+    messenger = new RecordingMessenger();
+    sent = messenger.sent;
     connections = [];
     hooks = new WebhookHooks();
     clock = NOW;

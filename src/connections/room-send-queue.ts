@@ -1,0 +1,129 @@
+/** Sends one serialised event to a room; resolves with its event id. */
+export type SendEvent = (roomId: string, type: string, body: string) => Promise<string>;
+
+/** Called once a message is sent (err null) or given up on. */
+export type SendDone = (err: Error | null, eventId?: string) => void;
+
+export interface RoomSendQueueOptions {
+  send: SendEvent;
+  /** Sends in flight at once, over all rooms. */
+  maxInFlight: number;
+  /** The wait before attempt `attempt + 1` after `err`, or null when the error is final. */
+  retryDelay(err: unknown, attempt: number): number | null;
+  /** Told of every retry, for the log. */
+  retrying?(roomId: string, err: unknown, attempt: number, delayMs: number): void;
+}
+
+interface Pending {
+  type: string;
+  /** The content as JSON text: one flat string per waiting message keeps a long queue cheap. */
+  body: string;
+  attempt: number;
+  done: SendDone | undefined;
+}
+
+interface RoomQueue {
+  roomId: string;
+  items: (Pending | undefined)[];
+  /** Index of the oldest waiting item (items before it are sent). */
+  head: number;
+  /** Sending or waiting to retry: the room's next message must not overtake. */
+  busy: boolean;
+}
+
+/**
+ * Messages waiting for the homeserver, each room's in the order they were queued. At most
+ * `maxInFlight` sends run at once; rooms take turns, so one busy room does not hold up the
+ * others. A retryable failure keeps the room's turn (nothing overtakes) but frees the slot
+ * while it waits.
+ */
+export class RoomSendQueue {
+  private readonly rooms = new Map<string, RoomQueue>();
+  /** Rooms with waiting messages and nothing in flight, in the order they get a slot. */
+  private readonly ready = new Set<RoomQueue>();
+  private inFlight = 0;
+  private waiting = 0;
+
+  constructor(private readonly options: RoomSendQueueOptions) {}
+
+  /** Messages queued and not yet sent or given up on, over all rooms. */
+  get backlog(): number {
+    return this.waiting;
+  }
+
+  /** Queues a message; `done` hears how it ended. */
+  enqueue(roomId: string, type: string, content: Record<string, unknown>, done?: SendDone): void {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      room = { roomId, items: [], head: 0, busy: false };
+      this.rooms.set(roomId, room);
+    }
+    room.items.push({ type, body: JSON.stringify(content), attempt: 1, done });
+    this.waiting++;
+    if (!room.busy) this.ready.add(room);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.options.maxInFlight && this.ready.size > 0) {
+      const room = this.ready.values().next().value!;
+      this.ready.delete(room);
+      room.busy = true;
+      this.inFlight++;
+      this.attempt(room);
+    }
+  }
+
+  private attempt(room: RoomQueue): void {
+    const item = room.items[room.head]!;
+    // A send that throws at once fails like one that rejects.
+    Promise.resolve()
+      .then(() => this.options.send(room.roomId, item.type, item.body))
+      .then(
+        (eventId) => {
+          this.inFlight--;
+          this.settle(room, null, eventId);
+        },
+        (err: unknown) => {
+          this.inFlight--;
+          const delay = this.options.retryDelay(err, item.attempt);
+          if (delay === null) {
+            this.settle(room, err);
+            return;
+          }
+          this.options.retrying?.(room.roomId, err, item.attempt, delay);
+          item.attempt++;
+          setTimeout(() => {
+            this.ready.add(room);
+            this.pump();
+          }, delay).unref();
+          this.pump();
+        },
+      );
+  }
+
+  /** The room's oldest message is done with: hand the room its next turn, or forget it. */
+  private settle(room: RoomQueue, err: unknown, eventId?: string): void {
+    const error =
+      err === null || err instanceof Error ? err : new Error('the send failed', { cause: err });
+    const item = room.items[room.head];
+    room.busy = false;
+    if (item) {
+      room.items[room.head] = undefined;
+      room.head++;
+      this.waiting--;
+    }
+    if (room.head >= room.items.length) {
+      this.rooms.delete(room.roomId);
+    } else {
+      // Sent items are dropped in batches rather than shifted off one by one.
+      if (room.head >= 1024 && room.head * 2 >= room.items.length) {
+        room.items.splice(0, room.head);
+        room.head = 0;
+      }
+      this.ready.add(room);
+    }
+    item?.done?.(error, eventId);
+    this.pump();
+  }
+}

@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Knex } from 'knex';
 import { GITHUB_REPO, type StoredConnection } from '../connections/connection-types';
 import type { RoomMessenger } from '../connections/room-messenger';
-import { recordDelivery } from '../db/oauth-repository';
+import { DeliveryIds } from '../connections/delivery-ids';
 import { hubSignatureMatches } from '../net/hub-signature';
 import type { Logger } from '../logging/logger';
 import { githubNotice } from './github-notices';
@@ -34,6 +34,7 @@ const page = (title: string, text: string): string =>
  */
 export function githubWebhookRouter(deps: GithubWebhookDeps): Router {
   const router = Router();
+  const deliveries = new DeliveryIds(deps.db, 'github');
   const raw = express.raw({ type: () => true, limit: BODY_LIMIT });
 
   const receive = async (req: Request, res: Response): Promise<void> => {
@@ -65,7 +66,7 @@ export function githubWebhookRouter(deps: GithubWebhookDeps): Router {
       });
       return;
     }
-    if (!(await recordDelivery(deps.db, 'github', deliveryId))) {
+    if (!(await deliveries.firstTime(deliveryId))) {
       res.status(200).type('text/plain').send('OK');
       return;
     }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Config } from '../config/schema';
 import { JIRA_PROJECT, type StoredConnection } from '../connections/connection-types';
 import type { MessageContent, RoomMessenger } from '../connections/room-messenger';
-import { recordDelivery } from '../db/oauth-repository';
+import { DeliveryIds } from '../connections/delivery-ids';
 import { hubSignatureMatches } from '../net/hub-signature';
 import type { Logger } from '../logging/logger';
 import {
@@ -126,6 +126,7 @@ function urlOf(connection: StoredConnection): URL | null {
 export function jiraWebhookRouter(deps: JiraWebhookDeps): Router {
   const { logger } = deps;
   const router = Router();
+  const deliveries = new DeliveryIds(deps.db, 'jira');
   const raw = express.raw({
     type: () => true,
     limit: deps.config.webhooks?.maxBodyBytes ?? DEFAULT_BODY_LIMIT,
@@ -170,7 +171,7 @@ export function jiraWebhookRouter(deps: JiraWebhookDeps): Router {
     const delivery = req.get('x-atlassian-webhook-identifier');
     if (delivery !== undefined && delivery !== '') {
       try {
-        if (!(await recordDelivery(deps.db, 'jira', delivery))) {
+        if (!(await deliveries.firstTime(delivery))) {
           logger.debug({ delivery }, 'JIRA webhook redelivered; ignored');
           res.status(200).send('OK');
           return;

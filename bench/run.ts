@@ -2,7 +2,12 @@
  * npm run bench: throughput of Switchboard's validated endpoints against a bare express app
  * answering the same JSON, measured in the same run on this machine, printed as ratios.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import {
+  execFileSync,
+  spawn as spawnProcess,
+  type ChildProcess,
+  type SpawnOptions,
+} from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -135,6 +140,35 @@ async function measure(
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
+const running = new Set<ChildProcess>();
+// However the run ends (a part that hangs included), no child outlives it.
+process.on('exit', () => {
+  for (const child of running) child.kill();
+});
+
+/** child_process.spawn, remembering the child until it exits. */
+function spawn(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = spawnProcess(command, args, options);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Longest a part may take; a part that hangs fails the run, naming itself, instead. */
+const STAGE_LIMIT_MS = 5 * 60_000;
+
+async function stage(name: string, work: () => Promise<boolean>): Promise<boolean> {
+  const timer = setTimeout(() => {
+    console.error(`benchmark part "${name}" gave no result within ${STAGE_LIMIT_MS / 60_000} min`);
+    process.exit(1);
+  }, STAGE_LIMIT_MS);
+  try {
+    return await work();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function main(): Promise<void> {
   const servers = await startServers();
   const { info } = servers;
@@ -193,14 +227,16 @@ async function main(): Promise<void> {
     servers.unpin();
     const env = process.env;
     if (!env.BENCH_ONLY_CLIENTS && !env.BENCH_ONLY_COMMANDS && !env.BENCH_ONLY_WEBHOOKS) {
-      failed = (await benchUpload(servers)) || failed;
+      failed = (await stage('upload', () => benchUpload(servers))) || failed;
     }
     if (!env.BENCH_ONLY_COMMANDS && !env.BENCH_ONLY_WEBHOOKS) {
-      failed = (await benchClients()) || failed;
+      failed = (await stage('idle clients', benchClients)) || failed;
     }
-    if (!env.BENCH_ONLY_WEBHOOKS) failed = (await benchCommands()) || failed;
+    if (!env.BENCH_ONLY_WEBHOOKS) {
+      failed = (await stage('command round trip', benchCommands)) || failed;
+    }
     if (!env.BENCH_ONLY_UPLOAD && !env.BENCH_ONLY_CLIENTS && !env.BENCH_ONLY_COMMANDS) {
-      failed = (await benchWebhooks()) || failed;
+      failed = (await stage('webhooks', benchWebhooks)) || failed;
     }
     console.log(`\nembedded database idle memory: ${mib(info.embeddedDbRssBytes)} RSS`);
     console.log(`server process RSS after start: ${mib(info.rssBytes)}`);
@@ -288,7 +324,7 @@ async function benchClients(): Promise<boolean> {
         },
       },
     );
-    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
     const result = JSON.parse(line) as {
       clients: number;
       rssPerClient: number;

@@ -199,7 +199,13 @@ export class TransformationRunner {
       }
       return new TransformationError(`${name}: ${message}`);
     }
-    return new TransformationError(`Uncaught ${String(dumped)}`);
+    // QuickJS throws null when memory runs out before it can even make the error object.
+    if (dumped === null) {
+      return new TransformationError(
+        `Transformation function threw null or ran out of its ${this.limits.memoryMb} MB of memory`,
+      );
+    }
+    return new TransformationError(`Uncaught ${JSON.stringify(dumped) ?? 'undefined'}`);
   }
 
   private withContext<T>(body: (ctx: QuickJSContext) => T): T {

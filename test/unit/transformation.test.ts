@@ -89,6 +89,11 @@ describe('TransformationRunner', () => {
     expect(failure('const a = []; while (true) a.push({ n: a.length });')).toBe(
       'InternalError: out of memory',
     );
+    // What QuickJS throws when memory runs out before it can make an error object.
+    expect(failure('throw null')).toBe(
+      'Transformation function threw null or ran out of its 8 MB of memory',
+    );
+    expect(failure('throw "plain text"')).toBe('Uncaught "plain text"');
     expect(failure('function f() { return f() + 1; } f()')).toMatch(/stack overflow/);
     expect(runner.run('result = "still alive"', {}).content?.body).toBe(
       'Received webhook: still alive',

@@ -17,6 +17,6 @@ describe('the V8 flags the server runs with', () => {
   });
 
   it('when the benchmark starts Switchboard then it passes the same flags', () => {
-    expect(read('bench/run.ts')).toContain(`const SERVER_NODE_FLAGS = ['${FLAGS}'];`);
+    expect(read('bench/lib.ts')).toContain(`const SERVER_NODE_FLAGS = ['${FLAGS}'];`);
   });
 });

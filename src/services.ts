@@ -11,11 +11,14 @@ import { createMetrics } from './http/metrics';
 import type { Logger } from './logging/logger';
 import { LogHub } from './logging/log-hub';
 import { routeSdkGlobalLogging } from './matrix/sdk-logger';
-import { InstanceRuntime } from './instances/instance-runtime';
+import {
+  InstanceRuntime,
+  runtimeSettings,
+  type RuntimeSettings,
+} from './instances/instance-runtime';
 import { InstanceService } from './instances/instance-service';
 import { InstanceDatabaseService } from './instances/instance-database-service';
 import { PluginService, type PluginInstances } from './plugins/plugin-service';
-import type { WorkerLimits } from './plugins/runtime/instance-worker';
 import { SecretBox } from './secrets/secret-box';
 
 export interface ServiceOptions {
@@ -27,8 +30,8 @@ export interface ServiceOptions {
   clientInstances?: ClientInstances;
   /** Where the log websocket reads records from (connected to `logger` by its creator). */
   logHub?: LogHub;
-  /** Limits of plugin instance threads (tests shorten the timings). */
-  workerLimits?: WorkerLimits;
+  /** Plugin host limits over those of the config (tests shorten the timings). */
+  runtime?: Partial<RuntimeSettings>;
   /** Start retry timing of Matrix clients (tests shorten it). */
   clientPool?: ClientPoolOptions;
   /** Retry timing of the provisioning bot's messages (tests shorten it). */
@@ -52,11 +55,7 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     db.knex,
     (id) => clients.pool.running(id),
     logger,
-    options.workerLimits ?? {
-      memoryMb: config.instances.memoryLimitMb,
-      stallMs: config.instances.stallTimeoutSeconds * 1000,
-      startMs: config.instances.startTimeoutSeconds * 1000,
-    },
+    { ...runtimeSettings(config.instances), ...options.runtime },
   );
   const instanceService = new InstanceService(
     db.knex,
@@ -79,6 +78,11 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     'switchboard_plugin_instances_running',
     'Plugin instances running',
     () => runtime.runningOf({}).length,
+  );
+  metrics.gauge(
+    'switchboard_plugin_hosts_running',
+    'Plugin host processes (one per plugin with running instances)',
+    () => runtime.hostCount(),
   );
   const bridge = new Bridge({
     config,

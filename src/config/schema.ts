@@ -180,12 +180,17 @@ export const configSchema = z.strictObject({
   feeds: feedsSchema.nullable().default(null),
   github: githubSchema.nullable().default(null),
   jira: jiraSchema.nullable().default(null),
-  /** Limits of each plugin instance's thread. */
+  /** Plugin host processes (one per plugin) and the limits they and their instances run under. */
   instances: z
     .strictObject({
-      memoryLimitMb: z.number().int().min(16).max(16_384).default(128),
+      memoryLimitMb: z.number().int().min(96).max(16_384).default(256),
       stallTimeoutSeconds: z.number().min(1).max(3600).default(10),
       startTimeoutSeconds: z.number().min(1).max(3600).default(30),
+      callsPerSecond: z.number().positive().max(100_000).default(20),
+      callBurst: z.number().int().min(1).max(100_000).default(100),
+      logRecordsPerSecond: z.number().positive().max(100_000).default(10),
+      logBurst: z.number().int().min(1).max(100_000).default(50),
+      hostUser: z.string().min(1).default('nobody'),
     })
     .prefault({}),
   logging: z

@@ -168,13 +168,26 @@ jira: null
 #    clientSecret: replace-with-the-client-secret
 #    redirectUri: https://switchboard.example.org/jira/oauth
 
-# Each running plugin instance has a thread of its own, stopped (and logged) when its JavaScript
-# heap passes memoryLimitMb, when it does not respond for stallTimeoutSeconds (an endless loop),
-# or when its start() takes longer than startTimeoutSeconds.
+# Each plugin runs in a host process of its own (its instances are objects in it), under Node's
+# permission model (see docs/plugins.md). A host is killed and logged when its resident memory
+# (JavaScript heap, buffers and code) passes memoryLimitMb or when it does not respond for
+# stallTimeoutSeconds (an endless loop); its instances start again after a delay that grows
+# while it keeps failing. An instance whose start() takes longer than startTimeoutSeconds is
+# disabled.
 instances:
-  memoryLimitMb: 128
+  memoryLimitMb: 256
   stallTimeoutSeconds: 10
   startTimeoutSeconds: 30
+  # Per instance: Matrix and database calls, and log records, per second after a burst.
+  # Beyond that they are refused (calls fail, records are dropped) with one warning per burst.
+  callsPerSecond: 20
+  callBurst: 100
+  logRecordsPerSecond: 10
+  logBurst: 50
+  # When Switchboard runs as root, plugin hosts run as this user (a name from /etc/passwd, or
+  # uid or uid:gid; never root), so a plugin cannot signal the server or read its files.
+  # Otherwise they run as Switchboard's own user.
+  hostUser: nobody
 
 logging:
   # fatal, error, warn, info, debug, trace or silent. Every request is logged: successful ones

@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '../../src/logging/logger';
 import type { PluginInstances } from '../../src/plugins/plugin-service';
 import type { ClientPoolOptions } from '../../src/clients/client-pool';
 import type { InstanceService } from '../../src/instances/instance-service';
-import type { WorkerLimits } from '../../src/plugins/runtime/instance-worker';
+import type { RuntimeSettings } from '../../src/instances/instance-runtime';
 import { attachLogSocket, type LogSocket } from '../../src/api/maubot/log-socket';
 import type { LogHub } from '../../src/logging/log-hub';
 import type { ClientInstances, ClientService } from '../../src/clients/client-service';
@@ -45,7 +45,7 @@ export async function createTestApp(
     db?: Database;
     clientPool?: ClientPoolOptions;
     clientInstances?: ClientInstances;
-    workerLimits?: WorkerLimits;
+    runtime?: Partial<RuntimeSettings>;
     logHub?: LogHub;
     /** Start the enabled stored clients, as the server does at startup. */
     startClients?: boolean;
@@ -62,7 +62,7 @@ export async function createTestApp(
     ...(options.pluginInstances ? { pluginInstances: options.pluginInstances } : {}),
     clientPool: options.clientPool ?? { retryBaseMs: 200, retryMaxMs: 1000 },
     ...(options.clientInstances ? { clientInstances: options.clientInstances } : {}),
-    ...(options.workerLimits ? { workerLimits: options.workerLimits } : {}),
+    ...(options.runtime ? { runtime: options.runtime } : {}),
     ...(options.logHub ? { logHub: options.logHub } : {}),
     ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
   });

@@ -9,10 +9,10 @@ import type { Database } from '../../src/db/database';
 import { waitFor } from '../helpers/wait';
 import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
 
-const LIMITS = { memoryMb: 48, stallMs: 1500, startMs: 20_000 };
+const LIMITS = { memoryMb: 160, stallMs: 1500, startMs: 20_000, restartBaseMs: 300 };
 const CS = '/_matrix/client/v3';
 
-/** Plugins running for real: uploaded archives, worker threads, Matrix in and out. */
+/** Plugins running for real: uploaded archives, plugin host processes, Matrix in and out. */
 describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) => {
   let hs: TestHomeserver;
   let t: TestApp;
@@ -56,7 +56,7 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
     hs = await TestHomeserver.start();
     logs = captureLogs('info');
     db = await openTestDatabase(kind);
-    t = await createTestApp(kind, { db, logger: logs.logger, workerLimits: LIMITS });
+    t = await createTestApp(kind, { db, logger: logs.logger, runtime: LIMITS });
     alice = hs.registerUser('alice');
     bot = hs.registerUser('bot');
     const created = await api().put(`/client/${bot.userId}`, {
@@ -306,6 +306,11 @@ module.exports = { Reader };`,
       expect(res.body).toMatchObject({ started: true });
     }
 
+    const startedCount = (instance: string) =>
+      logs.lines.filter(
+        (l) => l.logger === `maubot.instance.${instance}` && l.msg === 'instance started',
+      ).length;
+
     const logged = (instance: string, text: string) =>
       logs.lines.some(
         (l) => l.logger === `maubot.instance.${instance}` && String(l.msg).includes(text),
@@ -331,7 +336,7 @@ module.exports = { Bad };`,
       await waitFor(() => botSaid('thrower is alive'), { what: 'the next answer' });
     }, 30_000);
 
-    it('a handler that never returns is stopped and logged; other instances carry on', async () => {
+    it('a handler that never returns ends its plugin host, logged, and its instance starts again; other plugins carry on', async () => {
       await install(
         'looper',
         `const { Plugin } = require('switchboard-plugin');
@@ -342,15 +347,17 @@ module.exports = { Bad };`,
       );
       await say('!loop');
       await waitFor(() => logged('looper', 'did not respond for 1500 ms'), { what: 'the stall' });
+      expect(logged('looper', 'restarting in 0.3 s')).toBe(true);
+      await waitFor(() => startedCount('looper') === 2, { what: 'the restart' });
       expect((await api().get('/instance/looper')).body).toMatchObject({
-        started: false,
+        started: true,
         enabled: true,
       });
       await say('!echo after the loop');
       await waitFor(() => botSaid('v2: after the loop'), { what: 'echo still answering' });
     }, 30_000);
 
-    it('a handler that allocates without bound is stopped at its memory limit and logged', async () => {
+    it('a handler that allocates without bound ends its plugin host at the memory limit, logged, and its instance starts again', async () => {
       await install(
         'hog',
         `const { Plugin } = require('switchboard-plugin');
@@ -360,11 +367,15 @@ class Bad extends Plugin {
 module.exports = { Bad };`,
       );
       await say('!hog');
-      await waitFor(() => logged('hog', 'more than its memory limit of 48 MB'), {
+      await waitFor(() => logged('hog', 'more than its memory limit of 160 MB'), {
         what: 'the memory limit',
         timeoutMs: 20_000,
       });
-      expect((await api().get('/instance/hog')).body.started).toBe(false);
+      await waitFor(() => startedCount('hog') === 2, { what: 'the restart' });
+      expect((await api().get('/instance/hog')).body).toMatchObject({
+        started: true,
+        enabled: true,
+      });
       await say('!echo after the hog');
       await waitFor(() => botSaid('v2: after the hog'), { what: 'echo still answering' });
     }, 30_000);
@@ -393,7 +404,7 @@ module.exports = { Bad };`,
     t = await createTestApp(kind, {
       db,
       logger: logs.logger,
-      workerLimits: LIMITS,
+      runtime: LIMITS,
       startClients: true,
     });
     await waitFor(async () => (await api().get('/instance/echo')).body.started === true, {

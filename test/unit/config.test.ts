@@ -152,9 +152,14 @@ describe('config loading', () => {
     expect(config.database.url).toBeNull();
     expect(Object.values(config.apiFeatures).every(Boolean)).toBe(true);
     expect(config.instances).toEqual({
-      memoryLimitMb: 128,
+      memoryLimitMb: 256,
       stallTimeoutSeconds: 10,
       startTimeoutSeconds: 30,
+      callsPerSecond: 20,
+      callBurst: 100,
+      logRecordsPerSecond: 10,
+      logBurst: 50,
+      hostUser: 'nobody',
     });
     expect(config.previousEncryptionKeys).toEqual([]);
   });

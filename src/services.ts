@@ -51,12 +51,10 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     clientStopped: (id) => instanceService.clientStopped(id),
   };
   const clients = new ClientService(db.knex, secrets, logger, clientInstances, options.clientPool);
-  const runtime = new InstanceRuntime(
-    db.knex,
-    (id) => clients.pool.running(id),
-    logger,
-    { ...runtimeSettings(config.instances), ...options.runtime },
-  );
+  const runtime = new InstanceRuntime(db.knex, (id) => clients.pool.running(id), logger, {
+    ...runtimeSettings(config.instances),
+    ...options.runtime,
+  });
   const instanceService = new InstanceService(
     db.knex,
     runtime,

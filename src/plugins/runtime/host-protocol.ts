@@ -113,7 +113,11 @@ export class FrameDecoder {
         throw new FrameError(`a message of ${size} bytes (the limit is ${this.maxBytes})`);
       }
       if (this.pending.length - offset - HEADER_BYTES < size) break;
-      const body = this.pending.toString('utf8', offset + HEADER_BYTES, offset + HEADER_BYTES + size);
+      const body = this.pending.toString(
+        'utf8',
+        offset + HEADER_BYTES,
+        offset + HEADER_BYTES + size,
+      );
       offset += HEADER_BYTES + size;
       try {
         messages.push(JSON.parse(body));

@@ -1,5 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { hostScriptSource } from './host-script';
@@ -103,7 +113,8 @@ export class HostSandbox {
     const dirs = new Set<string>();
     for (const [name, content] of files) {
       const path = resolve(dir, name);
-      if (!path.startsWith(dir + sep)) throw new Error(`archive entry ${name} is outside the plugin`);
+      if (!path.startsWith(dir + sep))
+        throw new Error(`archive entry ${name} is outside the plugin`);
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       for (let d = dirname(path); d !== dir; d = dirname(d)) dirs.add(d);
       await writeFile(path, content, { mode: this.user ? 0o640 : 0o600 });

@@ -105,7 +105,7 @@ function call<T>(instance: Hosted, method: HostMethod, ...args: unknown[]): Prom
       reject(new Error(`${method}: the request is too large`));
       return;
     }
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    pending.set(id, { resolve, reject });
   });
 }
 
@@ -113,7 +113,8 @@ function logger(instance: Hosted): sdk.PluginLogger {
   const log = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     const allowed = instance.logs.take();
     if (allowed !== 'ok') {
-      if (allowed === 'first-drop') post({ kind: 'dropped', instanceId: instance.id, what: 'logs' });
+      if (allowed === 'first-drop')
+        post({ kind: 'dropped', instanceId: instance.id, what: 'logs' });
       return;
     }
     const record = { kind: 'log', instanceId: instance.id, level, msg: String(msg) } as const;
@@ -284,7 +285,7 @@ async function start(boot: InstanceBoot): Promise<void> {
         : null,
       log: logger(instance),
       // Looked up on use: Node loads its HTTP client only when a plugin makes a request.
-      http: ((input, init) => fetch(input, init)) as typeof fetch,
+      http: (input, init) => fetch(input, init),
     });
     if (!(plugin instanceof sdk.Plugin)) {
       throw new Error(`main class ${load!.mainClass} does not extend Plugin`);

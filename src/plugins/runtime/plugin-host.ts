@@ -41,11 +41,7 @@ export interface QueryResult {
 export interface InstancePort {
   logger: Logger;
   sendEvent(roomId: string, type: string, content: Record<string, unknown>): Promise<string>;
-  getState(
-    roomId: string,
-    type: string,
-    stateKey: string,
-  ): Promise<Record<string, unknown> | null>;
+  getState(roomId: string, type: string, stateKey: string): Promise<Record<string, unknown> | null>;
   dbQuery(sql: string, params: unknown[]): Promise<QueryResult>;
 }
 
@@ -55,6 +51,7 @@ export class PluginStartError extends Error {
 
 const PING_MS = 500;
 const MEMORY_CHECK_MS = 100;
+const MEMORY_CHECK_CLOSE_MS = 10;
 const STOP_GRACE_MS = 5_000;
 const EXIT_GRACE_MS = 2_000;
 /** Largest message a host may send: far above a Matrix event (64 KiB) or a sane query. */
@@ -156,7 +153,8 @@ export class PluginHost {
   private readonly decoder = new FrameDecoder(MAX_FRAME_BYTES);
   private readonly endListeners: ((reason: string, instanceIds: string[]) => void)[] = [];
   private readonly output: RateLimit;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private pingTimer?: NodeJS.Timeout;
+  private memoryTimer?: NodeJS.Timeout;
   private ended = false;
   private closing = false;
   private killedFor?: string;
@@ -320,7 +318,7 @@ export class PluginHost {
 
   private startWatchdogs(): void {
     this.lastPong = Date.now();
-    const ping = setInterval(() => {
+    this.pingTimer = setInterval(() => {
       if (Date.now() - this.lastPong > this.limits.stallMs) {
         this.kill(
           this.throttled
@@ -331,23 +329,27 @@ export class PluginHost {
       }
       this.send({ kind: 'ping', n: ++this.pingN });
     }, PING_MS);
-    let checking = false;
-    const memory = setInterval(() => {
-      if (checking || this.ended) return;
-      checking = true;
-      void this.residentMb()
-        .then((rssMb) => {
-          if (rssMb !== null && rssMb > this.limits.memoryMb) {
-            this.logger.warn({ rssMb }, 'plugin host over its memory limit');
-            this.kill(memoryReason(this.limits));
-          }
-        })
-        .finally(() => (checking = false));
-    }, MEMORY_CHECK_MS);
-    for (const timer of [ping, memory]) {
-      timer.unref();
-      this.timers.push(timer);
-    }
+    this.pingTimer.unref();
+    this.checkMemory();
+  }
+
+  /**
+   * Samples the host's resident memory, more often once it is past half the limit: memory can
+   * grow by gigabytes a second, and what the limit allows beyond it is what grows between two
+   * samples.
+   */
+  private checkMemory(): void {
+    void this.residentMb().then((rssMb) => {
+      if (this.ended || rssMb === null) return;
+      if (rssMb > this.limits.memoryMb) {
+        this.logger.warn({ rssMb }, 'plugin host over its memory limit');
+        this.kill(memoryReason(this.limits));
+        return;
+      }
+      const interval = rssMb > this.limits.memoryMb / 2 ? MEMORY_CHECK_CLOSE_MS : MEMORY_CHECK_MS;
+      this.memoryTimer = setTimeout(() => this.checkMemory(), interval);
+      this.memoryTimer.unref();
+    });
   }
 
   /** Resident memory (RSS, off-heap included) from /proc; null where there is none. */
@@ -467,7 +469,8 @@ export class PluginHost {
     };
     run().then(
       (value) => reply({ ok: true, value }),
-      (err: unknown) => reply({ ok: false, error: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) =>
+        reply({ ok: false, error: err instanceof Error ? err.message : String(err) }),
     );
   }
 
@@ -520,7 +523,8 @@ export class PluginHost {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.ended = true;
-    for (const timer of this.timers) clearInterval(timer);
+    clearInterval(this.pingTimer);
+    clearTimeout(this.memoryTimer);
     const reason =
       this.killedFor ??
       (/heap out of memory|Reached heap limit/.test(this.stderrTail)

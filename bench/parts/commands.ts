@@ -19,7 +19,7 @@ const COMMAND_P99_TARGET_MS = 50;
 
 /**
  * Command round trip through plugin instances: a user's `!command` stored on the homeserver →
- * synced to Switchboard → dispatched to the instance's thread → its reply stored on the
+ * synced to Switchboard → dispatched to the plugin's host process → its reply stored on the
  * homeserver. 20 instances on 5 clients, one room per client, the rooms in parallel.
  */
 async function run(): Promise<boolean> {

@@ -624,6 +624,14 @@ describe('the plugin boundary, attacked by a probe plugin', () => {
     60_000,
   );
 
+  it('when the probe kept ending its host, then each restart waited longer, up to the maximum', () => {
+    const delays = records('probe')
+      .filter((l) => typeof l.restartInMs === 'number')
+      .map((l) => l.restartInMs);
+    // Five ends (memory twice, the loop, the crash, the protocol) in a row.
+    expect(delays).toEqual([200, 400, 800, 1000, 1000]);
+  });
+
   it('when the probe has tried everything, then the server shuts its hosts down and leaves no files', async () => {
     const root = t.instances.runtime.hostOf('probe')!.dir.replace(/\/[^/]+$/, '');
     const pids = ['probe', 'bystander'].map((id) => t.instances.runtime.hostOf(id)!.pid!);

@@ -291,6 +291,58 @@ module.exports = { Reader };`,
     }
   }, 30_000);
 
+  it("runs a plugin's instances as objects in one host process, its code loaded once; the host ends with its last instance", async () => {
+    const plugin = await buildPlugin(
+      'echo',
+      { id: 'test.shared', main_class: 'Shared' },
+      {
+        echo: `const { Plugin } = require('switchboard-plugin');
+globalThis.loads = (globalThis.loads || 0) + 1;
+class Shared extends Plugin {
+  start() {
+    this.command(this.config.name, 'counts', (e) =>
+      e.respond(this.config.name + ': loaded ' + globalThis.loads + ' time(s), pid ' + process.pid));
+  }
+}
+module.exports = { Shared };`,
+      },
+    );
+    expect((await api().upload(plugin.archive)).status).toBe(201);
+    for (const name of ['one', 'two']) {
+      const res = await api().put(`/instance/shared-${name}`, {
+        type: 'test.shared',
+        primary_user: bot.userId,
+        config: `name: ${name}\n`,
+      });
+      expect(res.body).toMatchObject({ started: true });
+    }
+    const runtime = t.instances.runtime;
+    const pid = runtime.hostOf('shared-one')!.pid!;
+    expect(runtime.hostOf('shared-two')!.pid).toBe(pid);
+    expect(runtime.hostOf('echo')!.pid).not.toBe(pid);
+    await say('!one');
+    await say('!two');
+    await waitFor(() => botSaid(`one: loaded 1 time(s), pid ${pid}`), { what: 'one' });
+    await waitFor(() => botSaid(`two: loaded 1 time(s), pid ${pid}`), { what: 'two' });
+
+    await api().put('/instance/shared-one', { started: false });
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    await api().put('/instance/shared-two', { started: false });
+    await waitFor(
+      () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { what: 'the host to exit' },
+    );
+    await api().delete('/instance/shared-one');
+    await api().delete('/instance/shared-two');
+  }, 30_000);
+
   describe('containment', () => {
     async function install(name: string, source: string): Promise<void> {
       const plugin = await buildPlugin(
@@ -323,6 +375,8 @@ module.exports = { Reader };`,
 class Bad extends Plugin {
   start() {
     this.command('boom', 'throws', () => { throw new Error('kaboom'); });
+    this.command('later', 'throws later', () => { setTimeout(() => { throw new Error('too late'); }); });
+    this.command('say', 'prints', () => console.log('printed by the plugin'));
     this.command('alive', 'answers', (e) => e.respond('thrower is alive'));
   }
 }
@@ -332,8 +386,23 @@ module.exports = { Bad };`,
       await waitFor(() => logged('thrower', 'command !boom failed: Error: kaboom'), {
         what: 'the log',
       });
+      // Console output and exceptions nobody caught go to the plugin's own log.
+      const pluginLog = (level: number, text: string) =>
+        logs.lines.some(
+          (l) =>
+            l.logger === 'maubot.plugin.test.thrower' &&
+            l.level === level &&
+            String(l.msg).startsWith(text),
+        );
+      await say('!say');
+      await waitFor(() => pluginLog(30, 'printed by the plugin'), { what: 'the console line' });
+      await say('!later');
+      await waitFor(() => pluginLog(40, 'uncaught exception: Error: too late'), {
+        what: 'the uncaught exception',
+      });
       await say('!alive');
       await waitFor(() => botSaid('thrower is alive'), { what: 'the next answer' });
+      expect(startedCount('thrower')).toBe(1);
     }, 30_000);
 
     it('a handler that never returns ends its plugin host, logged, and its instance starts again; other plugins carry on', async () => {

@@ -1,13 +1,18 @@
+/** A burst of refusals ends after this long without one. */
+const QUIET_MS = 1000;
+
 /**
  * A token bucket: `burst` at once, then `perSecond`. It also knows when a burst of refusals
- * starts, so whoever enforces it warns once per burst rather than once per refusal. Used on
- * both sides of the plugin host channel (no imports: it is bundled into the host).
+ * starts, so whoever enforces it warns once per burst rather than once per refusal (a source
+ * that keeps flooding stays in one burst). Used on both sides of the plugin host channel, so
+ * it imports nothing: it is bundled into the host.
  */
 export class RateLimit {
   private tokens: number;
   private last: number;
-  /** From the first refusal until something is let through again. */
+  /** From the first refusal until a second passes without one. */
   private dropping = false;
+  private lastDrop = -Infinity;
 
   constructor(
     readonly perSecond: number,
@@ -25,16 +30,17 @@ export class RateLimit {
     this.last = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;
-      this.dropping = false;
       return 'ok';
     }
     return this.noteDrop() ? 'first-drop' : 'drop';
   }
 
-  /** Someone else refused one: true when that starts a burst. */
+  /** A refusal (here or by the other side of the channel): true when it starts a burst. */
   noteDrop(): boolean {
-    if (this.dropping) return false;
+    const now = this.now();
+    const starts = !this.dropping || now - this.lastDrop >= QUIET_MS;
     this.dropping = true;
-    return true;
+    this.lastDrop = now;
+    return starts;
   }
 }

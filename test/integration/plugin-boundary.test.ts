@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPlugin } from '../../scripts/build-plugins';
 import { createTestApp, type TestApp } from '../helpers/app';
+import { botInRoom, type BotRoom } from '../helpers/bot-room';
 import { captureLogs } from '../helpers/log-capture';
 import { maubotApi } from '../helpers/maubot-api';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver } from '../homeserver/test-homeserver';
 
 /**
  * A probe plugin tries everything docs/plugins.md lists under "What a plugin can reach", and
@@ -256,16 +257,11 @@ class Probe extends Plugin {
 }
 module.exports = { Probe };`;
 
-const CS = '/_matrix/client/v3';
-
 describe('the plugin boundary, attacked by a probe plugin', () => {
   const kind = testDatabaseKinds()[0]!;
   let hs: TestHomeserver;
   let t: TestApp;
   let logs: ReturnType<typeof captureLogs>;
-  let alice: RegisteredUser;
-  let bot: RegisteredUser;
-  let roomId: string;
   let txn = 0;
   let scratch: string;
   let tcp: Server;
@@ -275,22 +271,9 @@ describe('the plugin boundary, attacked by a probe plugin', () => {
 
   const api = () => maubotApi(t);
 
-  async function say(body: string): Promise<void> {
-    await fetch(
-      `${hs.url}${CS}/rooms/${encodeURIComponent(roomId)}/send/m.room.message/p${++txn}`,
-      {
-        method: 'PUT',
-        headers: { Authorization: `Bearer ${alice.accessToken}` },
-        body: JSON.stringify({ msgtype: 'm.text', body }),
-      },
-    );
-  }
-
-  const botMessages = () =>
-    hs
-      .roomEvents(roomId)!
-      .filter((e) => e.sender === bot.userId && e.type === 'm.room.message')
-      .map((e) => String(e.content.body));
+  let room: BotRoom;
+  const say = (body: string) => room.say(body);
+  const botMessages = () => room.botMessages();
 
   const records = (instance: string, since = 0) =>
     logs.lines.slice(since).filter((l) => l.logger === `maubot.instance.${instance}`);
@@ -511,34 +494,7 @@ describe('the plugin boundary, attacked by a probe plugin', () => {
     hs = await TestHomeserver.start();
     logs = captureLogs('info');
     t = await createTestApp(kind, { logger: logs.logger, runtime: LIMITS });
-    alice = hs.registerUser('alice');
-    bot = hs.registerUser('bot');
-    expect(
-      (
-        await api().put(`/client/${bot.userId}`, {
-          homeserver: hs.url,
-          access_token: bot.accessToken,
-        })
-      ).status,
-    ).toBe(201);
-    const res = await fetch(`${hs.url}${CS}/createRoom`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${alice.accessToken}` },
-      body: JSON.stringify({ invite: [bot.userId] }),
-    });
-    roomId = ((await res.json()) as { room_id: string }).room_id;
-    await waitFor(
-      () =>
-        hs
-          .roomState(roomId)!
-          .some(
-            (e) =>
-              e.type === 'm.room.member' &&
-              e.state_key === bot.userId &&
-              e.content.membership === 'join',
-          ),
-      { what: 'the bot to join' },
-    );
+    room = await botInRoom(hs, t);
 
     // What the probe aims at: a secret config file anyone may read by file mode, a native
     // addon path, a scratch directory anyone may write to, and servers it may reach.
@@ -563,7 +519,7 @@ describe('the plugin boundary, attacked by a probe plugin', () => {
       (
         await api().put('/instance/bystander', {
           type: 'switchboard.echo',
-          primary_user: bot.userId,
+          primary_user: room.bot.userId,
         })
       ).body.started,
     ).toBe(true);
@@ -584,7 +540,7 @@ describe('the plugin boundary, attacked by a probe plugin', () => {
     };
     const created = await api().put('/instance/probe', {
       type: 'test.probe',
-      primary_user: bot.userId,
+      primary_user: room.bot.userId,
       config: JSON.stringify(config),
     });
     expect(created.body).toMatchObject({ started: true });

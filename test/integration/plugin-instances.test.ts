@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildPlugin } from '../../scripts/build-plugins';
 import { createTestApp, type TestApp } from '../helpers/app';
+import { botInRoom, type BotRoom } from '../helpers/bot-room';
 import { maubotApi } from '../helpers/maubot-api';
 import { captureLogs } from '../helpers/log-capture';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
@@ -20,25 +21,13 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
   let alice: RegisteredUser;
   let bot: RegisteredUser;
   let roomId: string;
-  let txn = 0;
   let db: Database;
 
   const api = () => maubotApi(t);
 
-  async function say(body: string, room = roomId): Promise<void> {
-    await fetch(`${hs.url}${CS}/rooms/${encodeURIComponent(room)}/send/m.room.message/t${++txn}`, {
-      method: 'PUT',
-      headers: { Authorization: `Bearer ${alice.accessToken}` },
-      body: JSON.stringify({ msgtype: 'm.text', body }),
-    });
-  }
-
-  const botSaid = (body: string, room = roomId) =>
-    hs
-      .roomEvents(room)!
-      .some(
-        (e) => e.sender === bot.userId && e.type === 'm.room.message' && e.content.body === body,
-      );
+  let room: BotRoom;
+  const say = (body: string) => room.say(body);
+  const botSaid = (body: string) => room.botMessages().includes(body);
 
   /**
    * The bot's client has received everything up to `mark` (its next long-poll started after
@@ -57,31 +46,8 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
     logs = captureLogs('info');
     db = await openTestDatabase(kind);
     t = await createTestApp(kind, { db, logger: logs.logger, runtime: LIMITS });
-    alice = hs.registerUser('alice');
-    bot = hs.registerUser('bot');
-    const created = await api().put(`/client/${bot.userId}`, {
-      homeserver: hs.url,
-      access_token: bot.accessToken,
-    });
-    expect(created.status).toBe(201);
-    const res = await fetch(`${hs.url}${CS}/createRoom`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${alice.accessToken}` },
-      body: JSON.stringify({ invite: [bot.userId] }),
-    });
-    roomId = ((await res.json()) as { room_id: string }).room_id;
-    await waitFor(
-      () =>
-        hs
-          .roomState(roomId)!
-          .some(
-            (e) =>
-              e.type === 'm.room.member' &&
-              e.state_key === bot.userId &&
-              e.content.membership === 'join',
-          ),
-      { what: 'the bot to join' },
-    );
+    room = await botInRoom(hs, t);
+    ({ alice, bot, roomId } = room);
   }, 30_000);
   afterAll(async () => {
     await t.close();

@@ -166,7 +166,7 @@ export class InstanceRuntime {
 
   async stop(id: string): Promise<void> {
     this.cancelRestart(id);
-    await this.starting.get(id);
+    await this.starting.get(id)?.catch(() => false);
     const running = this.running.get(id);
     if (!running) return;
     this.running.delete(id);

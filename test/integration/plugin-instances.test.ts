@@ -10,7 +10,7 @@ import type { Database } from '../../src/db/database';
 import { waitFor } from '../helpers/wait';
 import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
 
-const LIMITS = { memoryMb: 160, stallMs: 1500, startMs: 20_000, restartBaseMs: 300 };
+const LIMITS = { memoryMb: 160, stallMs: 3000, startMs: 20_000, restartBaseMs: 300 };
 const CS = '/_matrix/client/v3';
 
 /** Plugins running for real: uploaded archives, plugin host processes, Matrix in and out. */
@@ -381,7 +381,7 @@ class Bad extends Plugin {
 module.exports = { Bad };`,
       );
       await say('!loop');
-      await waitFor(() => logged('looper', 'did not respond for 1500 ms'), { what: 'the stall' });
+      await waitFor(() => logged('looper', 'did not respond for 3000 ms'), { what: 'the stall' });
       expect(logged('looper', 'restarting in 0.3 s')).toBe(true);
       await waitFor(() => startedCount('looper') === 2, { what: 'the restart' });
       expect((await api().get('/instance/looper')).body).toMatchObject({

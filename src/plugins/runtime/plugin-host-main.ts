@@ -54,8 +54,9 @@ function post(message: FromHost): boolean {
   return true;
 }
 
+/** An error's stack, cut so that the message carrying it stays within a frame. */
 function describe(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return (err instanceof Error ? (err.stack ?? err.message) : String(err)).slice(0, 64 * 1024);
 }
 
 function refusal(what: string): () => never {

@@ -208,7 +208,12 @@ export class PluginHost {
         ...options.load,
         dir,
         closeFds,
-        limits,
+        limits: {
+          callsPerSecond: limits.callsPerSecond,
+          callBurst: limits.callBurst,
+          logsPerSecond: limits.logsPerSecond,
+          logBurst: limits.logBurst,
+        },
         maxFrameBytes: MAX_FRAME_BYTES,
       });
     } catch (err) {
@@ -223,16 +228,6 @@ export class PluginHost {
     return this.child.pid;
   }
 
-  /** Instances started or starting here. */
-  get size(): number {
-    return this.instances.size;
-  }
-
-  /** Still running and not closing: new instances may start here. */
-  get usable(): boolean {
-    return !this.ended && !this.closing;
-  }
-
   onEnd(listener: (reason: string, instanceIds: string[]) => void): void {
     this.endListeners.push(listener);
   }
@@ -240,7 +235,9 @@ export class PluginHost {
   /** Starts an instance of the plugin; rejects with why it did not start. */
   startInstance(boot: InstanceBoot, port: InstancePort): Promise<void> {
     const id = boot.instanceId;
-    if (!this.usable) return Promise.reject(new PluginStartError('the plugin host is stopping'));
+    if (this.ended || this.closing) {
+      return Promise.reject(new PluginStartError('the plugin host is stopping'));
+    }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.instances.delete(id);

@@ -35,6 +35,8 @@ const IDLE_MS = 60_000;
 const START_MS = 30_000;
 // The runner's own JavaScript heap: the payload and result texts and the rendered message.
 const RUNNER_HEAP_MB = 48;
+/** Hooks whose recent cost is remembered. */
+const MAX_COSTS = 10_000;
 
 /**
  * The compiled runner, or (from the TypeScript sources, in development and tests) a bootstrap
@@ -51,6 +53,8 @@ interface Call {
   id: number;
   key: string;
   message: RunnerCall;
+  /** When it went to a runner. */
+  started?: number;
   resolve(result: TransformResult | undefined): void;
   reject(err: Error): void;
 }
@@ -79,8 +83,14 @@ export class TransformationRunner {
   private readonly runners = new Set<Runner>();
   /** Waiting calls by hook, in turn order (a hook goes to the back when it gets a runner). */
   private readonly queues = new Map<string, Call[]>();
-  /** Hooks with a call on a runner. */
-  private readonly busyKeys = new Set<string>();
+  /** Hooks with a call on a runner, and whether that hook counted as heavy then. */
+  private readonly busyKeys = new Map<string, boolean>();
+  /**
+   * What a hook's calls have cost lately (ms): the latest call's time, or the previous figure
+   * decaying by a fifth per call if that is more. A call that used up its runner (its memory,
+   * or killed) counts as the whole time limit.
+   */
+  private readonly costs = new Map<string, number>();
   private waiting = 0;
   private nextId = 0;
   private closed = false;
@@ -153,10 +163,39 @@ export class TransformationRunner {
     });
   }
 
-  /** The next hook whose turn it is and that has no call running, if any. */
+  /** A hook whose calls lately took a quarter of the time limit or more. */
+  private isHeavy(key: string): boolean {
+    return (this.costs.get(key) ?? 0) >= this.limits.timeoutMs / 4;
+  }
+
+  /**
+   * The next hook to run, if any: light hooks first, in turn; a heavy one only while the other
+   * heavy hooks running leave a runner free for light ones (so hooks that loop or allocate
+   * cannot hold every runner).
+   */
   private nextKey(): string | undefined {
-    for (const key of this.queues.keys()) if (!this.busyKeys.has(key)) return key;
-    return undefined;
+    let heavy: string | undefined;
+    for (const key of this.queues.keys()) {
+      if (this.busyKeys.has(key)) continue;
+      if (!this.isHeavy(key)) return key;
+      heavy ??= key;
+    }
+    if (heavy === undefined) return undefined;
+    let heavyRunning = 0;
+    for (const wasHeavy of this.busyKeys.values()) if (wasHeavy) heavyRunning++;
+    return heavyRunning < Math.max(1, this.limits.runners - 1) ? heavy : undefined;
+  }
+
+  /** `exhausted`: the call used up its runner (memory, a failure, its time). */
+  private noteCost(call: Call, exhausted: boolean): void {
+    if (call.message.kind === 'compile') return;
+    const took = call.started === undefined ? 0 : Date.now() - call.started;
+    const sample = exhausted ? Math.max(took, this.limits.timeoutMs) : took;
+    const previous = (this.costs.get(call.key) ?? 0) * 0.8;
+    this.costs.delete(call.key);
+    if (Math.max(sample, previous) >= 1) this.costs.set(call.key, Math.max(sample, previous));
+    // Bounded: the least recently used hooks are forgotten first.
+    if (this.costs.size > MAX_COSTS) this.costs.delete(this.costs.keys().next().value!);
   }
 
   private dispatch(): void {
@@ -173,7 +212,7 @@ export class TransformationRunner {
       this.queues.delete(key);
       if (calls.length > 0) this.queues.set(key, calls);
       this.waiting--;
-      this.busyKeys.add(key);
+      this.busyKeys.set(key, this.isHeavy(key));
       this.assign(runner, call);
     }
   }
@@ -195,6 +234,7 @@ export class TransformationRunner {
   private assign(runner: Runner, call: Call): void {
     clearTimeout(runner.idle);
     runner.call = call;
+    call.started = Date.now();
     runner.timer = setTimeout(() => {
       runner.reason = `Transformation function exceeded ${this.limits.timeoutMs} ms`;
       void this.end(runner);
@@ -254,6 +294,7 @@ export class TransformationRunner {
     clearTimeout(runner.timer);
     runner.call = undefined;
     this.busyKeys.delete(call.key);
+    this.noteCost(call, reply.retire);
     if (reply.ok) call.resolve(reply.result);
     else call.reject(new TransformationError(reply.error));
     if (reply.retire) void this.end(runner);
@@ -282,6 +323,7 @@ export class TransformationRunner {
     clearTimeout(runner.timer);
     runner.call = undefined;
     this.busyKeys.delete(call.key);
+    this.noteCost(call, true);
     const reason = runner.reason ?? 'The transformation runner stopped during the call';
     call.reject(new TransformationError(reason));
     this.logger?.warn({ reason }, 'transformation runner ended during a call');

@@ -31,6 +31,11 @@ export class WebhookBridge {
 
   constructor(private readonly deps: WebhookBridgeDeps) {}
 
+  /** The transformation runners, once init() is done (for diagnostics). */
+  get transformations(): TransformationRunner | undefined {
+    return this.runner;
+  }
+
   /** For the webhooks listener: /webhook/:hookId once init() is done. */
   readonly routes = (req: Request, res: Response, next: NextFunction): void => {
     if (this.router) this.router(req, res, next);

@@ -438,6 +438,28 @@ describe('TransformationRunner', () => {
       }
     });
 
+    it('when hooks lately loop or exhaust memory then they leave a runner free for the others', async () => {
+      const own = await TransformationRunner.create({ ...LIMITS, runners: 2, timeoutMs: 2_000 });
+      try {
+        // Each uses up a whole time limit once: both count as heavy from now on.
+        const spin = 'while (true) {}';
+        await Promise.allSettled([own.run('a', spin, {}), own.run('b', spin, {})]);
+        // Both runners up (a slow machine may have had to replace one).
+        await Promise.all([own.run('w1', 'result = 1', {}), own.run('w2', 'result = 1', {})]);
+        const hostile = Promise.allSettled([own.run('a', spin, {}), own.run('b', spin, {})]);
+        // Only one heavy hook runs at a time, so the second runner is free.
+        const started = Date.now();
+        expect((await own.run('light', 'result = "quick"', {})).content?.body).toBe(
+          'Received webhook: quick',
+        );
+        expect(Date.now() - started).toBeLessThan(1_000);
+        // The heavy ones still run, one after the other.
+        expect((await hostile).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      } finally {
+        await own.close();
+      }
+    });
+
     it('when a hook has too many calls waiting then run throws busy at once, others still run', async () => {
       const own = await TransformationRunner.create({
         ...LIMITS,

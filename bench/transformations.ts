@@ -9,7 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import { WEBHOOK } from '../src/connections/connection-types';
 import { createApp } from '../src/http/app';
-import { embeddedServices } from './embedded-services';
+import { servicesOnHomeserver } from './embedded-services';
 
 const FRIENDLY = 'result = {version: "v2", plain: "**" + data.n + "** ok"};';
 /**
@@ -26,23 +26,11 @@ const HOOKS = {
 } as const;
 
 async function main(): Promise<void> {
-  const bot = JSON.parse(process.env.BENCH_BOT!) as { userId: string; accessToken: string };
-  const owner = process.env.BENCH_USER!;
-  const rooms = JSON.parse(process.env.BENCH_ROOMS!) as string[];
-  const { services } = await embeddedServices('transformations', {
-    provisioning: {
-      secret: 'benchmark-provisioning-secret',
-      botUserId: bot.userId,
-      bot: { homeserver: process.env.BENCH_HS_URL!, accessToken: bot.accessToken },
-    },
-    webhooks: { urlPrefix: 'http://127.0.0.1/webhook/', allowJsTransformationFunctions: true },
+  const { services, owner, rooms } = await servicesOnHomeserver('transformations', {
+    urlPrefix: 'http://127.0.0.1/webhook/',
+    allowJsTransformationFunctions: true,
   });
   const { bridge } = services;
-  await bridge.start();
-  await bridge.bot.ready();
-  while (!rooms.every((room) => bridge.bot.isJoined(room))) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
   const hooks: Record<string, string> = {};
   for (const [name, [room, waitForComplete, transformationFunction]] of Object.entries(HOOKS)) {
     const item = await bridge.connections.create(rooms[room]!, WEBHOOK.eventType, owner, {

@@ -81,11 +81,16 @@ export function wrapBody(code: string): string {
   return `(() => {\n${code}\n})();`;
 }
 
-/** The QuickJS module file's bytes, compiled once in the server and shared with every runner. */
-export async function compileQuickJSModule(): Promise<WebAssembly.Module> {
-  const fromLibrary = createRequire(require.resolve('quickjs-emscripten'));
-  const path = fromLibrary.resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
-  return WebAssembly.compile(await readFile(path));
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+/** The QuickJS module, compiled once per process and shared with every runner. */
+export function compileQuickJSModule(): Promise<WebAssembly.Module> {
+  compiled ??= (async () => {
+    const fromLibrary = createRequire(require.resolve('quickjs-emscripten'));
+    const path = fromLibrary.resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
+    return WebAssembly.compile(await readFile(path));
+  })();
+  return compiled;
 }
 
 class Failure extends Error {}

@@ -326,7 +326,7 @@ export class TransformationRunner {
     this.noteCost(call, true);
     const reason = runner.reason ?? 'The transformation runner stopped during the call';
     call.reject(new TransformationError(reason));
-    this.logger?.warn({ reason }, 'transformation runner ended during a call');
+    this.logger?.warn({ hook: call.key, reason }, 'transformation runner ended during a call');
   }
 
   private exited(runner: Runner): void {

@@ -76,8 +76,9 @@ interface Runner {
  * each with QuickJS in a fixed-size WebAssembly memory, reused between calls. A call that
  * overruns its time is interrupted inside QuickJS, and its runner is terminated if it does not
  * answer soon after; a runner whose memory grew or whose module failed is replaced. Calls of one
- * hook run one at a time and in order, hooks take turns, and waiting calls are bounded (beyond
- * that `run` throws TransformationBusyError at once).
+ * hook run one at a time and in order; hooks take turns, those whose calls lately used up their
+ * time or memory after the others. Waiting calls are bounded (beyond that `run` throws
+ * TransformationBusyError at once).
  */
 export class TransformationRunner {
   private readonly runners = new Set<Runner>();
@@ -94,8 +95,7 @@ export class TransformationRunner {
   private waiting = 0;
   private nextId = 0;
   private closed = false;
-  /** Runner threads started so far. */
-  spawned = 0;
+  private started = 0;
 
   private constructor(
     private readonly module: WebAssembly.Module,
@@ -145,6 +145,11 @@ export class TransformationRunner {
         return this.end(runner);
       }),
     );
+  }
+
+  /** Runner threads started so far (for diagnostics and tests). */
+  get spawned(): number {
+    return this.started;
   }
 
   /** The runners' threads (for diagnostics and tests). */
@@ -261,7 +266,7 @@ export class TransformationRunner {
     });
     // An idle runner does not keep the process alive.
     worker.unref();
-    this.spawned++;
+    this.started++;
     const runner: Runner = { worker, ready: false, ending: false };
     this.runners.add(runner);
     const startTimer = setTimeout(() => {

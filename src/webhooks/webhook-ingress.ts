@@ -5,7 +5,6 @@ import { notice, type MessageContent, type RoomMessenger } from '../connections/
 import type { Logger } from '../logging/logger';
 import {
   TransformationBusyError,
-  TransformationError,
   type TransformationRunner,
   type TransformResult,
   type WebhookResponse,
@@ -255,10 +254,6 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
       }
       if (typeof status === 'number' && status >= 400 && status < 500) {
         res.status(status).json({ ok: false, error: 'Could not read the request body' });
-        return;
-      }
-      if (err instanceof TransformationError) {
-        res.status(500).json({ ok: false, error: 'Failed to process webhook' });
         return;
       }
       logger.error({ err }, 'webhook delivery failed');

@@ -25,3 +25,29 @@ export async function embeddedServices(name: string, overrides: Partial<ConfigIn
   const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
   return { dataDir, db, services: createServices({ config, logger, db }) };
 }
+
+/**
+ * For a benchmark child whose parent runs the homeserver (env: BENCH_HS_URL, BENCH_BOT as JSON
+ * {userId, accessToken}, BENCH_USER, BENCH_ROOMS as a JSON list): the services with the
+ * provisioning bot on it, started, once the bot is in every room.
+ */
+export async function servicesOnHomeserver(name: string, webhooks: ConfigInput['webhooks']) {
+  const bot = JSON.parse(process.env.BENCH_BOT!) as { userId: string; accessToken: string };
+  const owner = process.env.BENCH_USER!;
+  const rooms = JSON.parse(process.env.BENCH_ROOMS!) as string[];
+  const { services } = await embeddedServices(name, {
+    provisioning: {
+      secret: 'benchmark-provisioning-secret',
+      botUserId: bot.userId,
+      bot: { homeserver: process.env.BENCH_HS_URL!, accessToken: bot.accessToken },
+    },
+    webhooks,
+  });
+  const { bridge } = services;
+  await bridge.start();
+  await bridge.bot.ready();
+  while (!rooms.every((room) => bridge.bot.isJoined(room))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { services, owner, rooms };
+}

@@ -8,6 +8,7 @@ import { apiPart } from './parts/api';
 import { clientsPart } from './parts/clients';
 import { commandsPart } from './parts/commands';
 import { pluginsPart } from './parts/plugins';
+import { transformationsPart } from './parts/transformations';
 import { uploadPart } from './parts/upload';
 import { webhooksPart } from './parts/webhooks';
 
@@ -19,6 +20,7 @@ const PARTS: readonly BenchPart[] = [
   commandsPart,
   pluginsPart,
   webhooksPart,
+  transformationsPart,
 ];
 
 function usage(): string {

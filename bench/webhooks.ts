@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { WEBHOOK } from '../src/connections/connection-types';
 import { createApp } from '../src/http/app';
-import { embeddedServices } from './embedded-services';
+import { servicesOnHomeserver } from './embedded-services';
 
 function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {
@@ -21,23 +21,10 @@ function listen(app: express.Express): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const bot = JSON.parse(process.env.BENCH_BOT!) as { userId: string; accessToken: string };
-  const owner = process.env.BENCH_USER!;
-  const rooms = JSON.parse(process.env.BENCH_ROOMS!) as string[];
-  const { services } = await embeddedServices('webhooks', {
-    provisioning: {
-      secret: 'benchmark-provisioning-secret',
-      botUserId: bot.userId,
-      bot: { homeserver: process.env.BENCH_HS_URL!, accessToken: bot.accessToken },
-    },
-    webhooks: { urlPrefix: 'http://127.0.0.1/webhook/' },
+  const { services, owner, rooms } = await servicesOnHomeserver('webhooks', {
+    urlPrefix: 'http://127.0.0.1/webhook/',
   });
   const { bridge } = services;
-  await bridge.start();
-  await bridge.bot.ready();
-  while (!rooms.every((room) => bridge.bot.isJoined(room))) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
   const hooks: string[] = [];
   for (const [i, room] of rooms.entries()) {
     const item = await bridge.connections.create(room, WEBHOOK.eventType, owner, {

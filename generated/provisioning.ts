@@ -549,8 +549,11 @@ export interface components {
       /** @description Name of the hook; "Missing name" when absent on create. */
       name: string;
       /**
-       * @description JavaScript run on each payload. Only allowed when the server enables JS
-       *     transformations (else 500 HS_DISABLED_FEATURE).
+       * @description JavaScript run on each payload, as hookshot runs it: a function body (a
+       *     top-level `return` ends it) that reads `data` and sets `result`. Only allowed
+       *     when the server enables JS transformations (else 500 HS_DISABLED_FEATURE); a
+       *     body that does not compile is 400 HS_BAD_VALUE "Could not compile
+       *     transformation function: ..."; an empty string means none.
        */
       transformationFunction?: string | null;
       /** @description Answer the webhook caller only after the message is handled. Shown as false when unset. */

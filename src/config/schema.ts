@@ -34,9 +34,15 @@ const webhooksSchema = z.strictObject({
   /** Public base of the hook URLs, e.g. https://hooks.example.org/webhook/ */
   urlPrefix: z.url(),
   allowJsTransformationFunctions: z.boolean().default(false),
-  /** Limits of one transformation function run. */
+  /** Limits of one transformation function run (the runner's memory is this + 16 MB). */
   transformationTimeoutMs: z.number().int().min(10).max(60_000).default(500),
   transformationMemoryMb: z.number().int().min(1).max(1024).default(16),
+  /** Largest `result` of a transformation, as JSON, in bytes. */
+  transformationMaxResultBytes: z.number().int().min(1024).max(16_777_216).default(262_144),
+  /** Worker threads that run transformations, and the calls that may wait for them. */
+  transformationRunners: z.number().int().min(1).max(32).default(2),
+  transformationQueueSize: z.number().int().min(1).default(64),
+  transformationQueuePerHook: z.number().int().min(1).default(16),
   waitForComplete: z.boolean().default(false),
   enableHttpGet: z.boolean().default(false),
   /** Outbound webhooks (room messages sent to a URL). */

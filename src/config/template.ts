@@ -116,10 +116,18 @@ webhooks: null
 #  enabled: true
 #  # Public base of hook URLs (the webhooks listener's public address + /webhook/).
 #  urlPrefix: https://switchboard.example.org/webhook/
-#  # JavaScript transformation functions (sandboxed, limited in time and memory).
+#  # JavaScript transformation functions, run in worker threads (QuickJS): each call is stopped
+#  # after transformationTimeoutMs, has transformationMemoryMb of heap (its runner's memory is
+#  # capped at that + 16 MB) and a result of at most transformationMaxResultBytes (as JSON).
+#  # Calls of one hook run one at a time; posts get 503 (Retry-After: 5) while
+#  # transformationQueuePerHook calls of that hook, or transformationQueueSize in all, wait.
 #  allowJsTransformationFunctions: false
 #  transformationTimeoutMs: 500
 #  transformationMemoryMb: 16
+#  transformationMaxResultBytes: 262144
+#  transformationRunners: 2
+#  transformationQueueSize: 64
+#  transformationQueuePerHook: 16
 #  # Answer webhook callers only after the message is in the room (else 202 at once).
 #  waitForComplete: false
 #  # Accept GET, with the query string as the payload.

@@ -1,230 +1,357 @@
-import {
-  getQuickJS,
-  shouldInterruptAfterDeadline,
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSWASMModule,
-} from 'quickjs-emscripten';
-import type { MessageContent } from '../connections/room-messenger';
-import { renderMarkdown, sanitiseWebhookData, WEBHOOK_DATA_KEY } from './webhook-message';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logging/logger';
+import type { TransformResult } from './transformation-result';
+import { compileQuickJSModule, type SandboxLimits } from './transformation-sandbox';
+import type { RunnerBoot, RunnerCall, RunnerReply } from './transformation-worker';
+
+export type { TransformResult, WebhookResponse } from './transformation-result';
 
 /** A transformation function that does not compile, fails, runs too long or returns garbage. */
 export class TransformationError extends Error {
   override name = 'TransformationError';
 }
 
-export interface TransformationLimits {
-  memoryMb: number;
-  timeoutMs: number;
+/** Too many calls wait for a runner (over all hooks, or for this hook): try again later. */
+export class TransformationBusyError extends Error {
+  override name = 'TransformationBusyError';
 }
 
-/** What the script asks the hook to answer when the sender waits for completion. */
-export interface WebhookResponse {
-  body: string;
-  contentType?: string;
-  statusCode?: number;
+export interface TransformationLimits extends SandboxLimits {
+  /** Worker threads running QuickJS at most. */
+  runners: number;
+  /** Calls waiting for a runner, over all hooks. */
+  queueSize: number;
+  /** Calls of one hook waiting for a runner (a hook's calls run one at a time, in order). */
+  queuePerHook: number;
 }
 
-export interface TransformResult {
-  /** The message to post; null when the script asked for none (`empty: true`). */
-  content: MessageContent | null;
-  webhookResponse?: WebhookResponse;
+/** After the script's own time is up, how long a runner may take to answer before it is killed. */
+const KILL_GRACE_MS = 250;
+/** A runner with nothing to do for this long is stopped, giving its memory back. */
+const IDLE_MS = 60_000;
+/** Time for a new runner to load QuickJS (generous: in development the entry is compiled). */
+const START_MS = 30_000;
+// The runner's own JavaScript heap: the payload and result texts and the rendered message.
+const RUNNER_HEAP_MB = 48;
+/** Hooks whose recent cost is remembered. */
+const MAX_COSTS = 10_000;
+
+/**
+ * The compiled runner, or (from the TypeScript sources, in development and tests) a bootstrap
+ * that compiles it on the fly as CommonJS, like the rest of the sources.
+ */
+function runnerEntry(): { code: string; eval: boolean } {
+  const js = join(__dirname, 'transformation-worker.js');
+  if (existsSync(js)) return { code: js, eval: false };
+  const ts = join(__dirname, 'transformation-worker.ts');
+  return { code: `require('tsx/cjs'); require(${JSON.stringify(ts)});`, eval: true };
 }
 
-const API_VERSION = 'v2';
-// QuickJS runs on the WASM stack: larger limits let deep recursion crash the module instead.
-const MAX_STACK_BYTES = 64 * 1024;
-// The input is handed over as JSON text and parsed inside, so no host objects leak in.
-const PRELUDE =
-  'globalThis.data = JSON.parse(globalThis.__input); delete globalThis.__input;' +
-  `globalThis.HookshotApiVersion = ${JSON.stringify(API_VERSION)}; var result;`;
-const READ_RESULT = 'JSON.stringify(result === undefined ? null : result)';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+interface Call {
+  id: number;
+  key: string;
+  message: RunnerCall;
+  /** When it went to a runner. */
+  started?: number;
+  resolve(result: TransformResult | undefined): void;
+  reject(err: Error): void;
 }
 
-function invalid(message: string): TransformationError {
-  return new TransformationError(`Invalid transformation result: ${message}`);
-}
-
-/** Turns what the script set as `result` into the message and the answer to the sender. */
-export function interpretResult(result: unknown, data: unknown): TransformResult {
-  const withData = (content: MessageContent): MessageContent => ({
-    ...content,
-    [WEBHOOK_DATA_KEY]: sanitiseWebhookData(data),
-  });
-  if (typeof result === 'string') {
-    const plain = `Received webhook: ${result}`;
-    return {
-      content: withData({
-        msgtype: 'm.notice',
-        body: plain,
-        format: 'org.matrix.custom.html',
-        formatted_body: renderMarkdown(plain),
-      }),
-    };
-  }
-  if (!isRecord(result)) {
-    return {
-      content: withData({
-        msgtype: 'm.notice',
-        body: 'No content',
-        format: 'org.matrix.custom.html',
-        formatted_body: renderMarkdown('No content'),
-      }),
-    };
-  }
-  const { version, plain, html, msgtype, empty, mentions, webhookResponse } = result;
-  if (version !== undefined && version !== API_VERSION) {
-    throw invalid(`unsupported version ${JSON.stringify(version)}`);
-  }
-  if (empty !== undefined && typeof empty !== 'boolean') throw invalid("'empty' must be a boolean");
-  if (html !== undefined && typeof html !== 'string') throw invalid("'html' must be a string");
-  if (msgtype !== undefined && typeof msgtype !== 'string') {
-    throw invalid("'msgtype' must be a string");
-  }
-  let response: WebhookResponse | undefined;
-  if (webhookResponse !== undefined) {
-    if (!isRecord(webhookResponse) || typeof webhookResponse.body !== 'string') {
-      throw invalid("'webhookResponse.body' must be a string");
-    }
-    const { body, contentType, statusCode } = webhookResponse;
-    if (contentType !== undefined && typeof contentType !== 'string') {
-      throw invalid("'webhookResponse.contentType' must be a string");
-    }
-    if (
-      statusCode !== undefined &&
-      (typeof statusCode !== 'number' ||
-        !Number.isInteger(statusCode) ||
-        statusCode < 100 ||
-        statusCode > 599)
-    ) {
-      throw invalid("'webhookResponse.statusCode' must be an HTTP status code");
-    }
-    response = {
-      body,
-      ...(contentType !== undefined ? { contentType } : {}),
-      ...(statusCode !== undefined ? { statusCode } : {}),
-    };
-  }
-  const respond = response !== undefined ? { webhookResponse: response } : {};
-  if (empty === true) return { content: null, ...respond };
-  if (typeof plain !== 'string') throw invalid("'plain' must be a string");
-  let matrixMentions: Record<string, unknown> | undefined;
-  if (mentions !== undefined) {
-    if (!isRecord(mentions)) throw invalid("'mentions' must be an object");
-    const { room, user_ids: userIds } = mentions;
-    if (room !== undefined && typeof room !== 'boolean') {
-      throw invalid("'mentions.room' must be a boolean");
-    }
-    if (
-      userIds !== undefined &&
-      !(Array.isArray(userIds) && userIds.every((u) => typeof u === 'string'))
-    ) {
-      throw invalid("'mentions.user_ids' must be a list of strings");
-    }
-    matrixMentions = {
-      ...(room !== undefined ? { room } : {}),
-      ...(userIds !== undefined ? { user_ids: userIds } : {}),
-    };
-  }
-  return {
-    content: withData({
-      msgtype: msgtype ?? 'm.notice',
-      body: plain,
-      format: 'org.matrix.custom.html',
-      formatted_body: html ?? renderMarkdown(plain),
-      ...(matrixMentions !== undefined ? { 'm.mentions': matrixMentions } : {}),
-    }),
-    ...respond,
-  };
+interface Runner {
+  worker: Worker;
+  ready: boolean;
+  /** Being terminated: takes no more calls. */
+  ending: boolean;
+  call?: Call;
+  /** Why the call in flight failed, if the runner ends with one. */
+  reason?: string;
+  timer?: NodeJS.Timeout;
+  idle?: NodeJS.Timeout;
 }
 
 /**
- * Runs hookshot transformation functions in QuickJS. The WASM module is loaded once; every run
- * gets a fresh runtime with its own memory and time limits, so one script cannot affect the next.
+ * Runs hookshot transformation functions off the main thread: a small pool of worker threads,
+ * each with QuickJS in a fixed-size WebAssembly memory, reused between calls. A call that
+ * overruns its time is interrupted inside QuickJS, and its runner is terminated if it does not
+ * answer soon after; a runner whose memory grew or whose module failed is replaced. Calls of one
+ * hook run one at a time and in order; hooks take turns, those whose calls lately used up their
+ * time or memory after the others. Waiting calls are bounded (beyond that `run` throws
+ * TransformationBusyError at once).
  */
 export class TransformationRunner {
+  private readonly runners = new Set<Runner>();
+  /** Waiting calls by hook, in turn order (a hook goes to the back when it gets a runner). */
+  private readonly queues = new Map<string, Call[]>();
+  /** Hooks with a call on a runner, and whether that hook counted as heavy then. */
+  private readonly busyKeys = new Map<string, boolean>();
+  /**
+   * What a hook's calls have cost lately (ms): the latest call's time, or the previous figure
+   * decaying by a fifth per call if that is more. A call that used up its runner (its memory,
+   * or killed) counts as the whole time limit.
+   */
+  private readonly costs = new Map<string, number>();
+  private waiting = 0;
+  private nextId = 0;
+  private closed = false;
+  private started = 0;
+
   private constructor(
-    private readonly module: QuickJSWASMModule,
+    private readonly module: WebAssembly.Module,
     private readonly limits: TransformationLimits,
+    private readonly logger?: Logger,
   ) {}
 
-  static async create(limits: TransformationLimits): Promise<TransformationRunner> {
-    return new TransformationRunner(await getQuickJS(), limits);
+  static async create(
+    limits: TransformationLimits,
+    logger?: Logger,
+  ): Promise<TransformationRunner> {
+    return new TransformationRunner(await compileQuickJSModule(), limits, logger);
   }
 
-  /** Checks the syntax without running anything; throws TransformationError with the reason. */
-  compile(code: string): void {
-    this.withContext((ctx) => {
-      const compiled = ctx.evalCode(code, 'transformation.js', { compileOnly: true });
-      if (compiled.error) throw this.errorOf(ctx, compiled.error);
-      compiled.value.dispose();
+  /** Checks the syntax without running anything; rejects with TransformationError. */
+  async compile(code: string): Promise<void> {
+    const id = ++this.nextId;
+    // Compiles come from authenticated provisioning requests, a few at a time: never refused.
+    await this.enqueue(`\0compile ${id}`, { id, kind: 'compile', code });
+  }
+
+  /**
+   * Runs the script on the payload. Throws TransformationBusyError at once (not through the
+   * promise) when the queue is full; the promise rejects with TransformationError.
+   */
+  run(hookKey: string, code: string, data: unknown): Promise<TransformResult> {
+    const queued = this.queues.get(hookKey)?.length ?? 0;
+    if (this.waiting >= this.limits.queueSize || queued >= this.limits.queuePerHook) {
+      throw new TransformationBusyError('Too many transformations are waiting');
+    }
+    const id = ++this.nextId;
+    const input = JSON.stringify(data) ?? 'null';
+    return this.enqueue(hookKey, { id, kind: 'run', code, input }).then((result) => result!);
+  }
+
+  /** Stops every runner; waiting and running calls reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const calls of this.queues.values()) {
+      for (const call of calls) call.reject(new TransformationError('The server is stopping'));
+    }
+    this.queues.clear();
+    this.waiting = 0;
+    await Promise.all(
+      [...this.runners].map((runner) => {
+        runner.reason = 'The server is stopping';
+        return this.end(runner);
+      }),
+    );
+  }
+
+  /** Runner threads started so far (for diagnostics and tests). */
+  get spawned(): number {
+    return this.started;
+  }
+
+  /** The runners' threads (for diagnostics and tests). */
+  workers(): Worker[] {
+    return [...this.runners].map((r) => r.worker);
+  }
+
+  private enqueue(key: string, message: RunnerCall): Promise<TransformResult | undefined> {
+    if (this.closed) return Promise.reject(new TransformationError('The server is stopping'));
+    return new Promise((resolve, reject) => {
+      const calls = this.queues.get(key) ?? [];
+      calls.push({ id: message.id, key, message, resolve, reject });
+      this.queues.set(key, calls);
+      this.waiting++;
+      this.dispatch();
     });
   }
 
-  /** Runs the script on the payload; throws TransformationError when it fails in any way. */
-  run(code: string, data: unknown): TransformResult {
-    const json = this.withContext((ctx) => {
-      const input = ctx.newString(JSON.stringify(data) ?? 'null');
-      ctx.setProp(ctx.global, '__input', input);
-      input.dispose();
-      this.evaluate(ctx, PRELUDE).dispose();
-      this.evaluate(ctx, code).dispose();
-      const read = this.evaluate(ctx, READ_RESULT);
-      const text = ctx.typeof(read) === 'string' ? ctx.getString(read) : 'null';
-      read.dispose();
-      return text;
+  /** A hook whose calls lately took a quarter of the time limit or more. */
+  private isHeavy(key: string): boolean {
+    return (this.costs.get(key) ?? 0) >= this.limits.timeoutMs / 4;
+  }
+
+  /**
+   * The next hook to run, if any: light hooks first, in turn; a heavy one only while the other
+   * heavy hooks running leave a runner free for light ones (so hooks that loop or allocate
+   * cannot hold every runner).
+   */
+  private nextKey(): string | undefined {
+    let heavy: string | undefined;
+    for (const key of this.queues.keys()) {
+      if (this.busyKeys.has(key)) continue;
+      if (!this.isHeavy(key)) return key;
+      heavy ??= key;
+    }
+    if (heavy === undefined) return undefined;
+    let heavyRunning = 0;
+    for (const wasHeavy of this.busyKeys.values()) if (wasHeavy) heavyRunning++;
+    return heavyRunning < Math.max(1, this.limits.runners - 1) ? heavy : undefined;
+  }
+
+  /** `exhausted`: the call used up its runner (memory, a failure, its time). */
+  private noteCost(call: Call, exhausted: boolean): void {
+    if (call.message.kind === 'compile') return;
+    const took = call.started === undefined ? 0 : Date.now() - call.started;
+    const sample = exhausted ? Math.max(took, this.limits.timeoutMs) : took;
+    const previous = (this.costs.get(call.key) ?? 0) * 0.8;
+    this.costs.delete(call.key);
+    if (Math.max(sample, previous) >= 1) this.costs.set(call.key, Math.max(sample, previous));
+    // Bounded: the least recently used hooks are forgotten first.
+    if (this.costs.size > MAX_COSTS) this.costs.delete(this.costs.keys().next().value!);
+  }
+
+  private dispatch(): void {
+    for (;;) {
+      const key = this.nextKey();
+      if (key === undefined) return;
+      const runner = [...this.runners].find((r) => r.ready && !r.ending && !r.call);
+      if (!runner) {
+        this.startRunners();
+        return;
+      }
+      const calls = this.queues.get(key)!;
+      const call = calls.shift()!;
+      this.queues.delete(key);
+      if (calls.length > 0) this.queues.set(key, calls);
+      this.waiting--;
+      this.busyKeys.set(key, this.isHeavy(key));
+      this.assign(runner, call);
+    }
+  }
+
+  /** Starts runners for the hooks that could run now, up to the limit. */
+  private startRunners(): void {
+    let runnable = 0;
+    for (const key of this.queues.keys()) if (!this.busyKeys.has(key)) runnable++;
+    const live = [...this.runners].filter((r) => !r.ending);
+    let starting = live.filter((r) => !r.ready).length;
+    let count = live.length;
+    while (starting < runnable && count < this.limits.runners) {
+      this.spawn();
+      starting++;
+      count++;
+    }
+  }
+
+  private assign(runner: Runner, call: Call): void {
+    clearTimeout(runner.idle);
+    runner.call = call;
+    call.started = Date.now();
+    runner.timer = setTimeout(() => {
+      runner.reason = `Transformation function exceeded ${this.limits.timeoutMs} ms`;
+      void this.end(runner);
+    }, this.limits.timeoutMs + KILL_GRACE_MS);
+    runner.worker.postMessage(call.message);
+  }
+
+  private spawn(): void {
+    const entry = runnerEntry();
+    const boot: RunnerBoot = {
+      module: this.module,
+      limits: {
+        memoryMb: this.limits.memoryMb,
+        timeoutMs: this.limits.timeoutMs,
+        maxResultBytes: this.limits.maxResultBytes,
+      },
+    };
+    const worker = new Worker(entry.code, {
+      eval: entry.eval,
+      workerData: boot,
+      // Nothing of the server's environment is any business of the runner.
+      env: {},
+      resourceLimits: { maxOldGenerationSizeMb: RUNNER_HEAP_MB, maxYoungGenerationSizeMb: 8 },
     });
-    return interpretResult(JSON.parse(json) as unknown, data);
-  }
-
-  private evaluate(ctx: QuickJSContext, code: string): QuickJSHandle {
-    const result = ctx.evalCode(code, 'transformation.js');
-    if (result.error) throw this.errorOf(ctx, result.error);
-    return result.value;
-  }
-
-  private errorOf(ctx: QuickJSContext, handle: QuickJSHandle): TransformationError {
-    const dumped: unknown = ctx.dump(handle);
-    handle.dispose();
-    if (isRecord(dumped)) {
-      const name = typeof dumped.name === 'string' ? dumped.name : 'Error';
-      const message = typeof dumped.message === 'string' ? dumped.message : JSON.stringify(dumped);
-      if (name === 'InternalError' && message === 'interrupted') {
-        return new TransformationError(
-          `Transformation function exceeded ${this.limits.timeoutMs} ms`,
-        );
+    // An idle runner does not keep the process alive.
+    worker.unref();
+    this.started++;
+    const runner: Runner = { worker, ready: false, ending: false };
+    this.runners.add(runner);
+    const startTimer = setTimeout(() => {
+      runner.reason = 'The transformation runner did not start in time';
+      void this.end(runner);
+    }, START_MS);
+    worker.on('message', (reply: RunnerReply) => {
+      if (reply.kind === 'ready') {
+        clearTimeout(startTimer);
+        runner.ready = true;
+        this.dispatch();
+        this.idleUnlessBusy(runner);
+        return;
       }
-      return new TransformationError(`${name}: ${message}`);
-    }
-    // QuickJS throws null when memory runs out before it can even make the error object.
-    if (dumped === null) {
-      return new TransformationError(
-        `Transformation function threw null or ran out of its ${this.limits.memoryMb} MB of memory`,
-      );
-    }
-    return new TransformationError(`Uncaught ${JSON.stringify(dumped) ?? 'undefined'}`);
+      this.finish(runner, reply);
+    });
+    worker.on('error', (err: Error) => {
+      // Its heap limit, or a failure of the runner's own code: it exits next.
+      runner.reason ??= `The transformation runner failed: ${err.message}`;
+    });
+    worker.on('exit', () => {
+      clearTimeout(startTimer);
+      this.exited(runner);
+    });
   }
 
-  private withContext<T>(body: (ctx: QuickJSContext) => T): T {
-    const runtime = this.module.newRuntime();
-    try {
-      runtime.setMemoryLimit(this.limits.memoryMb * 1024 * 1024);
-      runtime.setMaxStackSize(MAX_STACK_BYTES);
-      runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + this.limits.timeoutMs));
-      const ctx = runtime.newContext();
-      try {
-        return body(ctx);
-      } finally {
-        ctx.dispose();
+  private finish(runner: Runner, reply: Extract<RunnerReply, { kind: 'done' }>): void {
+    const call = runner.call;
+    if (!call || call.id !== reply.id) return;
+    clearTimeout(runner.timer);
+    runner.call = undefined;
+    this.busyKeys.delete(call.key);
+    this.noteCost(call, reply.retire);
+    if (reply.ok) call.resolve(reply.result);
+    else call.reject(new TransformationError(reply.error));
+    if (reply.retire) void this.end(runner);
+    else this.idleUnlessBusy(runner);
+    this.dispatch();
+  }
+
+  private idleUnlessBusy(runner: Runner): void {
+    if (runner.call || runner.ending) return;
+    clearTimeout(runner.idle);
+    runner.idle = setTimeout(() => void this.end(runner), IDLE_MS);
+    runner.idle.unref();
+  }
+
+  /** Terminates a runner; its call in flight (if any) fails with the runner's reason. */
+  private async end(runner: Runner): Promise<void> {
+    runner.ending = true;
+    this.failCall(runner);
+    clearTimeout(runner.idle);
+    await runner.worker.terminate();
+  }
+
+  private failCall(runner: Runner): void {
+    const call = runner.call;
+    if (!call) return;
+    clearTimeout(runner.timer);
+    runner.call = undefined;
+    this.busyKeys.delete(call.key);
+    this.noteCost(call, true);
+    const reason = runner.reason ?? 'The transformation runner stopped during the call';
+    call.reject(new TransformationError(reason));
+    this.logger?.warn({ hook: call.key, reason }, 'transformation runner ended during a call');
+  }
+
+  private exited(runner: Runner): void {
+    const startFailed = !runner.ready && !runner.ending;
+    runner.ending = true;
+    this.failCall(runner);
+    clearTimeout(runner.idle);
+    this.runners.delete(runner);
+    if (this.closed) return;
+    if (startFailed) {
+      // Starting again at once would fail the same way: the waiting calls fail instead.
+      const reason = runner.reason ?? 'The transformation runner could not start';
+      this.logger?.error({ reason }, 'transformation runner did not start');
+      for (const calls of this.queues.values()) {
+        for (const call of calls) call.reject(new TransformationError(reason));
       }
-    } catch (err) {
-      if (err instanceof TransformationError) throw err;
-      throw new TransformationError(err instanceof Error ? err.message : String(err));
-    } finally {
-      runtime.dispose();
+      this.queues.clear();
+      this.waiting = 0;
+      return;
     }
+    this.dispatch();
   }
 }

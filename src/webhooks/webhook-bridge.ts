@@ -27,8 +27,14 @@ export class WebhookBridge {
   readonly hooks = new WebhookHooks();
   private router: Router | undefined;
   private expiry: ExpiryNotices | undefined;
+  private runner: TransformationRunner | undefined;
 
   constructor(private readonly deps: WebhookBridgeDeps) {}
+
+  /** The transformation runners, once init() is done (for diagnostics). */
+  get transformations(): TransformationRunner | undefined {
+    return this.runner;
+  }
 
   /** For the webhooks listener: /webhook/:hookId once init() is done. */
   readonly routes = (req: Request, res: Response, next: NextFunction): void => {
@@ -41,10 +47,18 @@ export class WebhookBridge {
     const { config, db, connections, messenger } = this.deps;
     const settings = config.webhooks!;
     const logger = this.deps.logger.child({ logger: 'bridge.webhooks' });
-    const runner = await TransformationRunner.create({
-      timeoutMs: settings.transformationTimeoutMs,
-      memoryMb: settings.transformationMemoryMb,
-    });
+    const runner = await TransformationRunner.create(
+      {
+        timeoutMs: settings.transformationTimeoutMs,
+        memoryMb: settings.transformationMemoryMb,
+        maxResultBytes: settings.transformationMaxResultBytes,
+        runners: settings.transformationRunners,
+        queueSize: settings.transformationQueueSize,
+        queuePerHook: settings.transformationQueuePerHook,
+      },
+      logger,
+    );
+    this.runner = runner;
     connections.register(new WebhookKind({ config, db, runner, hooks: this.hooks }));
     await this.hooks.load(db);
     this.router = webhookIngressRouter({
@@ -72,6 +86,7 @@ export class WebhookBridge {
 
   stop(): void {
     this.expiry?.stop();
+    void this.runner?.close();
   }
 }
 

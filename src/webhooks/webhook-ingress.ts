@@ -3,10 +3,15 @@ import type { Config } from '../config/schema';
 import type { StoredConnection } from '../connections/connection-types';
 import { notice, type MessageContent, type RoomMessenger } from '../connections/room-messenger';
 import type { Logger } from '../logging/logger';
-import { TransformationError, type TransformationRunner } from './transformation';
+import {
+  TransformationBusyError,
+  type TransformationRunner,
+  type TransformResult,
+  type WebhookResponse,
+} from './transformation';
 import { parseExpirationDate } from './webhook-kind';
 import type { WebhookHooks } from './webhook-hooks';
-import { webhookMessage } from './webhook-message';
+import { sanitiseWebhookData, WEBHOOK_DATA_KEY, webhookMessage } from './webhook-message';
 
 export interface WebhookIngressDeps {
   config: Config;
@@ -24,6 +29,14 @@ export const SEND_TIMEOUT_MS = 5_000;
 const BUSY_RETRY_AFTER_S = 5;
 const FAILED_TRANSFORMATION_NOTICE =
   'Webhook received but failed to process via transformation function';
+/**
+ * Sent with a transformation's own answer: it is written by whoever edits the hook, and served
+ * on this listener's origin, so browsers must neither sniff it into a page nor run anything.
+ */
+const TRANSFORMATION_RESPONSE_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "sandbox; default-src 'none'",
+};
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 const FORM_TYPES = ['application/x-www-form-urlencoded'];
@@ -62,23 +75,32 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
     express.text({ limit, type: TEXT_TYPES }),
   ];
 
-  /** The message for a payload; throws TransformationError when the hook's function fails. */
-  function messageFor(
-    connection: StoredConnection,
-    payload: unknown,
-  ): {
-    content: MessageContent | null;
-    response?: { body: string; contentType?: string; statusCode?: number };
-  } {
+  /** The hook's transformation function, if it has one and they are allowed. */
+  function transformationOf(connection: StoredConnection): string | undefined {
     const code = connection.config.transformationFunction;
-    if (typeof code !== 'string' || !transformationsAllowed) {
-      return { content: webhookMessage(payload) };
-    }
-    const result = runner.run(code, payload);
-    return {
-      content: result.content,
-      ...(result.webhookResponse ? { response: result.webhookResponse } : {}),
-    };
+    return transformationsAllowed && typeof code === 'string' && code !== '' ? code : undefined;
+  }
+
+  /** A transformation's message with the payload attached, as every webhook notice has it. */
+  function transformedContent(result: TransformResult, payload: unknown): MessageContent | null {
+    if (result.content === null) return null;
+    return { ...result.content, [WEBHOOK_DATA_KEY]: sanitiseWebhookData(payload) };
+  }
+
+  function sendTransformationResponse(res: Response, response: WebhookResponse): void {
+    res
+      .status(response.statusCode ?? 200)
+      .set(TRANSFORMATION_RESPONSE_HEADERS)
+      .type(response.contentType ?? 'application/json')
+      .send(response.body);
+  }
+
+  function postMessage(connection: StoredConnection, content: MessageContent): void {
+    messenger.post(connection.roomId, content, (err) => {
+      if (err !== null) {
+        logger.warn({ connectionId: connection.id, err }, 'could not post a webhook message');
+      }
+    });
   }
 
   function reportFailedTransformation(connection: StoredConnection, err: unknown): void {
@@ -127,47 +149,66 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
         .json({ ok: false, error: 'Too many messages are waiting to be sent; try again later' });
       return;
     }
+    const code = transformationOf(connection);
+    let transformed: Promise<TransformResult> | undefined;
+    if (code !== undefined) {
+      try {
+        // Queued now, so a hook's calls run, and their messages are posted, in arrival order.
+        transformed = runner.run(connection.id, code, payload);
+      } catch (err) {
+        if (!(err instanceof TransformationBusyError)) throw err;
+        res
+          .status(503)
+          .set('Retry-After', String(BUSY_RETRY_AFTER_S))
+          .json({ ok: false, error: 'Too many transformations are waiting; try again later' });
+        return;
+      }
+    }
     const wait = waitGlobally || connection.config.waitForComplete === true;
     if (!wait) {
       res.status(202).json({ ok: true });
-      // Handed over synchronously, so deliveries reach the messenger in their arrival order.
-      let content: MessageContent | null;
-      try {
-        content = messageFor(connection, payload).content;
-      } catch (err) {
-        reportFailedTransformation(connection, err);
+      if (transformed === undefined) {
+        // Handed over synchronously, so deliveries reach the messenger in their arrival order.
+        postMessage(connection, webhookMessage(payload));
         return;
       }
-      if (content === null) return;
-      messenger.post(connection.roomId, content, (err) => {
-        if (err !== null) {
-          logger.warn({ connectionId: connection.id, err }, 'could not post a webhook message');
-        }
-      });
+      transformed
+        .then(
+          (result) => {
+            const content = transformedContent(result, payload);
+            if (content !== null) postMessage(connection, content);
+          },
+          (err: unknown) => reportFailedTransformation(connection, err),
+        )
+        .catch((err: unknown) => logger.error({ err }, 'webhook delivery failed'));
       return;
     }
-    let message: ReturnType<typeof messageFor>;
-    try {
-      message = messageFor(connection, payload);
-    } catch (err) {
-      reportFailedTransformation(connection, err);
-      res.status(500).json({ ok: false, error: 'Failed to process webhook' });
-      return;
-    }
-    if (message.content !== null) {
+    let content: MessageContent | null;
+    let response: WebhookResponse | undefined;
+    if (transformed === undefined) {
+      content = webhookMessage(payload);
+    } else {
       try {
-        await sendWithin(connection.roomId, message.content);
+        const result = await transformed;
+        content = transformedContent(result, payload);
+        response = result.webhookResponse;
+      } catch (err) {
+        reportFailedTransformation(connection, err);
+        res.status(500).json({ ok: false, error: 'Failed to process webhook' });
+        return;
+      }
+    }
+    if (content !== null) {
+      try {
+        await sendWithin(connection.roomId, content);
       } catch (err) {
         logger.warn({ connectionId: connection.id, err }, 'could not post a webhook message');
         res.status(500).json({ ok: false, error: 'Failed to handle webhook' });
         return;
       }
     }
-    if (message.response) {
-      res
-        .status(message.response.statusCode ?? 200)
-        .type(message.response.contentType ?? 'text/plain')
-        .send(message.response.body);
+    if (response) {
+      sendTransformationResponse(res, response);
       return;
     }
     res.status(200).json({ ok: true });
@@ -213,10 +254,6 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
       }
       if (typeof status === 'number' && status >= 400 && status < 500) {
         res.status(status).json({ ok: false, error: 'Could not read the request body' });
-        return;
-      }
-      if (err instanceof TransformationError) {
-        res.status(500).json({ ok: false, error: 'Failed to process webhook' });
         return;
       }
       logger.error({ err }, 'webhook delivery failed');

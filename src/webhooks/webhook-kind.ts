@@ -81,17 +81,16 @@ export class WebhookKind implements ConnectionKind {
     return settings;
   }
 
-  create(input: CreateInput): Promise<PreparedConnection> {
-    return Promise.resolve().then(() => {
-      const body =
-        input.body.name === undefined
-          ? // Dimension creates hooks with an empty body; give them a name instead of a 400.
-            { ...input.body, name: `webhook-${randomBytes(4).toString('hex')}` }
-          : input.body;
-      const config = this.validate(body);
-      this.checkNewExpiry(config);
-      return { stateKey: config.name, config: { ...config } };
-    });
+  async create(input: CreateInput): Promise<PreparedConnection> {
+    const body =
+      input.body.name === undefined
+        ? // Dimension creates hooks with an empty body; give them a name instead of a 400.
+          { ...input.body, name: `webhook-${randomBytes(4).toString('hex')}` }
+        : input.body;
+    const config = this.validate(body);
+    this.checkNewExpiry(config);
+    await this.checkCompiles(config);
+    return { stateKey: config.name, config: { ...config } };
   }
 
   async update(input: UpdateInput): Promise<PreparedConnection> {
@@ -107,6 +106,7 @@ export class WebhookKind implements ConnectionKind {
     if (config.name !== input.current.stateKey) {
       throw badValue('The name of a webhook cannot be changed');
     }
+    await this.checkCompiles(config);
     const hookId = await this.hookIdOf(input.current.id);
     return {
       stateKey: input.current.stateKey,
@@ -202,12 +202,6 @@ export class WebhookKind implements ConnectionKind {
       if (typeof transformationFunction !== 'string') {
         throw badValue('Transformation functions must be a string');
       }
-      try {
-        this.deps.runner.compile(transformationFunction);
-      } catch (err) {
-        if (!(err instanceof TransformationError)) throw err;
-        throw badValue(`Could not compile transformation function: ${err.message}`);
-      }
     }
     if (waitForComplete !== undefined && typeof waitForComplete !== 'boolean') {
       throw badValue("'waitForComplete' must be a boolean");
@@ -222,12 +216,24 @@ export class WebhookKind implements ConnectionKind {
     }
     return {
       name,
-      ...(hasFunction ? { transformationFunction: transformationFunction } : {}),
+      // As in hookshot, an empty function is no function.
+      ...(hasFunction && transformationFunction !== '' ? { transformationFunction } : {}),
       ...(waitForComplete !== undefined ? { waitForComplete } : {}),
       ...(typeof expirationDate === 'string' ? { expirationDate } : {}),
       ...(priority !== undefined ? { priority } : {}),
       ...(commandPrefix !== undefined ? { commandPrefix } : {}),
     };
+  }
+
+  /** Compiles the function (in a runner, as it will run); hookshot reports failures later. */
+  private async checkCompiles(config: WebhookConfig): Promise<void> {
+    if (config.transformationFunction === undefined) return;
+    try {
+      await this.deps.runner.compile(config.transformationFunction);
+    } catch (err) {
+      if (!(err instanceof TransformationError)) throw err;
+      throw badValue(`Could not compile transformation function: ${err.message}`);
+    }
   }
 
   /** The checks hookshot makes of a new hook's expiry only. */

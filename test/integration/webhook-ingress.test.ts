@@ -7,6 +7,7 @@ import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
 import { webhookIngressRouter } from '../../src/webhooks/webhook-ingress';
 import { WebhookKind } from '../../src/webhooks/webhook-kind';
 import { testConfig } from '../helpers/config';
+import { TEST_TRANSFORMATION_LIMITS } from '../helpers/transformation-limits';
 import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
@@ -23,9 +24,10 @@ describe('webhook ingress', () => {
 
   beforeAll(async () => {
     db = await openTestDatabase('embedded');
-    runner = await TransformationRunner.create({ memoryMb: 8, timeoutMs: 200 });
+    runner = await TransformationRunner.create(TEST_TRANSFORMATION_LIMITS);
   });
   afterAll(async () => {
+    await runner.close();
     await db.close();
   });
   // Hooks of one room may not share a name; each test starts without any.
@@ -33,7 +35,7 @@ describe('webhook ingress', () => {
     await db.knex('connection').delete();
   });
 
-  function setup(webhooks: Record<string, unknown> = {}) {
+  function setup(webhooks: Record<string, unknown> = {}, transformations = runner) {
     const config = testConfig({
       webhooks: {
         urlPrefix: 'https://hooks.example.org/webhook/',
@@ -46,7 +48,13 @@ describe('webhook ingress', () => {
     const messenger = new RecordingMessenger();
     const connections = new Map<string, StoredConnection>();
     const logs = captureLogs();
-    const kind = new WebhookKind({ config, db: db.knex, runner, hooks, now: () => NOW });
+    const kind = new WebhookKind({
+      config,
+      db: db.knex,
+      runner: transformations,
+      hooks,
+      now: () => NOW,
+    });
     const app = express();
     app.use(
       webhookIngressRouter({
@@ -55,7 +63,7 @@ describe('webhook ingress', () => {
         hooks,
         connection: (id) => connections.get(id),
         messenger,
-        runner,
+        runner: transformations,
         now: () => NOW,
       }),
     );
@@ -338,5 +346,169 @@ describe('webhook ingress', () => {
     const res = await request(app).post(`/webhook/${hookId}`).send({});
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ ok: false, error: 'Webhook not found' });
+  });
+
+  describe('transformation functions', () => {
+    const FAILED = {
+      msgtype: 'm.notice',
+      body: 'Webhook received but failed to process via transformation function',
+    };
+
+    it('when the answer comes from a transformation then it is sandboxed and not sniffed', async () => {
+      const { app, provision } = setup();
+      const hookId = await provision({
+        name: 'test',
+        waitForComplete: true,
+        transformationFunction:
+          'result = {version: "v2", empty: true, webhookResponse: {body: JSON.stringify({done: 1})}}',
+      });
+      const res = await request(app).post(`/webhook/${hookId}`).send({});
+      expect(res.status).toBe(200);
+      // hookshot documents application/json as the default.
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toBe("sandbox; default-src 'none'");
+      expect(res.text).toBe('{"done":1}');
+    });
+
+    it('when a transformation answers with HTML or a 101 then the sender gets 500 and the room a notice', async () => {
+      const { app, messenger, provision } = setup();
+      for (const [name, response] of [
+        ['html', '{body: "<script>alert(1)</script>", contentType: "text/html"}'],
+        ['switch', '{body: "x", statusCode: 101}'],
+      ] as const) {
+        const hookId = await provision({
+          name,
+          waitForComplete: true,
+          transformationFunction: `result = {version: "v2", plain: "p", webhookResponse: ${response}}`,
+        });
+        const res = await request(app).post(`/webhook/${hookId}`).send({});
+        expect(res.status).toBe(500);
+        expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(res.body).toEqual({ ok: false, error: 'Failed to process webhook' });
+      }
+      await waitFor(() => messenger.sent.length === 2);
+      expect(messenger.sent.map((s) => s.content)).toEqual([FAILED, FAILED]);
+    });
+
+    it('when a function body has a top-level return then it is accepted and runs', async () => {
+      const { app, messenger, provision } = setup();
+      // hookshot accepts it; it used to be refused with 400 "return not in a function".
+      const hookId = await provision({
+        name: 'test',
+        waitForComplete: true,
+        transformationFunction:
+          'if (!data.alerts) { result = {version: "v2", empty: true}; return; }\n' +
+          'result = {version: "v2", plain: data.alerts.length + " alerts"};',
+      });
+      expect((await request(app).post(`/webhook/${hookId}`).send({})).status).toBe(200);
+      const res = await request(app)
+        .post(`/webhook/${hookId}`)
+        .send({ alerts: [1, 2] });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ ok: true });
+      expect(messenger.sent).toEqual([
+        {
+          roomId: ROOM,
+          content: {
+            msgtype: 'm.notice',
+            body: '2 alerts',
+            format: 'org.matrix.custom.html',
+            formatted_body: '<p>2 alerts</p>',
+            'uk.half-shot.hookshot.webhook_data': { alerts: [1, 2] },
+          },
+        },
+      ]);
+    });
+
+    it('when posts come quickly to a hook with a function then messages keep their order', async () => {
+      const { app, messenger, provision } = setup();
+      const hookId = await provision({
+        name: 'test',
+        transformationFunction: 'result = {version: "v2", plain: "n" + data.n}',
+      });
+      const agent = request.agent(app);
+      for (let n = 0; n < 20; n++) {
+        expect((await agent.post(`/webhook/${hookId}`).send({ n })).status).toBe(202);
+      }
+      await waitFor(() => messenger.sent.length === 20);
+      expect(messenger.sent.map((s) => s.content.body)).toEqual(
+        Array.from({ length: 20 }, (_, n) => `n${n}`),
+      );
+      expect(messenger.sent[19]?.content['uk.half-shot.hookshot.webhook_data']).toEqual({ n: 19 });
+    });
+
+    describe('with a hostile function', () => {
+      let slow: TransformationRunner;
+
+      beforeAll(async () => {
+        slow = await TransformationRunner.create({
+          ...TEST_TRANSFORMATION_LIMITS,
+          timeoutMs: 3_000,
+          queuePerHook: 2,
+        });
+      });
+      afterAll(async () => {
+        await slow.close();
+      });
+
+      it('when a hostile function runs then other posts are answered promptly', async () => {
+        const { app, messenger, provision } = setup({}, slow);
+        const hostile = await provision({
+          name: 'hostile',
+          waitForComplete: true,
+          transformationFunction: 'while (true) {}',
+        });
+        const plain = await provision({ name: 'plain', waitForComplete: true });
+        const friendly = await provision({
+          name: 'friendly',
+          waitForComplete: true,
+          transformationFunction: 'result = "hi"',
+        });
+        // Both runners started, so the friendly hook does not wait for one to start.
+        await Promise.all([slow.run('a', 'result = 1', {}), slow.run('b', 'result = 1', {})]);
+        const stalled = request(app)
+          .post(`/webhook/${hostile}`)
+          .send({})
+          .then((r) => r);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const started = Date.now();
+        expect((await request(app).post(`/webhook/${plain}`).send({ text: 'x' })).status).toBe(200);
+        expect((await request(app).post(`/webhook/${friendly}`).send({})).status).toBe(200);
+        // On the main thread, each of these would have waited for the hostile function.
+        expect(Date.now() - started).toBeLessThan(1_500);
+        const res = await stalled;
+        expect(res.status).toBe(500);
+        expect(res.body).toEqual({ ok: false, error: 'Failed to process webhook' });
+        await waitFor(() => messenger.sent.length === 3);
+        expect(messenger.sent.map((s) => s.content.body)).toEqual([
+          'x',
+          'Received webhook: hi',
+          FAILED.body,
+        ]);
+      });
+
+      it("when a hook's calls already wait then more posts get 503 with Retry-After", async () => {
+        const { app, provision } = setup({}, slow);
+        const hostile = await provision({
+          name: 'hostile',
+          transformationFunction: 'while (true) {}',
+        });
+        const plain = await provision({ name: 'plain' });
+        // One running and two waiting.
+        for (let i = 0; i < 3; i++) {
+          expect((await request(app).post(`/webhook/${hostile}`).send({})).status).toBe(202);
+        }
+        const res = await request(app).post(`/webhook/${hostile}`).send({});
+        expect(res.status).toBe(503);
+        expect(res.headers['retry-after']).toBe('5');
+        expect(res.body).toEqual({
+          ok: false,
+          error: 'Too many transformations are waiting; try again later',
+        });
+        // Hooks without a function are not held up.
+        expect((await request(app).post(`/webhook/${plain}`).send({ text: 'x' })).status).toBe(202);
+      });
+    });
   });
 });

@@ -7,6 +7,7 @@ import { TransformationRunner } from '../../src/webhooks/transformation';
 import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
 import { WebhookKind, parseExpirationDate } from '../../src/webhooks/webhook-kind';
 import { testConfig } from '../helpers/config';
+import { TEST_TRANSFORMATION_LIMITS } from '../helpers/transformation-limits';
 import { openTestDatabase } from '../helpers/databases';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
@@ -26,9 +27,10 @@ describe('WebhookKind', () => {
 
   beforeAll(async () => {
     db = await openTestDatabase('embedded');
-    runner = await TransformationRunner.create({ memoryMb: 8, timeoutMs: 200 });
+    runner = await TransformationRunner.create(TEST_TRANSFORMATION_LIMITS);
   });
   afterAll(async () => {
+    await runner.close();
     await db.close();
   });
 
@@ -108,6 +110,20 @@ describe('WebhookKind', () => {
     expect(
       (await create({ name: 'test', transformationFunction: 'result = "x"' }, on)).config,
     ).toEqual({ name: 'test', transformationFunction: 'result = "x"' });
+  });
+
+  it('when a function has a top-level return or is empty then it is taken as hookshot takes it', async () => {
+    const on = { allowJsTransformationFunctions: true };
+    // hookshot runs the body inside a function; this was refused as "return not in a function".
+    const early = 'if (!data.ok) { result = "no"; return; }\nresult = "yes";';
+    expect((await create({ name: 'test', transformationFunction: early }, on)).config).toEqual({
+      name: 'test',
+      transformationFunction: early,
+    });
+    // An empty function is no function, as in hookshot.
+    expect((await create({ name: 'test', transformationFunction: '' }, on)).config).toEqual({
+      name: 'test',
+    });
   });
 
   it('when waitForComplete is not a boolean then it is refused', async () => {

@@ -10,7 +10,8 @@ import { createServices } from '../src/services';
 
 /**
  * Switchboard's services on a fresh embedded database in a temporary directory (removed at
- * exit), logging errors only, to stderr: stdout carries the benchmark child's result line.
+ * exit, which must come after `db.close()`), logging errors only, to stderr: stdout carries the
+ * benchmark child's result line.
  */
 export async function embeddedServices(name: string, overrides: Partial<ConfigInput> = {}) {
   const config = parseConfig({
@@ -22,6 +23,6 @@ export async function embeddedServices(name: string, overrides: Partial<ConfigIn
   const logger = createLogger('error', bufferedDestination(2));
   const dataDir = await mkdtemp(join(tmpdir(), `switchboard-bench-${name}-`));
   process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
+  const db = await openDatabase({ dataDir, logger });
   return { dataDir, db, services: createServices({ config, logger, db }) };
 }

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const bot = JSON.parse(process.env.BENCH_BOT!) as { userId: string; accessToken: string };
   const owner = process.env.BENCH_USER!;
   const rooms = JSON.parse(process.env.BENCH_ROOMS!) as string[];
-  const { services } = await embeddedServices('webhooks', {
+  const { db, services } = await embeddedServices('webhooks', {
     provisioning: {
       secret: 'benchmark-provisioning-secret',
       botUserId: bot.userId,
@@ -54,7 +54,10 @@ async function main(): Promise<void> {
   const barePort = await listen(bare);
   process.stdout.write(`${JSON.stringify({ switchboardPort, barePort, hooks })}\n`);
   process.on('SIGTERM', () => {
-    void bridge.stop().then(() => process.exit(0));
+    void bridge
+      .stop()
+      .then(() => db.close())
+      .then(() => process.exit(0));
   });
 }
 

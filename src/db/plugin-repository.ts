@@ -1,8 +1,6 @@
-import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Knex } from 'knex';
 import type { PluginLoader, PluginMeta } from '../plugins/plugin-archive';
-import { embeddedEngine } from './database';
 import type { DbPluginRow } from './tables';
 
 /** A stored plugin as the rest of Switchboard sees it (the archive bytes stay in the database). */
@@ -81,18 +79,6 @@ export async function lockPluginId(trx: Knex.Transaction, id: string): Promise<v
 }
 
 export async function insertArchive(db: Knex, archive: NewArchive): Promise<number> {
-  const engine = await embeddedEngine(db);
-  if (engine) {
-    // A bytea parameter reaches the embedded engine as text and costs it seconds per 10 MB;
-    // its /dev/blob device takes a file-backed blob as it is.
-    const { rows } = await engine.query<{ id: string | number }>(
-      `insert into plugin_archive (plugin_id, sha256, size, data)
-       values ($1, $2, $3, pg_read_binary_file('/dev/blob')) returning id`,
-      [archive.pluginId, archive.sha256, archive.file.size],
-      { blob: await openAsBlob(archive.file.path) },
-    );
-    return Number(rows[0]!.id);
-  }
   const [row] = await db('plugin_archive')
     .insert({
       plugin_id: archive.pluginId,
@@ -105,41 +91,11 @@ export async function insertArchive(db: Knex, archive: NewArchive): Promise<numb
 }
 
 export async function readArchive(db: Knex, archiveId: number): Promise<Buffer | null> {
-  const engine = await embeddedEngine(db);
-  if (engine) {
-    // Selecting a large bytea from the embedded engine goes through text (about a second per
-    // 10 MB); a binary COPY to its blob device does not. COPY takes no parameters, so the id is
-    // written in, as the integer it is.
-    if (!Number.isSafeInteger(archiveId)) throw new Error(`bad archive id ${archiveId}`);
-    const { blob } = await engine.query(
-      `copy (select data from plugin_archive where id = ${archiveId}) to '/dev/blob' with (format binary)`,
-    );
-    return blob ? singleBinaryCopyValue(Buffer.from(await blob.arrayBuffer())) : null;
-  }
   const row = await db('plugin_archive')
-    .select<{ data: Uint8Array }>('data')
+    .select<{ data: Buffer }>('data')
     .where({ id: archiveId })
     .first();
-  return row ? Buffer.from(row.data) : null;
-}
-
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-/**
- * The value of the first column of the first row of PostgreSQL's binary COPY format, or null
- * when there is no row: signature, flags, header extension, then per row a field count and
- * length-prefixed fields.
- */
-export function singleBinaryCopyValue(copy: Buffer): Buffer | null {
-  if (copy.length < 21 || !copy.subarray(0, 11).equals(COPY_SIGNATURE)) {
-    throw new Error('not PostgreSQL binary COPY data');
-  }
-  const rowStart = 19 + copy.readInt32BE(15);
-  const fieldCount = copy.readInt16BE(rowStart);
-  if (fieldCount === -1) return null;
-  const length = copy.readInt32BE(rowStart + 2);
-  if (length < 0) return null;
-  return copy.subarray(rowStart + 6, rowStart + 6 + length);
+  return row ? row.data : null;
 }
 
 export async function deleteArchive(db: Knex, archiveId: number): Promise<void> {

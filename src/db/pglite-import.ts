@@ -13,13 +13,10 @@ import type { PGlite } from '@electric-sql/pglite' with { 'resolution-mode': 'im
 import pg from 'pg';
 import type { Logger } from '../logging/logger';
 import type { ConnectionParams } from './connection-params';
+import { PgliteImportError } from './database-errors';
 
 export function pgliteDir(dataDir: string): string {
   return join(dataDir, 'db');
-}
-
-export class PgliteImportError extends Error {
-  override name = 'PgliteImportError';
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../logging/logger';
+import { EmbeddedDatabaseUnavailableError } from './database-errors';
 
 const run = promisify(execFile);
 
@@ -50,7 +51,7 @@ export async function databaseOsUser(logger: Logger): Promise<OsUser | null> {
     if (created) return created;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(
+  throw new EmbeddedDatabaseUnavailableError(
     `Switchboard runs as root and PostgreSQL does not: its embedded database runs as the OS user ` +
       `"${DATABASE_OS_USER}", which could not be created (${failure}). Create it ` +
       `(useradd --system --user-group ${DATABASE_OS_USER}), run Switchboard as another user, ` +

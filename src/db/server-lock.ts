@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from '../logging/logger';
 import type { ConnectionParams } from './connection-params';
+import { DatabaseInUseError } from './database-errors';
 
 /**
  * One Switchboard per database (until several replicas are supported): every running server
@@ -9,10 +10,6 @@ import type { ConnectionParams } from './connection-params';
  * whole life. The lock goes when that session ends, so a crashed server never leaves it behind.
  */
 const LOCK_KEY = `hashtextextended('switchboard:server', 0)`;
-
-export class DatabaseInUseError extends Error {
-  override name = 'DatabaseInUseError';
-}
 
 /** What a server calls itself on its lock session, so a refused one can name it. */
 const APPLICATION_NAME = `switchboard pid ${process.pid} on ${hostname()}`.slice(0, 63);

@@ -1,11 +1,34 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, runServer } from '../helpers/process';
 import { buildPlugin } from '../helpers/zip';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'switchboard-process-'));
+}
+
+const pidFile = (dataDir: string) => join(dataDir, 'postgres', 'postmaster.pid');
+
+/** The embedded database server's pid (the postmaster) and process group. */
+async function databaseServer(dataDir: string): Promise<{ pid: number; group: number }> {
+  const pid = Number((await readFile(pidFile(dataDir), 'utf8')).split('\n')[0]);
+  return { pid, group: processGroup(pid) };
+}
+
+function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 describe('the server process', () => {
@@ -90,7 +113,57 @@ describe('the server process', () => {
       headers: { Authorization: `Bearer ${token}` },
     });
     expect(await reload.json()).toEqual({ success: true });
+    // The database server is in a process group of its own (a Ctrl-C in a terminal reaches
+    // only Switchboard), and Switchboard stops it on its way out.
+    const database = await databaseServer(dataDir);
+    expect(database.group).not.toBe(processGroup(second.child.pid!));
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+    expect(alive(database.pid)).toBe(false);
+    expect(existsSync(pidFile(dataDir))).toBe(false);
   }, 60_000);
+
+  it('when the server is killed outright, then its database server is left running and the next start stops it and runs its own', async () => {
+    const dataDir = await tempDir();
+    const port = await freePort();
+    const env = { SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_PORT: String(port) };
+    const first = runServer([], env);
+    await first.waitFor(/"msg":"listening"/, 40_000);
+    const orphan = await databaseServer(dataDir);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(alive(orphan.pid)).toBe(true);
+
+    const second = runServer([], env);
+    await second.waitFor(/"msg":"listening"/, 40_000);
+    expect(second.stdout()).toContain(
+      `"pid":${orphan.pid},"msg":"the embedded PostgreSQL server of an earlier Switchboard is still running (that one was killed); stopping it"`,
+    );
+    expect(alive(orphan.pid)).toBe(false);
+    const own = await databaseServer(dataDir);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(alive(own.pid)).toBe(false);
+  }, 90_000);
+
+  it('when a second server starts on the same data directory, then it exits 1 with one message and the first keeps serving', async () => {
+    const dataDir = await tempDir();
+    const [port, otherPort] = [await freePort(), await freePort()];
+    const first = runServer([], { SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_PORT: String(port) });
+    await first.waitFor(/"msg":"listening"/, 40_000);
+    const second = runServer([], {
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_PORT: String(otherPort),
+    });
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toBe(
+      `switchboard: Another Switchboard (switchboard pid ${first.child.pid} on ${hostname()}) ` +
+        `is using the data directory ${dataDir}. Only one Switchboard may use it at a time: ` +
+        `stop the other one first.\n`,
+    );
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+  }, 90_000);
 });

@@ -56,6 +56,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const where = `the database "${params.database}" on ${params.host}:${params.port}`;
     return connectDatabase('postgres', params, {
       ...options,
+      logger,
       lock: { inUseMessage: inUse(where), logger, onLost },
     });
   }
@@ -66,6 +67,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   try {
     const db = await connectDatabase('embedded', server.connectionParams(), {
       ...options,
+      logger,
       lock: { inUseMessage, logger, onLost },
       beforeMigrate: () => importPgliteDataDir(dataDir, server.connectionParams(), logger),
     });
@@ -82,6 +84,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 }
 
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const log = logger.child({ logger: 'knex' });
+  return {
+    warn: (message: unknown) => log.warn(String(message)),
+    error: (message: unknown) => log.error(String(message)),
+    deprecate: (method: string, alternative: string) =>
+      log.warn(`${method} is deprecated, use ${alternative}`),
+    debug: (message: unknown) => log.debug(String(message)),
+  };
+}
+
 function inUse(where: string): (holder: string | null) => string {
   return (holder) =>
     `Another Switchboard${holder ? ` (${holder})` : ''} is using ${where}. ${REFUSAL}`;
@@ -96,6 +109,8 @@ export async function connectDatabase(
   params: ConnectionParams,
   options: {
     migrate?: boolean;
+    /** Where knex's own warnings go (a connection lost while the server restarts, say). */
+    logger?: Logger;
     lock?: ServerLockOptions;
     beforeMigrate?: () => Promise<unknown>;
   } = {},
@@ -106,6 +121,7 @@ export async function connectDatabase(
     connection: { ...params },
     pool: { min: 0, max: 10 },
     acquireConnectionTimeout: 10_000,
+    log: knexLog(options.logger ?? createLogger('silent')),
   });
   const close = async () => {
     await knex.destroy();

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { databaseUrl, openTestDatabase } from '../helpers/databases';
 import { freePort, runServer } from '../helpers/process';
 import { buildPlugin } from '../helpers/zip';
 
@@ -54,6 +55,28 @@ describe('the server process', () => {
     expect(await again.exited).toBe(0);
     expect(again.stdout()).toContain('database schema is up to date');
     expect(again.stdout()).not.toContain('with password');
+    // Only Switchboard's OS user may enter (and, run as root, its database's user pass through).
+    expect((await stat(dataDir)).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o710 : 0o700);
+    expect((await stat(join(dataDir, 'config.yaml'))).mode & 0o777).toBe(0o600);
+  }, 30_000);
+
+  it('when run with DATABASE_URL, then it uses that database and the data directory holding the configuration is still 0700', async () => {
+    const db = await openTestDatabase('embedded');
+    try {
+      const dataDir = await tempDir();
+      await chmod(dataDir, 0o755);
+      const proc = runServer(['migrate'], {
+        SWITCHBOARD_DATA_DIR: dataDir,
+        DATABASE_URL: databaseUrl(db.connectionParams()),
+      });
+      expect(await proc.exited).toBe(0);
+      expect(proc.stdout()).toContain('"database":"postgres","migrations":[],');
+      expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+      expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+      expect((await stat(join(dataDir, 'config.yaml'))).mode & 0o777).toBe(0o600);
+    } finally {
+      await db.close();
+    }
   }, 30_000);
 
   it('when started on a fresh data directory, then the printed login works, docs are served and a restart keeps the state', async () => {

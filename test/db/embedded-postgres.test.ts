@@ -7,7 +7,7 @@ import { DatabaseInUseError, EmbeddedDatabaseUnavailableError } from '../../src/
 import { embeddedClusterDir, findBinaries } from '../../src/db/embedded-postgres';
 import { DATABASE_OS_USER } from '../../src/db/postgres-os-user';
 import { captureLogs } from '../helpers/log-capture';
-import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+import { databaseUrl, openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
 
 const isRoot = process.getuid?.() === 0;
@@ -215,18 +215,11 @@ describe.each(testDatabaseKinds())('one Switchboard per database (%s)', (kind) =
   });
 
   it('when two Switchboards open the same DATABASE_URL, then the second is refused with one message, and the first keeps the database', async () => {
-    const { host, port, database, user, password } = db.connectionParams();
-    const url = new URL(`postgres://localhost/${database}`);
-    url.username = user;
-    if (password) url.password = password;
-    if (host.startsWith('/')) url.searchParams.set('host', host);
-    else {
-      url.hostname = host;
-      url.port = String(port);
-    }
-    const first = await openDatabase({ url: url.toString() });
+    const { host, port, database } = db.connectionParams();
+    const url = databaseUrl(db.connectionParams());
+    const first = await openDatabase({ url: url });
     try {
-      await expect(openDatabase({ url: url.toString() })).rejects.toThrow(
+      await expect(openDatabase({ url: url })).rejects.toThrow(
         new DatabaseInUseError(
           `Another Switchboard (switchboard pid ${process.pid} on ${hostname()}) is using the ` +
             `database "${database}" on ${host}:${port}. Only one Switchboard may use it at a ` +
@@ -238,7 +231,7 @@ describe.each(testDatabaseKinds())('one Switchboard per database (%s)', (kind) =
       await first.close();
     }
     // Released with the first one.
-    const again = await openDatabase({ url: url.toString() });
+    const again = await openDatabase({ url: url });
     await again.close();
   }, 30_000);
 });

@@ -85,6 +85,20 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<Database
   };
 }
 
+/** A DATABASE_URL for those parameters (a socket directory goes in `?host=`). */
+export function databaseUrl(params: ConnectionParams): string {
+  const url = new URL(`postgres://localhost/${params.database}`);
+  url.username = params.user;
+  if (params.password) url.password = params.password;
+  if (params.host.startsWith('/')) {
+    url.searchParams.set('host', params.host);
+  } else {
+    url.hostname = params.host;
+    url.port = String(params.port);
+  }
+  return url.toString();
+}
+
 async function openOwnServerDatabase(): Promise<Database> {
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-test-db-'));
   const server = await startTestServer(dir);

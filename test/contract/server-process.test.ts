@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseUrl, openTestDatabase } from '../helpers/databases';
-import { freePort, runServer } from '../helpers/process';
+import { freePort, runServer, stopServers } from '../helpers/process';
 import { buildPlugin } from '../helpers/zip';
 
 async function tempDir(): Promise<string> {
@@ -33,6 +33,8 @@ function alive(pid: number): boolean {
 }
 
 describe('the server process', () => {
+  afterEach(stopServers);
+
   it('when the config file is bad, then it exits 1 with a message naming the key', async () => {
     const dir = await tempDir();
     const path = join(dir, 'bad.yaml');

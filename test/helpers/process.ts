@@ -24,6 +24,22 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * Stops the servers still running (a test that failed half-way) the way an admin would, so that
+ * they stop their embedded database servers too.
+ */
+export async function stopServers(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (child) => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }),
+  );
+}
+
 /** Runs the server entry from its TypeScript sources, as `npm run dev` does. */
 export function runServer(args: string[], env: NodeJS.ProcessEnv): RunningProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server.ts'), ...args], {
@@ -35,8 +51,12 @@ export function runServer(args: string[], env: NodeJS.ProcessEnv): RunningProces
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  running.add(child);
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
   );
   return {
     child,

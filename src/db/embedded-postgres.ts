@@ -24,7 +24,11 @@ import {
   unreachableParent,
   type OsUser,
 } from './postgres-os-user';
-import { DatabaseInUseError, EmbeddedDatabaseUnavailableError } from './database-errors';
+import {
+  DatabaseInUseError,
+  DatabaseStartError,
+  EmbeddedDatabaseUnavailableError,
+} from './database-errors';
 import { currentLockHolder } from './server-lock';
 
 /** The database Switchboard uses in its cluster. */
@@ -236,11 +240,6 @@ export class EmbeddedPostgres {
     };
   }
 
-  /** The server's process id (the postmaster), while it runs. */
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
@@ -334,7 +333,9 @@ export class EmbeddedPostgres {
       child.once('close', (c: number | null, s: string | null) => done([c, s]));
     });
     if (code !== 0) {
-      throw new Error(`initdb failed (exit ${code}): ${output.slice(-10).join('\n')}`);
+      throw new DatabaseStartError(
+        `could not create the embedded PostgreSQL database (initdb exit ${code}): ${output.slice(-10).join('\n')}`,
+      );
     }
   }
 
@@ -371,7 +372,7 @@ export class EmbeddedPostgres {
         break;
       } catch (err) {
         if (attempt >= 50) {
-          throw new Error(
+          throw new DatabaseStartError(
             `${join(this.clusterDir, 'postmaster.pid')} names process ${found.pid}, which is ` +
               `running, but no database server of this data directory answers ` +
               `(${(err as Error).message}). If process ${found.pid} is not this data ` +
@@ -480,7 +481,7 @@ export class EmbeddedPostgres {
         // The last lines arrive with the exit; give them a moment.
         setTimeout(() => {
           fail(
-            new Error(
+            new DatabaseStartError(
               `the embedded PostgreSQL server did not start (${why}): ${this.recent.join(' | ')}`,
             ),
           );

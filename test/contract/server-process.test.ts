@@ -60,7 +60,7 @@ describe('the server process', () => {
     // Only Switchboard's OS user may enter (and, run as root, its database's user pass through).
     expect((await stat(dataDir)).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o710 : 0o700);
     expect((await stat(join(dataDir, 'config.yaml'))).mode & 0o777).toBe(0o600);
-  }, 30_000);
+  }, 60_000);
 
   it('when run with DATABASE_URL, then it uses that database and the data directory holding the configuration is still 0700', async () => {
     const db = await openTestDatabase('embedded');
@@ -79,7 +79,7 @@ describe('the server process', () => {
     } finally {
       await db.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('when started on a fresh data directory, then the printed login works, docs are served and a restart keeps the state', async () => {
     const dataDir = await tempDir();
@@ -88,8 +88,8 @@ describe('the server process', () => {
     const base = `http://127.0.0.1:${port}`;
 
     const first = runServer([], env);
-    const [, password] = await first.waitFor(/with password: (\S+)/);
-    await first.waitFor(/"msg":"listening"/);
+    const [, password] = await first.waitFor(/with password: (\S+)/, 40_000);
+    await first.waitFor(/"msg":"listening"/, 40_000);
     expect(first.stdout()).toContain(
       `wrote a new configuration to ${join(dataDir, 'config.yaml')}`,
     );
@@ -118,7 +118,7 @@ describe('the server process', () => {
     expect(first.stdout()).toContain('"msg":"stopped"');
 
     const second = runServer([], env);
-    await second.waitFor(/"msg":"listening"/);
+    await second.waitFor(/"msg":"listening"/, 40_000);
     expect(second.stdout()).not.toContain('with password');
     expect(second.stdout()).toContain('database schema is up to date');
     const ping = await fetch(`${base}/_matrix/maubot/v1/auth/ping`, {
@@ -146,7 +146,7 @@ describe('the server process', () => {
     expect(await second.exited).toBe(0);
     expect(alive(database.pid)).toBe(false);
     expect(existsSync(pidFile(dataDir))).toBe(false);
-  }, 60_000);
+  }, 90_000);
 
   it('when the server is killed outright, then its database server is left running and the next start stops it and runs its own', async () => {
     const dataDir = await tempDir();

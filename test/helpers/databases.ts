@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import pg from 'pg';
-import { connectDatabase, openDatabase, type Database } from '../../src/db/database';
-import type { ConnectionParams } from '../../src/db/connection-params';
+import { connectDatabase, type Database } from '../../src/db/database';
+import { connectionParamsFromUrl, type ConnectionParams } from '../../src/db/connection-params';
 import { EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { createLogger } from '../../src/logging/logger';
 
@@ -74,7 +74,8 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<Database
   await admin.raw(`CREATE DATABASE ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const db = await openDatabase({ url: url.toString() });
+  // Like the embedded ones, without the server lock: a test may open its own Switchboard on it.
+  const db = await connectDatabase('postgres', connectionParamsFromUrl(url.toString()));
   return {
     ...db,
     async close() {

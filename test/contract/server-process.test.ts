@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseUrl, openTestDatabase } from '../helpers/databases';
-import { freePort, runServer, stopServers } from '../helpers/process';
+import { databaseServerPid, freePort, isRunning, runServer, stopServers } from '../helpers/process';
 import { buildPlugin } from '../helpers/zip';
 
 async function tempDir(): Promise<string> {
@@ -14,22 +14,13 @@ const pidFile = (dataDir: string) => join(dataDir, 'postgres', 'postmaster.pid')
 
 /** The embedded database server's pid (the postmaster) and process group. */
 async function databaseServer(dataDir: string): Promise<{ pid: number; group: number }> {
-  const pid = Number((await readFile(pidFile(dataDir), 'utf8')).split('\n')[0]);
+  const pid = await databaseServerPid(dataDir);
   return { pid, group: processGroup(pid) };
 }
 
 function processGroup(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('the server process', () => {
@@ -144,7 +135,7 @@ describe('the server process', () => {
     expect(database.group).not.toBe(processGroup(second.child.pid!));
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
-    expect(alive(database.pid)).toBe(false);
+    expect(isRunning(database.pid)).toBe(false);
     expect(existsSync(pidFile(dataDir))).toBe(false);
   }, 90_000);
 
@@ -157,19 +148,19 @@ describe('the server process', () => {
     const orphan = await databaseServer(dataDir);
     first.child.kill('SIGKILL');
     await first.exited;
-    expect(alive(orphan.pid)).toBe(true);
+    expect(isRunning(orphan.pid)).toBe(true);
 
     const second = runServer([], env);
     await second.waitFor(/"msg":"listening"/, 40_000);
     expect(second.stdout()).toContain(
       `"pid":${orphan.pid},"msg":"the embedded PostgreSQL server of an earlier Switchboard is still running (that one was killed); stopping it"`,
     );
-    expect(alive(orphan.pid)).toBe(false);
+    expect(isRunning(orphan.pid)).toBe(false);
     const own = await databaseServer(dataDir);
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-    expect(alive(own.pid)).toBe(false);
+    expect(isRunning(own.pid)).toBe(false);
   }, 90_000);
 
   it('when a second server starts on the same data directory, then it exits 1 with one message and the first keeps serving', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,6 +8,7 @@ import { embeddedClusterDir, findBinaries } from '../../src/db/embedded-postgres
 import { DATABASE_OS_USER } from '../../src/db/postgres-os-user';
 import { captureLogs } from '../helpers/log-capture';
 import { databaseUrl, openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+import { databaseServerPid, isRunning } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
 
 const isRoot = process.getuid?.() === 0;
@@ -23,21 +24,6 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-async function postmasterPid(dir: string): Promise<number> {
-  return Number(
-    (await readFile(join(embeddedClusterDir(dir), 'postmaster.pid'), 'utf8')).split('\n')[0],
-  );
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
 describe('the embedded PostgreSQL server', () => {
@@ -48,10 +34,10 @@ describe('the embedded PostgreSQL server', () => {
     await first
       .knex('plugin_archive')
       .insert({ plugin_id: 'x.y', sha256: 'h', size: 3, data: Buffer.from('zip') });
-    const pid = await postmasterPid(dir);
-    expect(alive(pid)).toBe(true);
+    const pid = await databaseServerPid(dir);
+    expect(isRunning(pid)).toBe(true);
     await first.close();
-    expect(alive(pid)).toBe(false);
+    expect(isRunning(pid)).toBe(false);
     await expect(stat(join(embeddedClusterDir(dir), 'postmaster.pid'))).rejects.toThrow('ENOENT');
 
     const second = await openDatabase({ dataDir: dir });
@@ -141,13 +127,13 @@ describe('the embedded PostgreSQL server', () => {
     const logs = captureLogs('info');
     const db = await openDatabase({ dataDir: dir, logger: logs.logger });
     try {
-      const pid = await postmasterPid(dir);
+      const pid = await databaseServerPid(dir);
       process.kill(pid, 'SIGKILL');
       await waitFor(() => logs.text().includes('the database lock is held again'), {
         timeoutMs: 30_000,
         what: 'the lock to be taken again',
       });
-      expect(await postmasterPid(dir)).not.toBe(pid);
+      expect(await databaseServerPid(dir)).not.toBe(pid);
       await waitFor(
         () =>
           db.knex.raw('select 1').then(

@@ -1,8 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '../..');
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of the embedded database server running on a data directory (its postmaster). */
+export async function databaseServerPid(dataDir: string): Promise<number> {
+  const pidFile = await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8');
+  return Number(pidFile.split('\n')[0]);
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

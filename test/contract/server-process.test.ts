@@ -1,13 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseUrl, openTestDatabase } from '../helpers/databases';
 import { databaseServerPid, freePort, isRunning, runServer, stopServers } from '../helpers/process';
 import { buildPlugin } from '../helpers/zip';
 
+const dirs: string[] = [];
+
+/** A data directory (each holds a database cluster: removed after the tests). */
 async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'switchboard-process-'));
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-process-'));
+  dirs.push(dir);
+  return dir;
 }
 
 const pidFile = (dataDir: string) => join(dataDir, 'postgres', 'postmaster.pid');
@@ -25,6 +30,9 @@ function processGroup(pid: number): number {
 
 describe('the server process', () => {
   afterEach(stopServers);
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
 
   it('when the config file is bad, then it exits 1 with a message naming the key', async () => {
     const dir = await tempDir();

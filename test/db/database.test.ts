@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate, rollbackAll } from '../../src/db/database';
-import { insertArchive, readArchive } from '../../src/db/plugin-repository';
+import { insertArchive, readArchive, SingleValueCopyReader } from '../../src/db/plugin-repository';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 
 async function tables(knex: Knex): Promise<string[]> {
@@ -69,5 +69,40 @@ describe.each(testDatabaseKinds())('plugin archives (%s)', (kind) => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('binary COPY reading', () => {
+  const header = Buffer.concat([
+    Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'),
+    Buffer.alloc(4),
+    Buffer.alloc(4),
+  ]);
+  const trailer = Buffer.from([0xff, 0xff]);
+  const field = (value: Buffer | null) => {
+    const row = Buffer.alloc(6);
+    row.writeInt16BE(1, 0);
+    row.writeInt32BE(value ? value.length : -1, 2);
+    return Buffer.concat([row, value ?? Buffer.alloc(0)]);
+  };
+  const read = (stream: Buffer, chunkSize: number) => {
+    const reader = new SingleValueCopyReader();
+    for (let i = 0; i < stream.length; i += chunkSize) {
+      reader.push(stream.subarray(i, i + chunkSize));
+    }
+    return reader.value();
+  };
+
+  it('when given one row in chunks of any size, no row, a NULL, or not COPY data, then the value, null, null, or an error', () => {
+    const stream = Buffer.concat([header, field(Buffer.from('abc')), trailer]);
+    for (const size of [1, 2, 7, 20, 64]) expect(read(stream, size)).toEqual(Buffer.from('abc'));
+    expect(read(Buffer.concat([header, trailer]), 3)).toBeNull();
+    expect(read(Buffer.concat([header, field(null), trailer]), 5)).toBeNull();
+    expect(() => read(Buffer.from('definitely not a copy stream'), 4)).toThrow(
+      'not PostgreSQL binary COPY data',
+    );
+    expect(() =>
+      read(Buffer.concat([header, field(Buffer.from('abc'))]).subarray(0, 27), 4),
+    ).toThrow('truncated binary COPY data');
   });
 });

@@ -1,10 +1,11 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { createLogger, type Logger } from '../logging/logger';
 import { connectionParamsFromUrl, type ConnectionParams } from './connection-params';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrationSource } from './migrations';
-import { importPgliteDataDir } from './pglite-import';
+import { importPgliteDataDir, pgliteDir } from './pglite-import';
 import type { DatabaseInUseError } from './database-errors';
 import { ServerLock, type ServerLockOptions } from './server-lock';
 
@@ -52,6 +53,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const onLost =
     options.onLockLost ?? ((err: Error) => logger.error({ err }, 'lost the database lock'));
   if (options.url) {
+    if (options.dataDir && existsSync(join(pgliteDir(options.dataDir), 'PG_VERSION'))) {
+      logger.warn(
+        { dir: pgliteDir(resolve(options.dataDir)) },
+        'the data directory holds the database of an earlier release, which is not used with ' +
+          'DATABASE_URL: start once without DATABASE_URL to import it into the embedded server',
+      );
+    }
     const params = connectionParamsFromUrl(options.url);
     const where = `the database "${params.database}" on ${params.host}:${params.port}`;
     return connectDatabase('postgres', params, {

@@ -11,6 +11,7 @@ import { EMBEDDED_DATABASE, EmbeddedPostgres } from '../../src/db/embedded-postg
 import { runInstanceQuery } from '../../src/db/instance-database';
 import { readArchive } from '../../src/db/plugin-repository';
 import { SecretBox } from '../../src/secrets/secret-box';
+import { databaseUrl, openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 
 const FIXTURE = join(__dirname, '../fixtures/pglite-0.1.0-data-dir.tar.br');
@@ -238,6 +239,37 @@ describe('importing the database of release 0.1.0 (PGlite)', () => {
     );
     expect(existsSync(join(dataDir, 'db', 'PG_VERSION'))).toBe(true);
   }, 60_000);
+});
+
+describe('an earlier release database beside DATABASE_URL', () => {
+  it('when Switchboard runs with DATABASE_URL, then the old database is left alone and a warning says how to import it', async () => {
+    const target = await openTestDatabase('embedded');
+    const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-import-'));
+    try {
+      await mkdir(join(dataDir, 'db'));
+      await writeFile(join(dataDir, 'db', 'PG_VERSION'), '18\n');
+      const logs = captureLogs();
+      const db = await openDatabase({
+        url: databaseUrl(target.connectionParams()),
+        dataDir,
+        logger: logs.logger,
+      });
+      await db.close();
+      expect(logs.lines).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          dir: join(dataDir, 'db'),
+          msg:
+            'the data directory holds the database of an earlier release, which is not used with ' +
+            'DATABASE_URL: start once without DATABASE_URL to import it into the embedded server',
+        }),
+      );
+      expect(existsSync(join(dataDir, 'db', 'PG_VERSION'))).toBe(true);
+    } finally {
+      await target.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
 
 /**

@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
-# Build stage: full dependencies (the install step applies patches/ and scripts/), compile
-# TypeScript, then drop the development dependencies.
+# Build stage: full dependencies (the install step applies patches/; npm installs the embedded
+# PostgreSQL binaries for the image's platform), compile TypeScript, then drop the development
+# dependencies.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches
-COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY openapi ./openapi
@@ -13,7 +13,9 @@ COPY generated ./generated
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Runtime stage: the patched production dependencies and the compiled output only.
+# Runtime stage: the patched production dependencies and the compiled output only. It runs as the
+# unprivileged user node; without DATABASE_URL the embedded PostgreSQL server runs as that user
+# too, with its data in /data/postgres.
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     SWITCHBOARD_DATA_DIR=/data \

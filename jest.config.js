@@ -4,8 +4,11 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
-  // Two cores: more workers only compete with the embedded databases they start.
+  // Two cores: more workers only compete for them.
   maxWorkers: 2,
+  // One embedded PostgreSQL server per worker for the whole run (test/helpers/databases.ts).
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   setupFiles: ['<rootDir>/test/helpers/env.ts'],

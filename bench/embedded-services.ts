@@ -10,7 +10,8 @@ import { createServices } from '../src/services';
 
 /**
  * Switchboard's services on a fresh embedded database in a temporary directory (removed at
- * exit), logging errors only, to stderr: stdout carries the benchmark child's result line.
+ * exit, which must come after `db.close()`), logging errors only, to stderr: stdout carries the
+ * benchmark child's result line.
  */
 export async function embeddedServices(name: string, overrides: Partial<ConfigInput> = {}) {
   const config = parseConfig({
@@ -22,7 +23,7 @@ export async function embeddedServices(name: string, overrides: Partial<ConfigIn
   const logger = createLogger('error', bufferedDestination(2));
   const dataDir = await mkdtemp(join(tmpdir(), `switchboard-bench-${name}-`));
   process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
+  const db = await openDatabase({ dataDir, logger });
   return { dataDir, db, services: createServices({ config, logger, db }) };
 }
 
@@ -35,7 +36,7 @@ export async function servicesOnHomeserver(name: string, webhooks: ConfigInput['
   const bot = JSON.parse(process.env.BENCH_BOT!) as { userId: string; accessToken: string };
   const owner = process.env.BENCH_USER!;
   const rooms = JSON.parse(process.env.BENCH_ROOMS!) as string[];
-  const { services } = await embeddedServices(name, {
+  const { db, services } = await embeddedServices(name, {
     provisioning: {
       secret: 'benchmark-provisioning-secret',
       botUserId: bot.userId,
@@ -49,5 +50,5 @@ export async function servicesOnHomeserver(name: string, webhooks: ConfigInput['
   while (!rooms.every((room) => bridge.bot.isJoined(room))) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { services, owner, rooms };
+  return { db, services, owner, rooms };
 }

@@ -10,6 +10,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import type { TreeMemory } from './process-memory';
 
 export const DURATION_S = Number(process.env.BENCH_SECONDS ?? 3);
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -40,7 +41,8 @@ export interface ServerInfo {
   switchboardPort: number;
   token: string;
   provisioningSecret: string;
-  embeddedDbRssBytes: number;
+  /** The embedded database server's processes, idle after start. */
+  embeddedDb: TreeMemory;
   rssBytes: number;
 }
 

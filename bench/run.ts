@@ -7,6 +7,7 @@ import { stage, type BenchPart } from './lib';
 import { apiPart } from './parts/api';
 import { clientsPart } from './parts/clients';
 import { commandsPart } from './parts/commands';
+import { footprintPart } from './parts/footprint';
 import { pluginsPart } from './parts/plugins';
 import { transformationsPart } from './parts/transformations';
 import { uploadPart } from './parts/upload';
@@ -21,6 +22,7 @@ const PARTS: readonly BenchPart[] = [
   pluginsPart,
   webhooksPart,
   transformationsPart,
+  footprintPart,
 ];
 
 function usage(): string {

@@ -13,6 +13,7 @@ import express from 'express';
 import { signToken } from '../src/api/maubot/token';
 import { parseConfig } from '../src/config/load';
 import { openDatabase } from '../src/db/database';
+import { processTreeMemory } from './process-memory';
 import { createApp } from '../src/http/app';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
 import { createServices } from '../src/services';
@@ -40,13 +41,13 @@ async function main(): Promise<void> {
     bufferedDestination('/dev/null'),
   );
 
-  const rssBefore = process.memoryUsage().rss;
-  // The default deployment: the embedded database persisted in a data directory.
+  // The default deployment: the embedded database server with its data in a data directory.
   const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-'));
   process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
-  global.gc?.();
-  const rssAfterDb = process.memoryUsage().rss;
+  const db = await openDatabase({ dataDir, logger });
+  process.on('SIGTERM', () => {
+    void db.close().then(() => process.exit(0));
+  });
 
   const switchboard = createApp(createServices({ config, logger, db }));
 
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
       switchboardPort: await listen(switchboard),
       token: signToken(config.server.unsharedSecret, 'admin'),
       provisioningSecret: config.provisioning.secret,
-      embeddedDbRssBytes: rssAfterDb - rssBefore,
+      // The database server's processes are this process's children.
+      embeddedDb: processTreeMemory(process.pid, { exclude: [process.pid] }),
       rssBytes: process.memoryUsage().rss,
     }) + '\n',
   );
@@ -95,8 +97,8 @@ process.on('message', (message: string) => {
   }
 });
 
-// A clean exit on SIGTERM lets --cpu-prof write its profile (BENCH_PROFILE=1).
-process.on('SIGTERM', () => process.exit(0));
+// A clean exit on SIGTERM (after stopping the database server, above) lets --cpu-prof write its
+// profile (BENCH_PROFILE=1).
 
 main().catch((err: unknown) => {
   console.error(err);

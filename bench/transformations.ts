@@ -26,7 +26,7 @@ const HOOKS = {
 } as const;
 
 async function main(): Promise<void> {
-  const { services, owner, rooms } = await servicesOnHomeserver('transformations', {
+  const { db, services, owner, rooms } = await servicesOnHomeserver('transformations', {
     urlPrefix: 'http://127.0.0.1/webhook/',
     allowJsTransformationFunctions: true,
   });
@@ -59,7 +59,10 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`${JSON.stringify({ port, hooks })}\n`);
   process.on('SIGTERM', () => {
-    void bridge.stop().then(() => process.exit(0));
+    void bridge
+      .stop()
+      .then(() => db.close())
+      .then(() => process.exit(0));
   });
 }
 

@@ -21,7 +21,7 @@ function listen(app: express.Express): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { services, owner, rooms } = await servicesOnHomeserver('webhooks', {
+  const { db, services, owner, rooms } = await servicesOnHomeserver('webhooks', {
     urlPrefix: 'http://127.0.0.1/webhook/',
   });
   const { bridge } = services;
@@ -41,7 +41,10 @@ async function main(): Promise<void> {
   const barePort = await listen(bare);
   process.stdout.write(`${JSON.stringify({ switchboardPort, barePort, hooks })}\n`);
   process.on('SIGTERM', () => {
-    void bridge.stop().then(() => process.exit(0));
+    void bridge
+      .stop()
+      .then(() => db.close())
+      .then(() => process.exit(0));
   });
 }
 

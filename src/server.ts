@@ -4,7 +4,9 @@ import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load';
 import type { Config } from './config/schema';
-import { embeddedDatabaseDir, migrate, openDatabase } from './db/database';
+import { secureDataDir } from './db/data-dir';
+import { DatabaseStartError } from './db/database-errors';
+import { migrate, openDatabase } from './db/database';
 import { createApp } from './http/app';
 import { bufferedDestination, createLogger } from './logging/logger';
 import { createServices } from './services';
@@ -27,10 +29,29 @@ async function main(): Promise<void> {
     logger.info({ admin: name }, 'hashed a plain-text admin password and saved it to the config');
   }
 
+  // Shutdown stays in this process's hands: until the services run there is nothing to drain
+  // and exiting stops the embedded database server; once they run, they are stopped in order; a
+  // second signal while that happens exits at once.
+  const running: { shutDown?: (reason: string, code?: number) => void } = {};
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (running.shutDown) running.shutDown(signal);
+      else process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+
+  // The embedded server secures the data directory itself (it knows its own OS user).
+  if (config.database.url) await secureDataDir(config.dataDir);
   const db = await openDatabase({
     url: config.database.url,
-    embeddedDir: embeddedDatabaseDir(config.dataDir),
+    dataDir: config.dataDir,
+    logger,
     migrate: false,
+    onLockLost: (err) => {
+      logger.error({ err }, 'another Switchboard took over the database; stopping');
+      if (running.shutDown) running.shutDown('database lock lost', 1);
+      else process.exit(1);
+    },
   });
   const applied = await migrate(db.knex);
   logger.info(
@@ -73,10 +94,8 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
+  const stop = async (reason: string): Promise<void> => {
+    logger.info({ reason }, 'shutting down');
     for (const socket of logSockets) socket.close();
     services.clientAuth.close();
     await services.instances.stopAll();
@@ -94,17 +113,17 @@ async function main(): Promise<void> {
     await db.close();
     logger.info('stopped');
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      stop(signal).then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'error while shutting down');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  running.shutDown = (reason, code = 0) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    stop(reason).then(
+      () => process.exit(code),
+      (err: unknown) => {
+        logger.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
 }
 
 function printFirstStart(
@@ -128,7 +147,7 @@ function printFirstStart(
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof DatabaseStartError) {
     process.stderr.write(`switchboard: ${err.message}\n`);
   } else {
     process.stderr.write(`switchboard: failed to start: ${String((err as Error).stack ?? err)}\n`);

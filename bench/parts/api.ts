@@ -61,7 +61,10 @@ async function run(): Promise<boolean> {
           `${ratio.toFixed(2).padStart(6)} ${ratio >= TARGET_RATIO ? 'ok' : `below ${TARGET_RATIO}`}`,
       );
     }
-    console.log(`embedded database idle memory: ${mib(info.embeddedDbRssBytes)} RSS`);
+    console.log(
+      `embedded database server idle: ${mib(info.embeddedDb.pssBytes)} PSS over ` +
+        `${info.embeddedDb.processes.length} processes`,
+    );
     console.log(`server process RSS after start: ${mib(info.rssBytes)}`);
     console.log(`target: every ratio >= ${TARGET_RATIO} x bare express`);
     return failed;

@@ -81,7 +81,8 @@ export async function loadConfig(options: {
   if (!existsSync(path)) {
     if (explicit) throw new ConfigError(`Config file not found: ${path}`);
     firstStart = { adminName: 'admin', adminPassword: randomToken(20) };
-    await mkdir(dirname(path), { recursive: true });
+    // Normally the data directory: only Switchboard's OS user may enter it.
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const text = renderConfig({
       unsharedSecret: randomToken(),
       provisioningSecret: randomToken(),

@@ -27,11 +27,13 @@ export function renderConfig(v: ConfigTemplateValues): string {
 # listener's port and address).
 
 # Where the embedded database and other local state live (relative to the working directory).
+# Only Switchboard's OS user may enter it (0700); its files are 0600.
 dataDir: ./data
 
 database:
-  # A Postgres connection string (postgres://user:pass@host:5432/db). null uses the embedded
-  # database (PGlite) under dataDir, which needs no setup.
+  # A Postgres connection string (postgres://user:pass@host:5432/db). null: Switchboard runs its
+  # own PostgreSQL server with its data in dataDir/postgres, which needs no setup (run as root,
+  # that server runs as the OS user switchboard-db). One Switchboard per database or dataDir.
   url: null
 
 server:

@@ -1,82 +1,148 @@
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
+import { createLogger, type Logger } from '../logging/logger';
+import { connectionParamsFromUrl, type ConnectionParams } from './connection-params';
+import { EmbeddedPostgres } from './embedded-postgres';
 import { migrationSource } from './migrations';
+import { importPgliteDataDir, pgliteDir } from './pglite-import';
+import type { DatabaseInUseError } from './database-errors';
+import { ServerLock, type ServerLockOptions } from './server-lock';
 
+export type { ConnectionParams } from './connection-params';
+
+/** 'embedded': the PostgreSQL server Switchboard runs itself; 'postgres': DATABASE_URL. */
 export type DatabaseKind = 'postgres' | 'embedded';
 
 export interface Database {
   knex: Knex;
   kind: DatabaseKind;
+  /**
+   * How to reach this database, for modules that open connections of their own with other
+   * credentials: keep host, port, database (and ssl), put in your own user and password. The
+   * embedded server's host is the directory of its Unix socket (or 127.0.0.1 with a random
+   * port); `user`/`password` are Switchboard's own login (the embedded server's superuser, or
+   * DATABASE_URL's user), which those modules must not hand on.
+   */
+  connectionParams(): ConnectionParams;
+  /** Closes the pool, releases the server lock, and stops the embedded server. */
   close(): Promise<void>;
 }
 
 export interface DatabaseOptions {
-  /** Postgres connection string; null/undefined means embedded. */
+  /** Postgres connection string; null/undefined means the embedded server. */
   url?: string | null | undefined;
-  /** Directory of the embedded database; undefined means in memory. */
-  embeddedDir?: string | undefined;
+  /** The data directory; the embedded server keeps its cluster in <dataDir>/postgres. */
+  dataDir?: string | undefined;
+  logger?: Logger;
   migrate?: boolean;
+  /** The server lock was lost to another Switchboard (see ServerLock); default: logged. */
+  onLockLost?: (err: DatabaseInUseError) => void;
 }
 
-/** `int8`/`numeric` come back as strings from pg; counts are small, so parse them. */
-function postgresConfig(url: string): Knex.Config {
+const REFUSAL = 'Only one Switchboard may use it at a time: stop the other one first.';
+
+/**
+ * Opens Switchboard's database: DATABASE_URL's, or the embedded server's (started here, with
+ * the database of an earlier release imported on its first start). Either way this process
+ * then holds the server lock, so a second Switchboard on the same database or data directory
+ * is refused with DatabaseInUseError.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const logger = options.logger ?? createLogger('silent');
+  const onLost =
+    options.onLockLost ?? ((err: Error) => logger.error({ err }, 'lost the database lock'));
+  if (options.url) {
+    if (options.dataDir && existsSync(join(pgliteDir(options.dataDir), 'PG_VERSION'))) {
+      logger.warn(
+        { dir: pgliteDir(resolve(options.dataDir)) },
+        'the data directory holds the database of an earlier release, which is not used with ' +
+          'DATABASE_URL: start once without DATABASE_URL to import it into the embedded server',
+      );
+    }
+    const params = connectionParamsFromUrl(options.url);
+    const where = `the database "${params.database}" on ${params.host}:${params.port}`;
+    return connectDatabase('postgres', params, {
+      ...options,
+      logger,
+      lock: { inUseMessage: inUse(where), logger, onLost },
+    });
+  }
+  if (!options.dataDir) throw new Error('the embedded database needs a data directory');
+  const dataDir = resolve(options.dataDir);
+  const inUseMessage = inUse(`the data directory ${dataDir}`);
+  const server = await EmbeddedPostgres.start({ dataDir, logger, inUseMessage });
+  try {
+    const db = await connectDatabase('embedded', server.connectionParams(), {
+      ...options,
+      logger,
+      lock: { inUseMessage, logger, onLost },
+      beforeMigrate: () => importPgliteDataDir(dataDir, server.connectionParams(), logger),
+    });
+    return {
+      ...db,
+      async close() {
+        await db.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const log = logger.child({ logger: 'knex' });
   return {
-    client: 'pg',
-    connection: url,
-    pool: { min: 0, max: 10 },
-    acquireConnectionTimeout: 10_000,
+    warn: (message: unknown) => log.warn(String(message)),
+    error: (message: unknown) => log.error(String(message)),
+    deprecate: (method: string, alternative: string) =>
+      log.warn(`${method} is deprecated, use ${alternative}`),
+    debug: (message: unknown) => log.debug(String(message)),
   };
 }
 
-export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  let knex: Knex;
-  let kind: DatabaseKind;
-  if (options.url) {
-    knex = knexFactory(postgresConfig(options.url));
-    kind = 'postgres';
-  } else {
-    if (options.embeddedDir) await mkdir(options.embeddedDir, { recursive: true });
-    knex = knexFactory({
-      client: ClientPgLite,
-      dialect: 'postgres',
-      connection: options.embeddedDir ? { filename: resolve(options.embeddedDir) } : {},
-      // The embedded engine has one connection; waiting on it must not time out under load.
-      acquireConnectionTimeout: 60_000,
-    } as Knex.Config);
-    kind = 'embedded';
-  }
-  if (options.migrate ?? true) await migrate(knex);
-  return { knex, kind, close: () => knex.destroy() };
-}
-
-/** The minimal part of the embedded engine's own client that repositories use directly. */
-export interface EmbeddedEngine {
-  query<T>(
-    sql: string,
-    params?: unknown[],
-    options?: { blob?: Blob },
-  ): Promise<{ rows: T[]; blob?: Blob }>;
+function inUse(where: string): (holder: string | null) => string {
+  return (holder) =>
+    `Another Switchboard${holder ? ` (${holder})` : ''} is using ${where}. ${REFUSAL}`;
 }
 
 /**
- * The embedded engine behind a knex handle or transaction, or null for a Postgres server.
- * There is only one embedded connection, so a query sent to it directly runs in the same
- * session, inside the transaction when `db` is one.
+ * A Database on a server that is already running: the pool, then (with `lock`) the server
+ * lock, then whatever must happen before migrating, then the migrations.
  */
-export async function embeddedEngine(db: Knex): Promise<EmbeddedEngine | null> {
-  const client: unknown = db.client;
-  if (!(client instanceof ClientPgLite)) return null;
-  // A transaction's client hands out the connection it holds; the root client keeps the engine.
-  if ((db as Knex.Transaction).isTransaction) {
-    return await (client as { acquireConnection(): Promise<EmbeddedEngine> }).acquireConnection();
+export async function connectDatabase(
+  kind: DatabaseKind,
+  params: ConnectionParams,
+  options: {
+    migrate?: boolean;
+    /** Where knex's own warnings go (a connection lost while the server restarts, say). */
+    logger?: Logger;
+    lock?: ServerLockOptions;
+    beforeMigrate?: () => Promise<unknown>;
+  } = {},
+): Promise<Database> {
+  const lock = options.lock ? await ServerLock.acquire(params, options.lock) : undefined;
+  const knex = knexFactory({
+    client: 'pg',
+    connection: { ...params },
+    pool: { min: 0, max: 10 },
+    acquireConnectionTimeout: 10_000,
+    log: knexLog(options.logger ?? createLogger('silent')),
+  });
+  const close = async () => {
+    await knex.destroy();
+    await lock?.release();
+  };
+  try {
+    await options.beforeMigrate?.();
+    if (options.migrate ?? true) await migrate(knex);
+  } catch (err) {
+    await close();
+    throw err;
   }
-  return (client as unknown as { pglite: EmbeddedEngine }).pglite;
-}
-
-export function embeddedDatabaseDir(dataDir: string): string {
-  return join(dataDir, 'db');
+  return { knex, kind, connectionParams: () => ({ ...params }), close };
 }
 
 export async function migrate(knex: Knex): Promise<string[]> {

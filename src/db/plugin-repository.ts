@@ -1,8 +1,10 @@
-import { openAsBlob } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
+import type pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { PluginLoader, PluginMeta } from '../plugins/plugin-archive';
-import { embeddedEngine } from './database';
 import type { DbPluginRow } from './tables';
 
 /** A stored plugin as the rest of Switchboard sees it (the archive bytes stay in the database). */
@@ -80,66 +82,153 @@ export async function lockPluginId(trx: Knex.Transaction, id: string): Promise<v
   await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`plugin:${id}`]);
 }
 
-export async function insertArchive(db: Knex, archive: NewArchive): Promise<number> {
-  const engine = await embeddedEngine(db);
-  if (engine) {
-    // A bytea parameter reaches the embedded engine as text and costs it seconds per 10 MB;
-    // its /dev/blob device takes a file-backed blob as it is.
-    const { rows } = await engine.query<{ id: string | number }>(
-      `insert into plugin_archive (plugin_id, sha256, size, data)
-       values ($1, $2, $3, pg_read_binary_file('/dev/blob')) returning id`,
-      [archive.pluginId, archive.sha256, archive.file.size],
-      { blob: await openAsBlob(archive.file.path) },
-    );
-    return Number(rows[0]!.id);
+/**
+ * The pg connection behind a knex handle: a transaction's own (statements then run inside it),
+ * or one from the pool for the duration of `work`.
+ */
+async function withConnection<T>(
+  db: Knex,
+  work: (connection: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = db.client as {
+    acquireConnection(): Promise<pg.Client>;
+    releaseConnection(connection: pg.Client): Promise<void>;
+  };
+  const connection = await client.acquireConnection();
+  try {
+    return await work(connection);
+  } finally {
+    await client.releaseConnection(connection);
   }
-  const [row] = await db('plugin_archive')
-    .insert({
-      plugin_id: archive.pluginId,
-      sha256: archive.sha256,
-      size: archive.file.size,
-      data: await readFile(archive.file.path),
-    })
-    .returning<{ id: string | number }[]>('id');
-  return Number(row!.id);
 }
 
-export async function readArchive(db: Knex, archiveId: number): Promise<Buffer | null> {
-  const engine = await embeddedEngine(db);
-  if (engine) {
-    // Selecting a large bytea from the embedded engine goes through text (about a second per
-    // 10 MB); a binary COPY to its blob device does not. COPY takes no parameters, so the id is
-    // written in, as the integer it is.
-    if (!Number.isSafeInteger(archiveId)) throw new Error(`bad archive id ${archiveId}`);
-    const { blob } = await engine.query(
-      `copy (select data from plugin_archive where id = ${archiveId}) to '/dev/blob' with (format binary)`,
-    );
-    return blob ? singleBinaryCopyValue(Buffer.from(await blob.arrayBuffer())) : null;
-  }
-  const row = await db('plugin_archive')
-    .select<{ data: Uint8Array }>('data')
-    .where({ id: archiveId })
-    .first();
-  return row ? Buffer.from(row.data) : null;
+/** PostgreSQL's binary COPY format: the signature, no flags, no header extension. */
+const COPY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+const COPY_TRAILER = Buffer.from([0xff, 0xff]);
+
+function copyField(value: Buffer): Buffer[] {
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(value.length);
+  return [length, value];
 }
 
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+function int8(value: number): Buffer {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigInt64BE(BigInt(value));
+  return bytes;
+}
 
 /**
- * The value of the first column of the first row of PostgreSQL's binary COPY format, or null
- * when there is no row: signature, flags, header extension, then per row a field count and
- * length-prefixed fields.
+ * Streams the archive file into the table with a binary COPY: megabytes of archive never sit in
+ * memory whole (a bytea parameter would be copied twice more on its way to the server).
  */
-export function singleBinaryCopyValue(copy: Buffer): Buffer | null {
-  if (copy.length < 21 || !copy.subarray(0, 11).equals(COPY_SIGNATURE)) {
-    throw new Error('not PostgreSQL binary COPY data');
+export async function insertArchive(db: Knex, archive: NewArchive): Promise<number> {
+  const [{ id }] = (
+    await db.raw<{ rows: { id: string }[] }>(
+      `select nextval(pg_get_serial_sequence('plugin_archive', 'id')) as id`,
+    )
+  ).rows as [{ id: string }];
+  const row = Buffer.concat([
+    COPY_HEADER,
+    Buffer.from([0, 5]),
+    ...copyField(int8(Number(id))),
+    ...copyField(Buffer.from(archive.pluginId, 'utf8')),
+    ...copyField(Buffer.from(archive.sha256, 'utf8')),
+    ...copyField(int8(archive.file.size)),
+  ]);
+  const dataLength = Buffer.alloc(4);
+  dataLength.writeInt32BE(archive.file.size);
+  async function* content() {
+    yield Buffer.concat([row, dataLength]);
+    let sent = 0;
+    for await (const chunk of createReadStream(archive.file.path)) {
+      sent += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+    if (sent !== archive.file.size) {
+      throw new Error(`archive file is ${sent} bytes, not ${archive.file.size}`);
+    }
+    yield COPY_TRAILER;
   }
-  const rowStart = 19 + copy.readInt32BE(15);
-  const fieldCount = copy.readInt16BE(rowStart);
-  if (fieldCount === -1) return null;
-  const length = copy.readInt32BE(rowStart + 2);
-  if (length < 0) return null;
-  return copy.subarray(rowStart + 6, rowStart + 6 + length);
+  await withConnection(db, (connection) =>
+    pipeline(
+      Readable.from(content()),
+      connection.query(
+        copyFrom(
+          'COPY plugin_archive (id, plugin_id, sha256, size, data) FROM STDIN (FORMAT binary)',
+        ),
+      ),
+    ),
+  );
+  return Number(id);
+}
+
+/**
+ * The archive's bytes, through a binary COPY too: the bytes come as they are (a bytea column
+ * would come as hex text twice their size), into one buffer of their size.
+ */
+export async function readArchive(db: Knex, archiveId: number): Promise<Buffer | null> {
+  // COPY takes no parameters: the id is written in, as the integer it is.
+  if (!Number.isSafeInteger(archiveId)) throw new Error(`bad archive id ${archiveId}`);
+  return withConnection(db, async (connection) => {
+    const stream = connection.query(
+      copyTo(
+        `COPY (SELECT data FROM plugin_archive WHERE id = ${archiveId}) TO STDOUT (FORMAT binary)`,
+      ),
+    );
+    const reader = new SingleValueCopyReader();
+    for await (const chunk of stream) reader.push(chunk as Buffer);
+    return reader.value();
+  });
+}
+
+/**
+ * The value of the first column of the first row of a binary COPY stream (null when there is
+ * no row or it is NULL), fed chunk by chunk: signature, flags, header extension, then per row a
+ * field count and length-prefixed fields.
+ */
+export class SingleValueCopyReader {
+  private head = Buffer.alloc(0);
+  private data: Buffer | null | undefined;
+  private filled = 0;
+
+  push(chunk: Buffer): void {
+    if (this.data === undefined) {
+      this.head = Buffer.concat([this.head, chunk]);
+      this.readHead();
+    } else if (this.data && this.filled < this.data.length) {
+      this.filled += chunk.copy(this.data, this.filled);
+    }
+  }
+
+  private readHead(): void {
+    const head = this.head;
+    if (head.length < 19) return;
+    if (!head.subarray(0, 11).equals(COPY_HEADER.subarray(0, 11))) {
+      throw new Error('not PostgreSQL binary COPY data');
+    }
+    const rowStart = 19 + head.readInt32BE(15);
+    if (head.length < rowStart + 2) return;
+    if (head.readInt16BE(rowStart) === -1) {
+      this.data = null;
+      return;
+    }
+    if (head.length < rowStart + 6) return;
+    const length = head.readInt32BE(rowStart + 2);
+    if (length < 0) {
+      this.data = null;
+      return;
+    }
+    this.data = Buffer.allocUnsafe(length);
+    this.filled = head.copy(this.data, 0, rowStart + 6, rowStart + 6 + length);
+    this.head = Buffer.alloc(0);
+  }
+
+  value(): Buffer | null {
+    if (this.data === undefined) throw new Error('incomplete binary COPY data');
+    if (this.data && this.filled < this.data.length) throw new Error('truncated binary COPY data');
+    return this.data;
+  }
 }
 
 export async function deleteArchive(db: Knex, archiveId: number): Promise<void> {

@@ -1,14 +1,39 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, runServer } from '../helpers/process';
+import { databaseUrl, openTestDatabase } from '../helpers/databases';
+import { databaseServerPid, freePort, isRunning, runServer, stopServers } from '../helpers/process';
 import { buildPlugin } from '../helpers/zip';
 
+const dirs: string[] = [];
+
+/** A data directory (each holds a database cluster: removed after the tests). */
 async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'switchboard-process-'));
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-process-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const pidFile = (dataDir: string) => join(dataDir, 'postgres', 'postmaster.pid');
+
+/** The embedded database server's pid (the postmaster) and process group. */
+async function databaseServer(dataDir: string): Promise<{ pid: number; group: number }> {
+  const pid = await databaseServerPid(dataDir);
+  return { pid, group: processGroup(pid) };
+}
+
+function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 }
 
 describe('the server process', () => {
+  afterEach(stopServers);
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
   it('when the config file is bad, then it exits 1 with a message naming the key', async () => {
     const dir = await tempDir();
     const path = join(dir, 'bad.yaml');
@@ -31,7 +56,29 @@ describe('the server process', () => {
     expect(await again.exited).toBe(0);
     expect(again.stdout()).toContain('database schema is up to date');
     expect(again.stdout()).not.toContain('with password');
-  }, 30_000);
+    // Only Switchboard's OS user may enter (and, run as root, its database's user pass through).
+    expect((await stat(dataDir)).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o710 : 0o700);
+    expect((await stat(join(dataDir, 'config.yaml'))).mode & 0o777).toBe(0o600);
+  }, 60_000);
+
+  it('when run with DATABASE_URL, then it uses that database and the data directory holding the configuration is still 0700', async () => {
+    const db = await openTestDatabase('embedded');
+    try {
+      const dataDir = await tempDir();
+      await chmod(dataDir, 0o755);
+      const proc = runServer(['migrate'], {
+        SWITCHBOARD_DATA_DIR: dataDir,
+        DATABASE_URL: databaseUrl(db.connectionParams()),
+      });
+      expect(await proc.exited).toBe(0);
+      expect(proc.stdout()).toContain('"database":"postgres","migrations":[],');
+      expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+      expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+      expect((await stat(join(dataDir, 'config.yaml'))).mode & 0o777).toBe(0o600);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 
   it('when started on a fresh data directory, then the printed login works, docs are served and a restart keeps the state', async () => {
     const dataDir = await tempDir();
@@ -40,8 +87,8 @@ describe('the server process', () => {
     const base = `http://127.0.0.1:${port}`;
 
     const first = runServer([], env);
-    const [, password] = await first.waitFor(/with password: (\S+)/);
-    await first.waitFor(/"msg":"listening"/);
+    const [, password] = await first.waitFor(/with password: (\S+)/, 40_000);
+    await first.waitFor(/"msg":"listening"/, 40_000);
     expect(first.stdout()).toContain(
       `wrote a new configuration to ${join(dataDir, 'config.yaml')}`,
     );
@@ -70,7 +117,7 @@ describe('the server process', () => {
     expect(first.stdout()).toContain('"msg":"stopped"');
 
     const second = runServer([], env);
-    await second.waitFor(/"msg":"listening"/);
+    await second.waitFor(/"msg":"listening"/, 40_000);
     expect(second.stdout()).not.toContain('with password');
     expect(second.stdout()).toContain('database schema is up to date');
     const ping = await fetch(`${base}/_matrix/maubot/v1/auth/ping`, {
@@ -90,7 +137,57 @@ describe('the server process', () => {
       headers: { Authorization: `Bearer ${token}` },
     });
     expect(await reload.json()).toEqual({ success: true });
+    // The database server is in a process group of its own (a Ctrl-C in a terminal reaches
+    // only Switchboard), and Switchboard stops it on its way out.
+    const database = await databaseServer(dataDir);
+    expect(database.group).not.toBe(processGroup(second.child.pid!));
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
-  }, 60_000);
+    expect(isRunning(database.pid)).toBe(false);
+    expect(existsSync(pidFile(dataDir))).toBe(false);
+  }, 90_000);
+
+  it('when the server is killed outright, then its database server is left running and the next start stops it and runs its own', async () => {
+    const dataDir = await tempDir();
+    const port = await freePort();
+    const env = { SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_PORT: String(port) };
+    const first = runServer([], env);
+    await first.waitFor(/"msg":"listening"/, 40_000);
+    const orphan = await databaseServer(dataDir);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(isRunning(orphan.pid)).toBe(true);
+
+    const second = runServer([], env);
+    await second.waitFor(/"msg":"listening"/, 40_000);
+    expect(second.stdout()).toContain(
+      `"pid":${orphan.pid},"msg":"the embedded PostgreSQL server of an earlier Switchboard is still running (that one was killed); stopping it"`,
+    );
+    expect(isRunning(orphan.pid)).toBe(false);
+    const own = await databaseServer(dataDir);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(isRunning(own.pid)).toBe(false);
+  }, 90_000);
+
+  it('when a second server starts on the same data directory, then it exits 1 with one message and the first keeps serving', async () => {
+    const dataDir = await tempDir();
+    const [port, otherPort] = [await freePort(), await freePort()];
+    const first = runServer([], { SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_PORT: String(port) });
+    await first.waitFor(/"msg":"listening"/, 40_000);
+    const second = runServer([], {
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_PORT: String(otherPort),
+    });
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toBe(
+      `switchboard: Another Switchboard (switchboard pid ${first.child.pid} on ${hostname()}) ` +
+        `is using the data directory ${dataDir}. Only one Switchboard may use it at a time: ` +
+        `stop the other one first.\n`,
+    );
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+  }, 90_000);
 });

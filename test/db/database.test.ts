@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrate, openDatabase, rollbackAll } from '../../src/db/database';
-import { insertArchive, readArchive, singleBinaryCopyValue } from '../../src/db/plugin-repository';
+import { migrate, rollbackAll } from '../../src/db/database';
+import { insertArchive, readArchive, SingleValueCopyReader } from '../../src/db/plugin-repository';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 
 async function tables(knex: Knex): Promise<string[]> {
@@ -51,25 +51,6 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
   });
 });
 
-describe('embedded database', () => {
-  it('when closed and opened again from its directory, then the data is still there', async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), 'switchboard-db-')), 'db');
-    const first = await openDatabase({ embeddedDir: dir });
-    await first.knex('plugin_archive').insert({
-      plugin_id: 'xyz.example',
-      sha256: 'abc',
-      size: 3,
-      data: Buffer.from('zip'),
-    });
-    await first.close();
-    const second = await openDatabase({ embeddedDir: dir });
-    const rows = await second.knex('plugin_archive').select('plugin_id', 'size');
-    expect(rows).toEqual([{ plugin_id: 'xyz.example', size: expect.anything() }]);
-    expect(Number(rows[0].size)).toBe(3);
-    await second.close();
-  });
-});
-
 describe.each(testDatabaseKinds())('plugin archives (%s)', (kind) => {
   it('when a 10 MB archive is stored and read back, then the bytes are identical', async () => {
     const db = await openTestDatabase(kind);
@@ -91,23 +72,37 @@ describe.each(testDatabaseKinds())('plugin archives (%s)', (kind) => {
   });
 });
 
-describe('binary COPY parsing', () => {
-  it('when given one row, no row, or not COPY data, then the value, null, or an error', () => {
-    const header = Buffer.concat([
-      Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'),
-      Buffer.alloc(4),
-      Buffer.alloc(4),
-    ]);
+describe('binary COPY reading', () => {
+  const header = Buffer.concat([
+    Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'),
+    Buffer.alloc(4),
+    Buffer.alloc(4),
+  ]);
+  const trailer = Buffer.from([0xff, 0xff]);
+  const field = (value: Buffer | null) => {
     const row = Buffer.alloc(6);
     row.writeInt16BE(1, 0);
-    row.writeInt32BE(3, 2);
-    const trailer = Buffer.from([0xff, 0xff]);
-    expect(
-      singleBinaryCopyValue(Buffer.concat([header, row, Buffer.from('abc'), trailer])),
-    ).toEqual(Buffer.from('abc'));
-    expect(singleBinaryCopyValue(Buffer.concat([header, trailer]))).toBeNull();
-    expect(() => singleBinaryCopyValue(Buffer.from('definitely not a copy stream'))).toThrow(
+    row.writeInt32BE(value ? value.length : -1, 2);
+    return Buffer.concat([row, value ?? Buffer.alloc(0)]);
+  };
+  const read = (stream: Buffer, chunkSize: number) => {
+    const reader = new SingleValueCopyReader();
+    for (let i = 0; i < stream.length; i += chunkSize) {
+      reader.push(stream.subarray(i, i + chunkSize));
+    }
+    return reader.value();
+  };
+
+  it('when given one row in chunks of any size, no row, a NULL, or not COPY data, then the value, null, null, or an error', () => {
+    const stream = Buffer.concat([header, field(Buffer.from('abc')), trailer]);
+    for (const size of [1, 2, 7, 20, 64]) expect(read(stream, size)).toEqual(Buffer.from('abc'));
+    expect(read(Buffer.concat([header, trailer]), 3)).toBeNull();
+    expect(read(Buffer.concat([header, field(null), trailer]), 5)).toBeNull();
+    expect(() => read(Buffer.from('definitely not a copy stream'), 4)).toThrow(
       'not PostgreSQL binary COPY data',
     );
+    expect(() =>
+      read(Buffer.concat([header, field(Buffer.from('abc'))]).subarray(0, 27), 4),
+    ).toThrow('truncated binary COPY data');
   });
 });

@@ -1,8 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '../..');
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of the embedded database server running on a data directory (its postmaster). */
+export async function databaseServerPid(dataDir: string): Promise<number> {
+  const pidFile = await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8');
+  return Number(pidFile.split('\n')[0]);
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -24,6 +40,22 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * Stops the servers still running (a test that failed half-way) the way an admin would, so that
+ * they stop their embedded database servers too.
+ */
+export async function stopServers(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (child) => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }),
+  );
+}
+
 /** Runs the server entry from its TypeScript sources, as `npm run dev` does. */
 export function runServer(args: string[], env: NodeJS.ProcessEnv): RunningProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server.ts'), ...args], {
@@ -35,8 +67,12 @@ export function runServer(args: string[], env: NodeJS.ProcessEnv): RunningProces
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  running.add(child);
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
   );
   return {
     child,

@@ -284,7 +284,7 @@ describe.each(testDatabaseKinds())('FeedPoller on %s', (kind) => {
     await poller(read, two).pollNow();
     expect(most).toBe(2);
     expect((await db.knex('feed_state').count<{ count: string }[]>('* as count'))[0]?.count).toBe(
-      kind === 'embedded' ? 7 : '7',
+      '7',
     );
   });
 

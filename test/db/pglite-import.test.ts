@@ -1,0 +1,308 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliDecompressSync } from 'node:zlib';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { openDatabase, type Database } from '../../src/db/database';
+import { EMBEDDED_DATABASE, EmbeddedPostgres } from '../../src/db/embedded-postgres';
+import { runInstanceQuery } from '../../src/db/instance-database';
+import { readArchive } from '../../src/db/plugin-repository';
+import { SecretBox } from '../../src/secrets/secret-box';
+import { databaseUrl, openTestDatabase } from '../helpers/databases';
+import { captureLogs } from '../helpers/log-capture';
+
+const FIXTURE = join(__dirname, '../fixtures/pglite-0.1.0-data-dir.tar.br');
+
+let unpacked: string | undefined;
+
+/** A data directory as Switchboard 0.1.0 (PGlite in <dataDir>/db) left it. */
+async function releaseDataDir(): Promise<string> {
+  if (!unpacked) {
+    unpacked = await mkdtemp(join(tmpdir(), 'switchboard-release-'));
+    const tar = brotliDecompressSync(await readFile(FIXTURE));
+    const pglite = await PGlite.create(join(unpacked, 'db'), { loadDataDir: new Blob([tar]) });
+    await pglite.close();
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-import-'));
+  await cp(join(unpacked, 'db'), join(dataDir, 'db'), { recursive: true });
+  return dataDir;
+}
+
+interface Snapshot {
+  /** "schema.table" -> its rows as JSON text, sorted. */
+  tables: Record<string, string[]>;
+  sequences: Record<string, string>;
+  /** "schema.table" -> owner. */
+  owners: Record<string, string>;
+  indexes: string[];
+  constraints: string[];
+}
+
+type Query = (sql: string) => Promise<Record<string, unknown>[]>;
+
+const USER_SCHEMAS = `n.nspname <> 'information_schema' and n.nspname !~ '^pg_'`;
+
+/** Everything a database holds outside the system catalogs, comparable across servers. */
+async function snapshot(query: Query): Promise<Snapshot> {
+  const tables: Snapshot['tables'] = {};
+  const owners: Snapshot['owners'] = {};
+  const relations = await query(
+    `select n.nspname as schema, c.relname as name, pg_get_userbyid(c.relowner) as owner
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'r' and ${USER_SCHEMAS} order by 1, 2`,
+  );
+  for (const { schema, name, owner } of relations as {
+    schema: string;
+    name: string;
+    owner: string;
+  }[]) {
+    const key = `${schema}.${name}`;
+    const rows = await query(`select row_to_json(t)::text as r from "${schema}"."${name}" t`);
+    tables[key] = rows.map((r) => String(r.r)).sort();
+    owners[key] = owner;
+  }
+  const sequences: Snapshot['sequences'] = {};
+  for (const { schema, name } of (await query(
+    `select n.nspname as schema, c.relname as name from pg_class c
+       join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'S' and ${USER_SCHEMAS}`,
+  )) as { schema: string; name: string }[]) {
+    const [at] = await query(
+      `select last_value::text || '/' || is_called as v from "${schema}"."${name}"`,
+    );
+    sequences[`${schema}.${name}`] = String(at!.v);
+  }
+  const indexes = (
+    await query(
+      `select indexdef as d from pg_indexes where schemaname <> 'information_schema' and schemaname !~ '^pg_'`,
+    )
+  )
+    .map((r) => String(r.d))
+    .sort();
+  const constraints = (
+    await query(
+      `select conrelid::regclass::text || ' ' || pg_get_constraintdef(c.oid) as d
+         from pg_constraint c join pg_namespace n on n.oid = c.connamespace where ${USER_SCHEMAS}`,
+    )
+  )
+    .map((r) => String(r.d))
+    .sort();
+  return { tables, sequences, owners, indexes, constraints };
+}
+
+async function pgliteSnapshot(dir: string): Promise<Snapshot> {
+  const pglite = await PGlite.create(dir);
+  try {
+    return await snapshot(async (sql) => (await pglite.query<Record<string, unknown>>(sql)).rows);
+  } finally {
+    await pglite.close();
+  }
+}
+
+async function serverSnapshot(db: Database): Promise<Snapshot> {
+  const client = new pg.Client(db.connectionParams());
+  await client.connect();
+  try {
+    return await snapshot(async (sql) => (await client.query<Record<string, unknown>>(sql)).rows);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('importing the database of release 0.1.0 (PGlite)', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of [...dirs, unpacked ?? '']) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('when the new version starts on its data directory, then every table, row, sequence, index, constraint and instance schema is there, and the old directory is kept', async () => {
+    const dataDir = await releaseDataDir();
+    dirs.push(dataDir);
+    const before = await pgliteSnapshot(join(dataDir, 'db'));
+    // The fixture really has the data the test is about.
+    expect(Object.keys(before.tables)).toEqual([
+      'mbp_echobot.seen',
+      'mbp_karmabot.karma',
+      'public.client',
+      'public.connection',
+      'public.feed_item_seen',
+      'public.feed_state',
+      'public.instance',
+      'public.knex_migrations',
+      'public.knex_migrations_lock',
+      'public.oauth_state',
+      'public.plugin',
+      'public.plugin_archive',
+      'public.provisioning_bot',
+      'public.user_token',
+      'public.webhook_delivery',
+      'public.webhook_hook',
+    ]);
+    for (const [table, rows] of Object.entries(before.tables)) {
+      expect([table, rows.length > 0]).toEqual([table, true]);
+    }
+
+    const logs = captureLogs();
+    const db = await openDatabase({ dataDir, logger: logs.logger });
+    try {
+      expect(await serverSnapshot(db)).toEqual(before);
+      expect(existsSync(join(dataDir, 'db'))).toBe(false);
+      expect(existsSync(join(dataDir, 'db.pglite-imported', 'PG_VERSION'))).toBe(true);
+      const messages = logs.lines.map((l) => l.msg);
+      expect(messages).toContain(
+        'importing the database of an earlier release (PGlite) into the embedded PostgreSQL server',
+      );
+      expect(logs.lines.filter((l) => l.msg === 'imported a table')).toHaveLength(16);
+      expect(
+        logs.lines.find((l) => String(l.msg).startsWith('imported the database')),
+      ).toMatchObject({
+        from: join(dataDir, 'db'),
+        keptAt: join(dataDir, 'db.pglite-imported'),
+        tables: 16,
+        instanceSchemas: 2,
+      });
+
+      // Instance databases work as before: their role owns them, and nothing else.
+      expect(
+        (
+          await runInstanceQuery(
+            db.knex,
+            'karmabot',
+            'insert into karma (user_id) values ($1) returning id',
+            ['@new:example.org'],
+          )
+        ).rows,
+      ).toEqual([{ id: 26 }]);
+      await expect(
+        runInstanceQuery(db.knex, 'karmabot', 'select * from public.client'),
+      ).rejects.toThrow('permission denied');
+      expect((await runInstanceQuery(db.knex, 'echobot', 'select last from seen')).rows).toEqual([
+        { last: Buffer.from([0, 1, 2, 255]) },
+      ]);
+      // Archives are the uploaded bytes; secrets open with the same key.
+      for (const row of await db.knex('plugin_archive').select('id', 'sha256', 'size')) {
+        const data = await readArchive(db.knex, Number(row.id));
+        expect(data!.length).toBe(Number(row.size));
+        expect(createHash('sha256').update(data!).digest('hex')).toBe(row.sha256);
+      }
+      const box = new SecretBox(Buffer.alloc(32, 7).toString('base64'), []);
+      const client = await db.knex('client').where({ id: '@karma:example.org' }).first();
+      expect(
+        box.open({ keyId: client.access_token_key_id, ciphertext: client.access_token_ciphertext }),
+      ).toBe('syt_token_of_@karma:example.org');
+    } finally {
+      await db.close();
+    }
+
+    // The next start has nothing to import and keeps everything.
+    const again = captureLogs();
+    const reopened = await openDatabase({ dataDir, logger: again.logger });
+    try {
+      expect(again.text()).not.toContain('importing');
+      expect((await reopened.knex('plugin').pluck('id')).sort()).toEqual([
+        'xyz.maubot.echo',
+        'xyz.maubot.karma',
+      ]);
+      expect(await reopened.knex('mbp_karmabot.karma').count({ n: '*' })).toEqual([{ n: '26' }]);
+    } finally {
+      await reopened.close();
+    }
+  }, 120_000);
+
+  it('when the import fails half-way, then nothing of it stays in the new database and the old directory stays where it was', async () => {
+    const dataDir = await releaseDataDir();
+    dirs.push(dataDir);
+    // A table named as the last primary key index the import makes, after it copied every row.
+    const blocker = await startAndBlock(dataDir, 'webhook_hook_pkey');
+    await expect(openDatabase({ dataDir })).rejects.toThrow(
+      'relation "webhook_hook_pkey" already exists',
+    );
+    expect(existsSync(join(dataDir, 'db', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(dataDir, 'db.pglite-imported'))).toBe(false);
+    expect(await blocker.contents()).toEqual({ tables: ['public.webhook_hook_pkey'], roles: [] });
+  }, 120_000);
+
+  it('when the new version already has its tables and an earlier release database appears beside them, then the start is refused with what to do', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-import-'));
+    dirs.push(dataDir);
+    const db = await openDatabase({ dataDir });
+    await db.close();
+    // What the import looks for: a PostgreSQL data directory in <dataDir>/db.
+    await mkdir(join(dataDir, 'db'));
+    await writeFile(join(dataDir, 'db', 'PG_VERSION'), '18\n');
+    await expect(openDatabase({ dataDir })).rejects.toThrow(
+      `${join(dataDir, 'db')} holds the database of an earlier release (PGlite), but the ` +
+        `embedded PostgreSQL database already has Switchboard's tables, so it was imported or ` +
+        `started without it before. Move ${join(dataDir, 'db')} out of the data directory to start.`,
+    );
+    expect(existsSync(join(dataDir, 'db', 'PG_VERSION'))).toBe(true);
+  }, 60_000);
+});
+
+describe('an earlier release database beside DATABASE_URL', () => {
+  it('when Switchboard runs with DATABASE_URL, then the old database is left alone and a warning says how to import it', async () => {
+    const target = await openTestDatabase('embedded');
+    const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-import-'));
+    try {
+      await mkdir(join(dataDir, 'db'));
+      await writeFile(join(dataDir, 'db', 'PG_VERSION'), '18\n');
+      const logs = captureLogs();
+      const db = await openDatabase({
+        url: databaseUrl(target.connectionParams()),
+        dataDir,
+        logger: logs.logger,
+      });
+      await db.close();
+      expect(logs.lines).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          dir: join(dataDir, 'db'),
+          msg:
+            'the data directory holds the database of an earlier release, which is not used with ' +
+            'DATABASE_URL: start once without DATABASE_URL to import it into the embedded server',
+        }),
+      );
+      expect(existsSync(join(dataDir, 'db', 'PG_VERSION'))).toBe(true);
+    } finally {
+      await target.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * Makes `table` in the embedded server's database before any import, and gives a way to see
+ * what that database holds later (tables and instance roles).
+ */
+async function startAndBlock(dataDir: string, table: string) {
+  const inServer = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const server = await EmbeddedPostgres.start({ dataDir, logger: captureLogs().logger });
+    const client = new pg.Client(server.connectionParams(EMBEDDED_DATABASE));
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+      await server.stop();
+    }
+  };
+  await inServer((client) => client.query(`create table ${table} (id int)`));
+  return {
+    contents: () =>
+      inServer(async (client) => ({
+        tables: (
+          await client.query<{ name: string }>(
+            `select table_schema || '.' || table_name as name from information_schema.tables
+              where table_schema not in ('pg_catalog', 'information_schema') order by 1`,
+          )
+        ).rows.map((r) => r.name),
+        roles: (
+          await client.query<{ name: string }>(
+            `select rolname as name from pg_roles where rolname like 'mbp%'`,
+          )
+        ).rows.map((r) => r.name),
+      })),
+  };
+}

@@ -1,7 +1,11 @@
 import request from 'supertest';
 import type { ConfigInput } from '../../src/config/schema';
 import { createLogger, type Logger } from '../../src/logging/logger';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import {
+  TestHomeserver,
+  type RegisteredUser,
+  type TestHomeserverOptions,
+} from '../homeserver/test-homeserver';
 import { createTestApp, type TestApp } from './app';
 import { TEST_PROVISIONING_SECRET, testConfig } from './config';
 import { openTestDatabase, type TestDatabaseKind } from './databases';
@@ -42,9 +46,14 @@ export interface BridgeHarness {
 
 export async function startBridge(
   kind: TestDatabaseKind,
-  options: { config?: Partial<ConfigInput>; logger?: Logger; db?: Database } = {},
+  options: {
+    config?: Partial<ConfigInput>;
+    logger?: Logger;
+    db?: Database;
+    homeserver?: TestHomeserverOptions;
+  } = {},
 ): Promise<BridgeHarness> {
-  const hs = await TestHomeserver.start();
+  const hs = await TestHomeserver.start(options.homeserver);
   const bot = hs.registerUser('bridgebot');
   const makeConfig = () =>
     testConfig({

@@ -109,8 +109,9 @@ export function fitMessage(content: MessageContent, budget: number): FittedMessa
     if (bytesOf(fitted) <= budget) return { json: JSON.stringify(fitted), steps };
   }
   if (fitted.formatted_body !== undefined || fitted.format !== undefined) {
-    const { format: _format, formatted_body: _html, ...plain } = fitted;
-    fitted = plain;
+    fitted = Object.fromEntries(
+      Object.entries(fitted).filter(([key]) => key !== 'format' && key !== 'formatted_body'),
+    );
     steps.push('html');
     if (bytesOf(fitted) <= budget) return { json: JSON.stringify(fitted), steps };
   }

@@ -1176,7 +1176,9 @@ export class TestHomeserver {
  * with the references to its auth and previous events, depth, hashes and a signature.
  */
 function federationBytes(event: ClientEvent, room: Room, serverName: string): number {
-  const { event_id: _eventId, unsigned: _unsigned, ...fields } = event;
+  const fields: Partial<ClientEvent> = { ...event };
+  delete fields.event_id;
+  delete fields.unsigned;
   const authTypes = ['m.room.create', 'm.room.power_levels', 'm.room.join_rules'];
   const auth = [
     ...authTypes.map((type) => room.state.get(stateKeyOf(type, ''))),

@@ -14,10 +14,10 @@ export interface WebhookProcesses {
   /** The path of each room's hook, in room order. */
   hooks: string[];
   /** Bot messages stored on the homeserver so far. */
-  delivered(): Promise<number>;
+  delivered: () => Promise<number>;
   /** When each numbered message ("seq <room> <n>") arrived, and whether each room's are in order. */
-  arrivals(): Promise<{ arrivals: Record<string, number>; inOrder: boolean }>;
-  stop(): Promise<void>;
+  arrivals: () => Promise<{ arrivals: Record<string, number>; inOrder: boolean }>;
+  stop: () => Promise<void>;
 }
 
 export async function startWebhookProcesses(options: {

@@ -307,6 +307,8 @@ export class ProvisioningBot implements RoomMessenger {
         inviter !== null && (await this.permissions.allows(inviter, '*', 'login')),
       inviteRefusal: INVITE_REFUSAL,
       ignoreOwnEvents: true,
+      // Outbound hooks get the room messages sent while Switchboard was stopped.
+      catchUp: true,
     };
   }
 

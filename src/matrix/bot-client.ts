@@ -66,6 +66,11 @@ export interface BotClientOptions {
    * receive every message it sends). Membership changes still arrive.
    */
   ignoreOwnEvents?: boolean;
+  /**
+   * Deliver the events of the first sync after a start that resumes from a stored position:
+   * what happened while the client was stopped (maubot's clients skip it, as maubot does).
+   */
+  catchUp?: boolean;
 }
 
 /** A room event as delivered by sync, without SDK types. */
@@ -158,6 +163,10 @@ export class BotClient {
   private ok = true;
   private rejected = false;
   private readonly joining = new Set<string>();
+  /** The sync running now resumed from a stored position (see `catchUp`). */
+  private resumed = false;
+  /** The homeserver has no authenticated media: downloads use the older endpoint. */
+  private legacyMedia = false;
   private eventListeners: ((event: RoomEvent) => void)[] = [];
   private membershipListeners: ((roomId: string, membership: string) => void)[] = [];
   remoteDisplayname: string | null = null;
@@ -467,11 +476,36 @@ export class BotClient {
     return body.content_uri;
   }
 
-  /** Downloads media by its mxc:// URI (authenticated media). */
+  /**
+   * Downloads media by its mxc:// URI: authenticated media (`/_matrix/client/v1/media`), or the
+   * older `/_matrix/media/v3` endpoint on a homeserver without it (Synapse before 1.111
+   * answers 400 M_UNRECOGNIZED; a proxy that does not route the path, a bare 404).
+   */
   async downloadMedia(mxcUrl: string): Promise<{ data: Buffer; contentType: string }> {
     const match = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxcUrl);
     if (!match) throw new Error(`not an mxc URI: ${mxcUrl}`);
-    const url = `${this.options.homeserver.replace(/\/+$/, '')}/_matrix/client/v1/media/download/${encodeURIComponent(match[1]!)}/${encodeURIComponent(match[2]!)}`;
+    const media = `/download/${encodeURIComponent(match[1]!)}/${encodeURIComponent(match[2]!)}`;
+    if (!this.legacyMedia) {
+      try {
+        return await this.fetchMedia(`/_matrix/client/v1/media${media}`);
+      } catch (err) {
+        const unknownEndpoint =
+          err instanceof HomeserverError &&
+          (err.errcode === 'M_UNRECOGNIZED' ||
+            (err.errcode === 'M_UNKNOWN' && (err.status === 404 || err.status === 405)));
+        if (!unknownEndpoint) throw err;
+        this.legacyMedia = true;
+        this.logger.info(
+          { status: err.status, errcode: err.errcode },
+          'the homeserver has no authenticated media; downloading from /_matrix/media/v3',
+        );
+      }
+    }
+    return this.fetchMedia(`/_matrix/media/v3${media}`);
+  }
+
+  private async fetchMedia(path: string): Promise<{ data: Buffer; contentType: string }> {
+    const url = `${this.options.homeserver.replace(/\/+$/, '')}${path}`;
     let res: Response;
     try {
       res = await fetch(url, {
@@ -517,6 +551,7 @@ export class BotClient {
     if (this.syncing) return;
     this.syncing = true;
     this.ok = true;
+    this.resumed = this.options.catchUp === true && !!this.store.getSyncToken();
     const filter = new Filter(this.userId);
     const definition = structuredClone(SYNC_FILTER);
     if (this.options.ignoreOwnEvents) {
@@ -555,6 +590,12 @@ export class BotClient {
     const roomEvent = toRoomEvent(event);
     if (!roomEvent) return;
     if (this.sdk.isInitialSyncComplete()) {
+      for (const listener of this.eventListeners) listener(roomEvent);
+    } else if (this.resumed) {
+      this.logger.info(
+        { roomId: roomEvent.roomId, eventId: roomEvent.eventId, type: roomEvent.type },
+        'catching up on an event from while the client was stopped',
+      );
       for (const listener of this.eventListeners) listener(roomEvent);
     }
   }

@@ -39,8 +39,11 @@ export interface BridgeHarness {
   ): request.Test;
   /** Client-Server API call on the homeserver as a user. */
   matrix(user: RegisteredUser, method: string, path: string, body?: unknown): Promise<Response>;
-  /** Stops Switchboard and starts a new one on the same database (and homeserver). */
-  restart(): Promise<void>;
+  /**
+   * Stops Switchboard and starts a new one on the same database (and homeserver); `whileStopped`
+   * runs in between.
+   */
+  restart(whileStopped?: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -122,8 +125,9 @@ export async function startBridge(
       }
       return matrix(user, method, path, body);
     },
-    async restart() {
+    async restart(whileStopped) {
       await t.close();
+      await whileStopped?.();
       t = await start();
     },
     async close() {

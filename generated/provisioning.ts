@@ -562,6 +562,17 @@ export interface components {
        *     and within the server's maximum.
        */
       expirationDate?: string;
+      /**
+       * @description Whether notices carry the payload as `uk.half-shot.hookshot.webhook_data`; absent
+       *     means the server's `webhooks.includeHookBody` (default true).
+       */
+      includeHookBody?: boolean;
+      /**
+       * @description false asks clients not to show URL previews of the notices
+       *     (`com.beeper.linkpreviews: []`). A Switchboard extension for webhooks (hookshot has
+       *     it for other connection types).
+       */
+      showUrlPreviews?: boolean;
       priority?: number;
       commandPrefix?: string;
       /** @description Copy of the hook id, written into the state by PATCH for display only. */

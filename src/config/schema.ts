@@ -38,6 +38,8 @@ const webhooksSchema = z.strictObject({
   transformationTimeoutMs: z.number().int().min(10).max(60_000).default(500),
   transformationMemoryMb: z.number().int().min(1).max(1024).default(16),
   waitForComplete: z.boolean().default(false),
+  /** Notices carry the payload (uk.half-shot.hookshot.webhook_data) unless a hook says not. */
+  includeHookBody: z.boolean().default(true),
   enableHttpGet: z.boolean().default(false),
   /** Outbound webhooks (room messages sent to a URL). */
   outbound: z.boolean().default(false),

@@ -1,4 +1,11 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, {
+  Router,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
+import { parseStringPromise } from 'xml2js';
 import type { Config } from '../config/schema';
 import type { StoredConnection } from '../connections/connection-types';
 import { notice, type MessageContent, type RoomMessenger } from '../connections/room-messenger';
@@ -6,7 +13,7 @@ import type { Logger } from '../logging/logger';
 import { TransformationError, type TransformationRunner } from './transformation';
 import { parseExpirationDate } from './webhook-kind';
 import type { WebhookHooks } from './webhook-hooks';
-import { webhookMessage } from './webhook-message';
+import { WEBHOOK_DATA_KEY, webhookMessage } from './webhook-message';
 
 export interface WebhookIngressDeps {
   config: Config;
@@ -27,8 +34,51 @@ const FAILED_TRANSFORMATION_NOTICE =
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 const FORM_TYPES = ['application/x-www-form-urlencoded'];
-// XML is not parsed into objects: it is handed over as text, like any text/* body.
-const TEXT_TYPES = ['text/*', '*/xml', '*/*+xml'];
+// XML goes first, so text/xml is parsed as XML rather than taken as text (as hookshot does).
+const XML_TYPES = ['*/xml', '*/*+xml'];
+const TEXT_TYPES = ['text/*'];
+/** Asks clients not to show URL previews of a message (MSC4095's hint, as hookshot sends it). */
+const NO_URL_PREVIEWS = 'com.beeper.linkpreviews';
+
+/**
+ * XML bodies parsed into objects as hookshot parses them (xml2js with its defaults: elements
+ * as arrays, attributes under `$`, text beside attributes under `_`), so transformation
+ * functions written for hookshot see the same data.
+ */
+function xmlParser(limit: number): RequestHandler[] {
+  return [
+    express.text({ limit, type: XML_TYPES }),
+    (req, _res, next) => {
+      if (typeof req.body !== 'string' || !req.is(XML_TYPES)) {
+        next();
+        return;
+      }
+      parseStringPromise(req.body).then(
+        (parsed: unknown) => {
+          // An empty document is no body at all.
+          req.body = parsed ?? {};
+          next();
+        },
+        () => next(Object.assign(new Error('invalid XML'), { type: 'entity.parse.failed' })),
+      );
+    },
+  ];
+}
+
+/** The hook's options applied to its message: the payload left out, URL previews off. */
+function withHookOptions(
+  content: MessageContent,
+  connection: StoredConnection,
+  includeHookBodyByDefault: boolean,
+): MessageContent {
+  const { includeHookBody, showUrlPreviews } = connection.config;
+  let shaped = content;
+  if ((includeHookBody ?? includeHookBodyByDefault) === false && WEBHOOK_DATA_KEY in shaped) {
+    shaped = Object.fromEntries(Object.entries(shaped).filter(([k]) => k !== WEBHOOK_DATA_KEY));
+  }
+  if (showUrlPreviews === false) shaped = { ...shaped, [NO_URL_PREVIEWS]: [] };
+  return shaped;
+}
 
 class SendTimeout extends Error {}
 
@@ -54,9 +104,11 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
   const enableGet = settings?.enableHttpGet === true;
   const waitGlobally = settings?.waitForComplete === true;
   const transformationsAllowed = settings?.allowJsTransformationFunctions === true;
+  const includeHookBody = settings?.includeHookBody !== false;
   const router = Router();
 
   const parsers = [
+    ...xmlParser(limit),
     express.json({ limit, strict: false, type: JSON_TYPES }),
     express.urlencoded({ limit, extended: false, type: FORM_TYPES }),
     express.text({ limit, type: TEXT_TYPES }),
@@ -72,11 +124,11 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
   } {
     const code = connection.config.transformationFunction;
     if (typeof code !== 'string' || !transformationsAllowed) {
-      return { content: webhookMessage(payload) };
+      return { content: withHookOptions(webhookMessage(payload), connection, includeHookBody) };
     }
     const result = runner.run(code, payload);
     return {
-      content: result.content,
+      content: result.content && withHookOptions(result.content, connection, includeHookBody),
       ...(result.webhookResponse ? { response: result.webhookResponse } : {}),
     };
   }

@@ -941,3 +941,75 @@ describe('TestHomeserver limits, as Synapse', () => {
     }
   });
 });
+
+describe('TestHomeserver /messages', () => {
+  it('pages forward from a sync token up to a prev_batch, and back from one, leaving out filtered senders', async () => {
+    const hs = await TestHomeserver.start();
+    try {
+      const alice = hs.registerUser('alice');
+      const bob = hs.registerUser('bob');
+      const roomId = (
+        await call(hs, 'POST', `${CS}/createRoom`, {
+          token: alice.accessToken,
+          body: { preset: 'public_chat' },
+        })
+      ).body.room_id as string;
+      await call(hs, 'POST', `${CS}/join/${enc(roomId)}`, { token: bob.accessToken, body: {} });
+      const since = (await call(hs, 'GET', `${CS}/sync`, { token: bob.accessToken })).body
+        .next_batch as string;
+      for (let i = 0; i < 6; i++) {
+        const who = i % 3 === 2 ? bob : alice;
+        await call(hs, 'PUT', `${CS}/rooms/${enc(roomId)}/send/m.room.message/t${i}`, {
+          token: who.accessToken,
+          body: { msgtype: 'm.text', body: `m${i}` },
+        });
+      }
+      const sync = await call(
+        hs,
+        'GET',
+        `${CS}/sync?since=${since}&filter=${enc(JSON.stringify({ room: { timeline: { limit: 2 } } }))}`,
+        { token: bob.accessToken },
+      );
+      const timeline = sync.body.rooms.join[roomId].timeline;
+      expect(timeline.limited).toBe(true);
+      expect(timeline.events.map((e: { content: { body: string } }) => e.content.body)).toEqual([
+        'm4',
+        'm5',
+      ]);
+      const page = async (query: string) => {
+        const res = await call(hs, 'GET', `${CS}/rooms/${enc(roomId)}/messages?${query}`, {
+          token: bob.accessToken,
+        });
+        expect(res.status).toBe(200);
+        return res.body as {
+          chunk: { content: { body: string }; room_id: string }[];
+          start: string;
+          end?: string;
+        };
+      };
+      const filter = enc(JSON.stringify({ not_senders: [bob.userId] }));
+      const first = await page(
+        `dir=f&from=${since}&to=${timeline.prev_batch}&limit=2&filter=${filter}`,
+      );
+      expect(first.chunk.map((e) => e.content.body)).toEqual(['m0', 'm1']);
+      expect(first.chunk[0]!.room_id).toBe(roomId);
+      expect(first.start).toBe(since);
+      const second = await page(
+        `dir=f&from=${first.end}&to=${timeline.prev_batch}&limit=2&filter=${filter}`,
+      );
+      expect(second.chunk.map((e) => e.content.body)).toEqual(['m3']);
+      const done = await page(
+        `dir=f&from=${second.end}&to=${timeline.prev_batch}&filter=${filter}`,
+      );
+      expect(done).toEqual({ chunk: [], start: second.end });
+      const back = await page(`dir=b&from=${timeline.prev_batch}&limit=3`);
+      expect(back.chunk.map((e) => e.content.body)).toEqual(['m3', 'm2', 'm1']);
+      const bad = await call(hs, 'GET', `${CS}/rooms/${enc(roomId)}/messages?from=nope`, {
+        token: bob.accessToken,
+      });
+      expect(bad.status).toBe(400);
+    } finally {
+      await hs.close();
+    }
+  });
+});

@@ -430,6 +430,7 @@ export class TestHomeserver {
       }),
     );
     this.route('GET', `${CS}/rooms/([^/]+)/state`, (r) => this.getAllState(r));
+    this.route('GET', `${CS}/rooms/([^/]+)/messages`, (r) => this.messages(r));
     this.route('GET', `${CS}/rooms/([^/]+)/state/([^/]+)(?:/([^/]*))?`, (r) => this.getState(r));
     this.route('PUT', `${CS}/rooms/([^/]+)/state/([^/]+)(?:/([^/]*))?`, (r) => this.putState(r));
     this.route('PUT', `${CS}/rooms/([^/]+)/send/([^/]+)/([^/]+)`, (r) =>
@@ -716,6 +717,58 @@ export class TestHomeserver {
   private getAllState(r: Request): Promise<ClientEvent[]> {
     const room = this.roomForMember(r.params[0]!, r.session.userId, true);
     return Promise.resolve([...this.visibleState(room, r.session.userId).values()]);
+  }
+
+  /**
+   * `/messages`: a token `s<n>` is the point after stream position n (sync tokens are such
+   * points too, as in Synapse); `dir=f` gives the events after `from` oldest first, `dir=b` those
+   * up to `from` newest first, in both cases not past `to`. Former members see the room as of
+   * their leaving. Every page with events has an `end`.
+   */
+  private messages(r: Request): Promise<Json> {
+    const userId = r.session.userId;
+    const room = this.roomForMember(r.params[0]!, userId, true);
+    const dir = r.query.get('dir') ?? 'b';
+    if (dir !== 'f' && dir !== 'b') throw new MatrixError(400, 'M_INVALID_PARAM', 'Unknown dir');
+    const point = (name: string): number | undefined => {
+      const token = r.query.get(name);
+      if (token === null) return undefined;
+      const m = /^s(\d+)$/.exec(token);
+      if (!m) throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid ${name} token: ${token}`);
+      return Number(m[1]);
+    };
+    const from = point('from') ?? (dir === 'f' ? 0 : this.stream);
+    const to = point('to');
+    const limit = Math.min(1000, Math.max(1, Number(r.query.get('limit') ?? 10) || 10));
+    let filter: Json = {};
+    const filterParam = r.query.get('filter');
+    if (filterParam !== null) {
+      try {
+        filter = parseJsonObject(Buffer.from(filterParam));
+      } catch {
+        throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid filter');
+      }
+    }
+    const notSenders = new Set(Array.isArray(filter.not_senders) ? filter.not_senders : []);
+    const leftAt =
+      membershipOf(room, userId) === 'join'
+        ? Infinity
+        : (room.state.get(stateKeyOf('m.room.member', userId))?.pos ?? -1);
+    const visible = room.events.filter((e) => e.pos <= leftAt && !notSenders.has(e.event.sender));
+    const inRange =
+      dir === 'f'
+        ? visible.filter((e) => e.pos > from && (to === undefined || e.pos <= to))
+        : visible.filter((e) => e.pos <= from && (to === undefined || e.pos > to)).reverse();
+    const page = inRange.slice(0, limit);
+    const last = page[page.length - 1];
+    return Promise.resolve({
+      chunk: page.map((s) => ({
+        ...s.event,
+        unsigned: { ...s.event.unsigned, age: Math.max(0, Date.now() - s.event.origin_server_ts) },
+      })),
+      start: r.query.get('from') ?? `s${from}`,
+      ...(last ? { end: `s${dir === 'f' ? last.pos : last.pos - 1}` } : {}),
+    });
   }
 
   private getState(r: Request): Promise<Json> {

@@ -103,6 +103,29 @@ describe('outbound hooks across a restart', () => {
       .map((l) => l.eventId);
     expect(caughtUp).toEqual(expect.arrayContaining(missed));
   });
+
+  it('when more messages than a sync timeline holds (50) are sent while stopped then every one is delivered, in order', async () => {
+    const before = s.hook.got.length;
+    const bodies = Array.from({ length: 80 }, (_, i) => `missed ${i}`);
+    await s.b.restart(async () => {
+      for (const body of bodies) await s.say(s.alice, { msgtype: 'm.text', body });
+    });
+    await s.say(s.alice, { msgtype: 'm.text', body: 'after the gap' });
+    await waitFor(() => s.hook.got.length === before + 81, {
+      what: 'every message',
+      timeoutMs: 30_000,
+    });
+    expect(s.hook.got.slice(before).map((d) => d.event.content.body)).toEqual([
+      ...bodies,
+      'after the gap',
+    ]);
+    expect(s.logs.lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'fetched the events a limited sync left out of a room',
+        events: 30,
+      }),
+    );
+  });
 });
 
 describe('outbound hooks with media', () => {

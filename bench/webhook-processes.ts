@@ -17,6 +17,11 @@ export interface WebhookProcesses {
   delivered: () => Promise<number>;
   /** When each numbered message ("seq <room> <n>") arrived, and whether each room's are in order. */
   arrivals: () => Promise<{ arrivals: Record<string, number>; inOrder: boolean }>;
+  /**
+   * Each room's sender posts `count` numbered messages ("seq <room> <n>") to its hook, one after
+   * another; `sending` hears of each just before it goes.
+   */
+  postNumbered: (count: number, sending?: (key: string) => void) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -65,8 +70,25 @@ export async function startWebhookProcesses(options: {
       string,
     ];
     const info = JSON.parse(line) as { switchboardPort: number; barePort: number; hooks: string[] };
+    const postNumbered = async (count: number, sending?: (key: string) => void) => {
+      await Promise.all(
+        info.hooks.map(async (path, room) => {
+          for (let seq = 0; seq < count; seq++) {
+            sending?.(`${room} ${seq}`);
+            const res = await fetch(`http://127.0.0.1:${info.switchboardPort}${path}`, {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ text: `seq ${room} ${seq}` }),
+            });
+            if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
+            await res.arrayBuffer();
+          }
+        }),
+      );
+    };
     return {
       ...info,
+      postNumbered,
       delivered: async () => (await ask<{ delivered: number }>('delivered')).delivered,
       arrivals: () => ask('arrivals'),
       stop,

@@ -29,19 +29,7 @@ async function run(): Promise<boolean> {
     },
   });
   try {
-    await Promise.all(
-      info.hooks.map(async (path, room) => {
-        for (let seq = 0; seq < MESSAGES_PER_ROOM; seq++) {
-          const res = await fetch(`http://127.0.0.1:${info.switchboardPort}${path}`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ text: `seq ${room} ${seq}` }),
-          });
-          if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
-          await res.arrayBuffer();
-        }
-      }),
-    );
+    await info.postNumbered(MESSAGES_PER_ROOM);
     const total = ROOMS * MESSAGES_PER_ROOM;
     const ideal = CAPACITY / (LATENCY_MS / 1000);
     let report = await info.arrivals();

@@ -75,20 +75,7 @@ async function run(): Promise<boolean> {
     const sent = new Map<string, number>();
     const clock = () => performance.timeOrigin + performance.now();
     const started = clock();
-    await Promise.all(
-      info.hooks.map(async (path, sender) => {
-        for (let seq = 0; seq < HOOK_MESSAGES_PER_ROOM; seq++) {
-          sent.set(`${sender} ${seq}`, clock());
-          const res = await fetch(`http://127.0.0.1:${info.switchboardPort}${path}`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ text: `seq ${sender} ${seq}` }),
-          });
-          if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
-          await res.arrayBuffer();
-        }
-      }),
-    );
+    await info.postNumbered(HOOK_MESSAGES_PER_ROOM, (key) => sent.set(key, clock()));
     const total = HOOK_ROOMS * HOOK_MESSAGES_PER_ROOM;
     let report = await info.arrivals();
     const waitStart = performance.now();

@@ -211,16 +211,8 @@ describe.each(testDatabaseKinds())('GitHub repository connections end to end (%s
       .join('\n')
       .padEnd(42_000, '.');
     const payload = {
+      ...issueOpened(5, 'Crash'),
       action: 'created',
-      repository: { id: 7, full_name: 'acme/widgets', html_url: 'https://github.com/acme/widgets' },
-      sender: { login: 'carol' },
-      issue: {
-        id: 905,
-        number: 5,
-        title: 'Crash',
-        html_url: 'https://github.com/acme/widgets/issues/5',
-        labels: [],
-      },
       comment: { body: trace, html_url: 'https://github.com/acme/widgets/issues/5#c1' },
     };
     const body = JSON.stringify(payload);

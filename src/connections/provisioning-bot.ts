@@ -70,6 +70,8 @@ export class ProvisioningBot implements RoomMessenger {
   private readonly joined = new Set<string>();
   private readonly queue: RoomSendQueue;
   private readonly eventListeners: ((event: RoomEvent) => void)[] = [];
+  /** Bytes a message's content may take in each room (its id is part of the event's size). */
+  private readonly budgets = new Map<string, number>();
   private client: BotClient | undefined;
   private readyWaiters: (() => void)[] = [];
 
@@ -189,7 +191,12 @@ export class ProvisioningBot implements RoomMessenger {
   /** A message as JSON text, made to fit the homeserver's event size limit (and said so). */
   private serialise(roomId: string, type: string, content: MessageContent): string {
     if (type !== MESSAGE) return JSON.stringify(content);
-    const fitted = fitMessage(content, contentBudget(roomId, this.userId, type));
+    let budget = this.budgets.get(roomId);
+    if (budget === undefined) {
+      budget = contentBudget(roomId, this.userId, type);
+      this.budgets.set(roomId, budget);
+    }
+    const fitted = fitMessage(content, budget);
     if (fitted.steps.length > 0) {
       this.options.logger.warn(
         {

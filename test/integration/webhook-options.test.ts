@@ -73,4 +73,33 @@ describe('webhook options', () => {
     }
     expect(b.hs.roomState(roomId)!.length).toBe(before);
   });
+
+  it('when a configuration is too large for a room state event then 400 HS_BAD_VALUE and nothing is stored', async () => {
+    const big = await startBridge('embedded', {
+      config: {
+        webhooks: {
+          urlPrefix: 'https://hooks.example.org/webhook/',
+          allowJsTransformationFunctions: true,
+        },
+      },
+    });
+    try {
+      const owner = big.user('owner');
+      const room = await big.room(owner, { users: { [big.bot.userId]: 50 } });
+      const res = await big.v1('put', `/${room}/connections/${TYPE}`, owner.userId).send({
+        name: 'huge',
+        transformationFunction: `// ${'x'.repeat(70_000)}\nresult = "ok";`,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        errcode: 'HS_BAD_VALUE',
+        error: 'The connection configuration is too large for a Matrix room state event',
+      });
+      const listed = await big.v1('get', `/${room}/connections`, owner.userId);
+      expect(listed.body).toEqual([]);
+      expect(big.hs.roomState(room)!.some((e) => e.type === TYPE)).toBe(false);
+    } finally {
+      await big.close();
+    }
+  });
 });

@@ -1,8 +1,9 @@
 /**
- * Child process of the webhook benchmark: the test homeserver on its own, so that its work
+ * Child process of the webhook benchmarks: the test homeserver on its own, so that its work
  * does not slow the load generator down. It makes the users and rooms, counts the bot's
  * messages and remembers when each numbered one ("seq <sender> <n>") arrived, and answers the
- * parent's questions over IPC.
+ * parent's questions over IPC. BENCH_HS_SEND_LATENCY_MS and BENCH_HS_SEND_CAPACITY give it a
+ * fixed time per message send and a number of sends it handles at once (see SendSlots).
  */
 import { TestHomeserver } from '../test/homeserver/test-homeserver';
 
@@ -10,7 +11,12 @@ import { TestHomeserver } from '../test/homeserver/test-homeserver';
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
-  const hs = await TestHomeserver.start();
+  const latency = process.env.BENCH_HS_SEND_LATENCY_MS;
+  const capacity = process.env.BENCH_HS_SEND_CAPACITY;
+  const hs = await TestHomeserver.start({
+    ...(latency ? { sendLatencyMs: Number(latency) } : {}),
+    ...(capacity ? { sendCapacity: Number(capacity) } : {}),
+  });
   const rooms = Number(process.env.BENCH_HOOK_ROOMS ?? 50);
   const owner = hs.registerUser('hook-owner');
   const bot = hs.registerUser('hook-bridge');

@@ -7,6 +7,7 @@ import { stage, type BenchPart } from './lib';
 import { apiPart } from './parts/api';
 import { clientsPart } from './parts/clients';
 import { commandsPart } from './parts/commands';
+import { deliveryPart } from './parts/delivery';
 import { footprintPart } from './parts/footprint';
 import { pluginsPart } from './parts/plugins';
 import { transformationsPart } from './parts/transformations';
@@ -21,6 +22,7 @@ const PARTS: readonly BenchPart[] = [
   commandsPart,
   pluginsPart,
   webhooksPart,
+  deliveryPart,
   transformationsPart,
   footprintPart,
 ];

@@ -212,8 +212,11 @@ export interface paths {
     /**
      * Get the GitHub login and app-install URLs for a user
      * @description `user_url` starts the GitHub App user login; its `state` is remembered for
-     *     30 minutes. `org_url` is the GitHub App's page, where it can be installed on
-     *     an organisation or account. The answer is one object, not an array.
+     *     30 minutes. `org_url` installs the GitHub App on an organisation or account, with a
+     *     `state` of its own: when the App asks for user authorisation during installation,
+     *     the install callback logs the user in too (Dimension offers only this link). When
+     *     the App cannot be looked up, `org_url` is the login link. The answer is one object,
+     *     not an array.
      */
     get: operations['getGithubOauthUrls'];
     put?: never;
@@ -565,6 +568,17 @@ export interface components {
        *     and within the server's maximum.
        */
       expirationDate?: string;
+      /**
+       * @description Whether notices carry the payload as `uk.half-shot.hookshot.webhook_data`; absent
+       *     means the server's `webhooks.includeHookBody` (default true).
+       */
+      includeHookBody?: boolean;
+      /**
+       * @description false asks clients not to show URL previews of the notices
+       *     (`com.beeper.linkpreviews: []`). A Switchboard extension for webhooks (hookshot has
+       *     it for other connection types).
+       */
+      showUrlPreviews?: boolean;
       priority?: number;
       commandPrefix?: string;
       /** @description Copy of the hook id, written into the state by PATCH for display only. */
@@ -755,7 +769,10 @@ export interface components {
     GithubOauthUrls: {
       /** @description GitHub authorisation URL that logs the user in to the bridge. */
       user_url: string;
-      /** @description The GitHub App's page, e.g. `https://github.com/apps/<slug>`, to install it. */
+      /**
+       * @description Installs the GitHub App: `https://github.com/apps/<slug>/installations/new?state=…`
+       *     (the login link when the App cannot be looked up).
+       */
       org_url: string;
     };
     GithubAccount: {

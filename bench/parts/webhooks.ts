@@ -1,20 +1,7 @@
 /** Inbound webhooks: ingest against bare express, delivery into rooms with per-room order. */
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import {
-  DURATION_S,
-  ROUNDS,
-  SERVER_NODE_FLAGS,
-  median,
-  profileFlags,
-  quantile,
-  spawn,
-  stopChild,
-  type BenchPart,
-  type Measurement,
-} from '../lib';
+import { DURATION_S, ROUNDS, median, quantile, type BenchPart, type Measurement } from '../lib';
+import { startWebhookProcesses } from '../webhook-processes';
 
 const HOOK_ROOMS = 50;
 const HOOK_CONCURRENCY = 50;
@@ -30,44 +17,9 @@ const HOOK_P99_TARGET_MS = 25;
  * The homeserver runs in a process of its own, so its work does not slow the load generator.
  */
 async function run(): Promise<boolean> {
-  const children: ReturnType<typeof spawn>[] = [];
-  const run = (script: string, env: Record<string, string>, flags: string[] = []) => {
-    const child = spawn(
-      process.execPath,
-      [...flags, ...profileFlags(), '--import', 'tsx', join(__dirname, '..', script)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-        env: { ...process.env, ...env },
-      },
-    );
-    children.push(child);
-    return child;
-  };
+  const info = await startWebhookProcesses({ rooms: HOOK_ROOMS });
   try {
-    const homeserver = run('homeserver.ts', { BENCH_HOOK_ROOMS: String(HOOK_ROOMS) });
-    const ask = async <T>(question: string): Promise<T> => {
-      const answer = once(homeserver, 'message');
-      homeserver.send(question);
-      return ((await answer) as [T])[0];
-    };
-    const [hs] = (await once(homeserver, 'message')) as [
-      { url: string; bot: { userId: string }; owner: string; rooms: string[] },
-    ];
-    const switchboard = run(
-      'webhooks.ts',
-      {
-        BENCH_HS_URL: hs.url,
-        BENCH_BOT: JSON.stringify(hs.bot),
-        BENCH_USER: hs.owner,
-        BENCH_ROOMS: JSON.stringify(hs.rooms),
-      },
-      SERVER_NODE_FLAGS,
-    );
-    const [line] = (await once(createInterface({ input: switchboard.stdout! }), 'line')) as [
-      string,
-    ];
-    const info = JSON.parse(line) as { switchboardPort: number; barePort: number; hooks: string[] };
-    const delivered = async () => (await ask<{ delivered: number }>('delivered')).delivered;
+    const { delivered } = info;
 
     const ingest = async (port: number, seconds = DURATION_S): Promise<Measurement> => {
       const result = await autocannon({
@@ -123,26 +75,13 @@ async function run(): Promise<boolean> {
     const sent = new Map<string, number>();
     const clock = () => performance.timeOrigin + performance.now();
     const started = clock();
-    await Promise.all(
-      info.hooks.map(async (path, sender) => {
-        for (let seq = 0; seq < HOOK_MESSAGES_PER_ROOM; seq++) {
-          sent.set(`${sender} ${seq}`, clock());
-          const res = await fetch(`http://127.0.0.1:${info.switchboardPort}${path}`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ text: `seq ${sender} ${seq}` }),
-          });
-          if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
-          await res.arrayBuffer();
-        }
-      }),
-    );
+    await info.postNumbered(HOOK_MESSAGES_PER_ROOM, (key) => sent.set(key, clock()));
     const total = HOOK_ROOMS * HOOK_MESSAGES_PER_ROOM;
-    let report = await ask<{ arrivals: Record<string, number>; inOrder: boolean }>('arrivals');
+    let report = await info.arrivals();
     const waitStart = performance.now();
     while (Object.keys(report.arrivals).length < total && performance.now() - waitStart < 60_000) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      report = await ask('arrivals');
+      report = await info.arrivals();
     }
     const arrivals = Object.entries(report.arrivals);
     const elapsedS = (Math.max(...arrivals.map(([, at]) => at)) - started) / 1000;
@@ -175,7 +114,7 @@ async function run(): Promise<boolean> {
     );
     return !ok;
   } finally {
-    for (const child of children.reverse()) await stopChild(child);
+    await info.stop();
   }
 }
 

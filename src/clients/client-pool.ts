@@ -6,7 +6,9 @@ import { HomeserverError, IdentityMismatchError } from '../matrix/matrix-errors'
 /** Everything a client needs to run, with the token in clear (only ever in memory). */
 export type RunnableClient = Omit<StoredClient, 'accessToken'> & {
   accessToken: string;
-} & Partial<Pick<BotClientOptions, 'acceptInvite' | 'inviteRefusal' | 'ignoreOwnEvents'>>;
+} & Partial<
+    Pick<BotClientOptions, 'acceptInvite' | 'inviteRefusal' | 'ignoreOwnEvents' | 'catchUp'>
+  >;
 
 export interface ClientPoolHooks {
   /** The client as stored now; null when it is gone. */

@@ -44,6 +44,8 @@ const webhooksSchema = z.strictObject({
   transformationQueueSize: z.number().int().min(1).default(64),
   transformationQueuePerHook: z.number().int().min(1).default(16),
   waitForComplete: z.boolean().default(false),
+  /** Notices carry the payload (uk.half-shot.hookshot.webhook_data) unless a hook says not. */
+  includeHookBody: z.boolean().default(true),
   enableHttpGet: z.boolean().default(false),
   /** Outbound webhooks (room messages sent to a URL). */
   outbound: z.boolean().default(false),

@@ -132,6 +132,9 @@ webhooks: null
 #  transformationQueuePerHook: 16
 #  # Answer webhook callers only after the message is in the room (else 202 at once).
 #  waitForComplete: false
+#  # Notices carry the payload (uk.half-shot.hookshot.webhook_data); a hook's includeHookBody
+#  # overrides this.
+#  includeHookBody: true
 #  # Accept GET, with the query string as the payload.
 #  enableHttpGet: false
 #  # Outbound webhooks: room messages are sent to a URL.

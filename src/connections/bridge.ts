@@ -13,6 +13,9 @@ import { ConnectionService } from './connection-service';
 import { OUTBOUND_HOOK } from './connection-types';
 import { ProvisioningBot, type SendRetryOptions } from './provisioning-bot';
 
+/** How long a stop waits for queued outbound hook deliveries. */
+const OUTBOUND_DRAIN_MS = 5_000;
+
 export interface BridgeOptions {
   config: Config;
   db: Knex;
@@ -39,6 +42,7 @@ export class Bridge {
   /** null when GitHub is not configured. */
   readonly github: GithubBridge | null;
   private readonly logger: Logger;
+  private outbound: OutboundSender | undefined;
 
   constructor(options: BridgeOptions) {
     const { config, db, secrets } = options;
@@ -89,13 +93,13 @@ export class Bridge {
   /** Room messages (not the bot's own) go to the room's outbound hooks. */
   private wireOutboundHooks(config: Config): void {
     this.connections.register(new OutboundHookKind({ config }));
-    const sender = new OutboundSender({
+    const sender = (this.outbound = new OutboundSender({
       allowPrivate: config.allowPrivateDestinations,
       logger: this.logger.child({ logger: 'bridge.outbound' }),
       download: (mxc) => this.bot.download(mxc),
       userAgent: 'Switchboard (outbound webhook)',
       botUserId: this.bot.userId,
-    });
+    }));
     this.bot.onRoomEvent((event) => {
       const hooks = this.connections
         .inRoom(event.roomId)
@@ -116,6 +120,8 @@ export class Bridge {
   async stop(): Promise<void> {
     this.webhooks?.stop();
     await this.feeds?.poller.stop();
+    // Deliveries still need the bot (media downloads); they get a few seconds.
+    await this.outbound?.drain(OUTBOUND_DRAIN_MS);
     await this.bot.stop();
   }
 }

@@ -12,7 +12,7 @@ import { HomeserverError } from '../matrix/matrix-errors';
 import type { SecretBox } from '../secrets/secret-box';
 import { KeyedLock } from '../util/keyed-lock';
 import type { BridgePermissions } from './bridge-permissions';
-import { ConnectionError } from './connection-errors';
+import { badValue, ConnectionError } from './connection-errors';
 import {
   connectionTypeOf,
   type ConnectionKind,
@@ -299,6 +299,10 @@ export class ConnectionService {
           'HS_FORBIDDEN_BOT',
           `The bot could not write the connection state: ${err.message}`,
         );
+      }
+      // A configuration (e.g. a long transformation function) over the event size limit.
+      if (err instanceof HomeserverError && err.errcode === 'M_TOO_LARGE') {
+        throw badValue('The connection configuration is too large for a Matrix room state event');
       }
       this.logger.error({ err, roomId: connection.roomId }, 'could not write connection state');
       throw new ConnectionError('HS_UNKNOWN', 'Could not write the connection state to the room.');

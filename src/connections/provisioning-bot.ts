@@ -12,8 +12,10 @@ import { homeserverApi } from '../matrix/homeserver-api';
 import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
 import type { SecretBox } from '../secrets/secret-box';
 import { BridgePermissions } from './bridge-permissions';
-import type { MessageContent, RoomMessenger } from './room-messenger';
+import { contentBudget, fitMessage, TOO_LARGE_TEXT } from './event-size';
+import { notice, type MessageContent, type RoomMessenger } from './room-messenger';
 import { RoomSendQueue, type SendDone } from './room-send-queue';
+import { AdaptiveConcurrency } from './send-concurrency';
 
 export interface SendRetryOptions {
   /** Attempts per message, the first included. */
@@ -23,12 +25,7 @@ export interface SendRetryOptions {
 }
 
 const DEFAULT_SEND_RETRY: SendRetryOptions = { attempts: 7, baseDelayMs: 500 };
-/**
- * Sends in flight to the homeserver at once, over all rooms. A burst of webhooks then queues
- * (each room in order) instead of opening a request per message: the homeserver is spared and
- * the process keeps answering new webhooks while the queue drains.
- */
-const MAX_SENDS_IN_FLIGHT = 4;
+const MESSAGE = 'm.room.message';
 const DEVICE_NAME = 'Switchboard provisioning bot';
 const INVITE_REFUSAL = 'You do not have permission to invite this bot.';
 
@@ -52,6 +49,15 @@ function retryAfter(err: unknown, delayMs: number): number | null {
   return err.status >= 500 ? delayMs : null;
 }
 
+/** The homeserver is overloaded or away: fewer sends should run at once. */
+function congested(err: unknown): boolean {
+  if (err instanceof HomeserverUnreachableError) return true;
+  return err instanceof HomeserverError && (err.status === 429 || err.status >= 500);
+}
+
+const tooLarge = (err: unknown): boolean =>
+  err instanceof HomeserverError && (err.errcode === 'M_TOO_LARGE' || err.status === 413);
+
 /**
  * The bridge's Matrix account (botUserId): writes connection state and posts notices. It
  * knows the rooms it is joined to, joins rooms it is invited to by permitted users, and sends
@@ -64,6 +70,8 @@ export class ProvisioningBot implements RoomMessenger {
   private readonly joined = new Set<string>();
   private readonly queue: RoomSendQueue;
   private readonly eventListeners: ((event: RoomEvent) => void)[] = [];
+  /** Bytes a message's content may take in each room (its id is part of the event's size). */
+  private readonly budgets = new Map<string, number>();
   private client: BotClient | undefined;
   private readyWaiters: (() => void)[] = [];
 
@@ -71,9 +79,13 @@ export class ProvisioningBot implements RoomMessenger {
     const { config, logger } = options;
     this.userId = config.provisioning.botUserId;
     const retry = options.sendRetry ?? DEFAULT_SEND_RETRY;
+    // The homeserver's capacity is learnt from its answers: a burst of webhooks queues (each
+    // room in order) rather than opening a request per message, and as many sends run at once
+    // as the homeserver takes without slowing down.
     this.queue = new RoomSendQueue({
-      send: (roomId, type, body) => this.running().sendSerialisedEvent(roomId, type, body),
-      maxInFlight: MAX_SENDS_IN_FLIGHT,
+      send: (roomId, type, body) => this.sendNow(roomId, type, body),
+      concurrency: new AdaptiveConcurrency(),
+      congested,
       retryDelay: (err, attempt) =>
         attempt < retry.attempts ? retryAfter(err, retry.baseDelayMs * 2 ** (attempt - 1)) : null,
       retrying: (roomId, err, attempt, retryInMs) =>
@@ -159,9 +171,9 @@ export class ProvisioningBot implements RoomMessenger {
     return this.running().downloadMedia(mxcUrl);
   }
 
-  send(roomId: string, content: MessageContent, type = 'm.room.message'): Promise<string> {
+  send(roomId: string, content: MessageContent, type = MESSAGE): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.queue.enqueue(roomId, type, content, (err, eventId) => {
+      this.queue.enqueue(roomId, type, this.serialise(roomId, type, content), (err, eventId) => {
         if (err === null) resolve(eventId!);
         else reject(err);
       });
@@ -169,11 +181,52 @@ export class ProvisioningBot implements RoomMessenger {
   }
 
   post(roomId: string, content: MessageContent, done?: SendDone): void {
-    this.queue.enqueue(roomId, 'm.room.message', content, done);
+    this.queue.enqueue(roomId, MESSAGE, this.serialise(roomId, MESSAGE, content), done);
   }
 
   get backlog(): number {
     return this.queue.backlog;
+  }
+
+  /** A message as JSON text, made to fit the homeserver's event size limit (and said so). */
+  private serialise(roomId: string, type: string, content: MessageContent): string {
+    if (type !== MESSAGE) return JSON.stringify(content);
+    let budget = this.budgets.get(roomId);
+    if (budget === undefined) {
+      budget = contentBudget(roomId, this.userId, type);
+      this.budgets.set(roomId, budget);
+    }
+    const fitted = fitMessage(content, budget);
+    if (fitted.steps.length > 0) {
+      this.options.logger.warn(
+        {
+          roomId,
+          bytes: Buffer.byteLength(JSON.stringify(content)),
+          fittedBytes: Buffer.byteLength(fitted.json),
+          dropped: fitted.steps,
+        },
+        'a message was too large for a Matrix event; posting it shortened',
+      );
+    }
+    return fitted.json;
+  }
+
+  /**
+   * One send to the homeserver. A message it still refuses as too large (its limit may be lower
+   * than the spec's) is replaced by a short notice, so the room learns that something is missing.
+   */
+  private async sendNow(roomId: string, type: string, body: string): Promise<string> {
+    const bot = this.running();
+    try {
+      return await bot.sendSerialisedEvent(roomId, type, body);
+    } catch (err) {
+      if (type !== MESSAGE || !tooLarge(err)) throw err;
+      this.options.logger.error(
+        { roomId, bytes: Buffer.byteLength(body), err },
+        'the homeserver refused a message as too large; posting a notice instead',
+      );
+      return bot.sendEvent(roomId, type, notice(TOO_LARGE_TEXT));
+    }
   }
 
   private running(): BotClient {
@@ -261,6 +314,8 @@ export class ProvisioningBot implements RoomMessenger {
         inviter !== null && (await this.permissions.allows(inviter, '*', 'login')),
       inviteRefusal: INVITE_REFUSAL,
       ignoreOwnEvents: true,
+      // Outbound hooks get the room messages sent while Switchboard was stopped.
+      catchUp: true,
     };
   }
 

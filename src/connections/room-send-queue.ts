@@ -1,3 +1,5 @@
+import type { SendConcurrency } from './send-concurrency';
+
 /** Sends one serialised event to a room; resolves with its event id. */
 export type SendEvent = (roomId: string, type: string, body: string) => Promise<string>;
 
@@ -6,8 +8,10 @@ export type SendDone = (err: Error | null, eventId?: string) => void;
 
 export interface RoomSendQueueOptions {
   send: SendEvent;
-  /** Sends in flight at once, over all rooms. */
-  maxInFlight: number;
+  /** Sends in flight at once, over all rooms: told how each went, it sets the limit. */
+  concurrency: SendConcurrency;
+  /** Whether a failure says the homeserver is overloaded or away (so fewer sends should run). */
+  congested(err: unknown): boolean;
   /** The wait before attempt `attempt + 1` after `err`, or null when the error is final. */
   retryDelay(err: unknown, attempt: number): number | null;
   /** Told of every retry, for the log. */
@@ -32,10 +36,10 @@ interface RoomQueue {
 }
 
 /**
- * Messages waiting for the homeserver, each room's in the order they were queued. At most
- * `maxInFlight` sends run at once; rooms take turns, so one busy room does not hold up the
- * others. A retryable failure keeps the room's turn (nothing overtakes) but frees the slot
- * while it waits.
+ * Messages waiting for the homeserver, each room's in the order they were queued: one send in
+ * flight per room, and over all rooms as many as `concurrency` allows; rooms take turns, so one
+ * busy room does not hold up the others. A retryable failure keeps the room's turn (nothing
+ * overtakes) but frees the slot while it waits.
  */
 export class RoomSendQueue {
   private readonly rooms = new Map<string, RoomQueue>();
@@ -51,41 +55,47 @@ export class RoomSendQueue {
     return this.waiting;
   }
 
-  /** Queues a message; `done` hears how it ended. */
-  enqueue(roomId: string, type: string, content: Record<string, unknown>, done?: SendDone): void {
+  /** Queues a message (its content as JSON text); `done` hears how it ended. */
+  enqueue(roomId: string, type: string, body: string, done?: SendDone): void {
     let room = this.rooms.get(roomId);
     if (!room) {
       room = { roomId, items: [], head: 0, busy: false };
       this.rooms.set(roomId, room);
     }
-    room.items.push({ type, body: JSON.stringify(content), attempt: 1, done });
+    room.items.push({ type, body, attempt: 1, done });
     this.waiting++;
     if (!room.busy) this.ready.add(room);
     this.pump();
   }
 
   private pump(): void {
-    while (this.inFlight < this.options.maxInFlight && this.ready.size > 0) {
+    const { concurrency } = this.options;
+    while (this.inFlight < concurrency.limit && this.ready.size > 0) {
       const room = this.ready.values().next().value!;
       this.ready.delete(room);
       room.busy = true;
       this.inFlight++;
-      this.attempt(room);
+      this.attempt(room, this.inFlight >= concurrency.limit);
     }
   }
 
-  private attempt(room: RoomQueue): void {
+  private attempt(room: RoomQueue, saturated: boolean): void {
     const item = room.items[room.head]!;
+    const { concurrency } = this.options;
+    const ticket = concurrency.begin();
+    const started = performance.now();
     // A send that throws at once fails like one that rejects.
     Promise.resolve()
       .then(() => this.options.send(room.roomId, item.type, item.body))
       .then(
         (eventId) => {
           this.inFlight--;
+          concurrency.succeeded(ticket, performance.now() - started, saturated);
           this.settle(room, null, eventId);
         },
         (err: unknown) => {
           this.inFlight--;
+          if (this.options.congested(err)) concurrency.congested(ticket);
           const delay = this.options.retryDelay(err, item.attempt);
           if (delay === null) {
             this.settle(room, err);

@@ -176,17 +176,33 @@ export class GithubService {
     return this.appHtmlUrl;
   }
 
+  /**
+   * The login link, and the App's install link carrying a state of its own: Dimension offers
+   * only the install link, so its callback must log the user in too. When the App cannot be
+   * looked up, the install link is the login link (logged), so the user can still log in.
+   */
   async oauthUrls(userId: string): Promise<GithubOauthUrls> {
     const oauth = this.oauthConfig;
-    const state = await this.deps.oauth.createState('github', userId);
     const params = new URLSearchParams({
       redirect_uri: oauth.redirectUri,
       client_id: oauth.clientId,
-      state,
+      state: await this.deps.oauth.createState('github', userId),
     });
+    const userUrl = `${this.webUrl}/login/oauth/authorize?${params.toString()}`;
+    let appPage: string;
+    try {
+      appPage = await this.appPage();
+    } catch (err) {
+      this.deps.logger.warn(
+        { err: messageOf(err) },
+        'Could not look up the GitHub App; its install link is the login link for now',
+      );
+      return { user_url: userUrl, org_url: userUrl };
+    }
+    const installState = await this.deps.oauth.createState('github', userId);
     return {
-      user_url: `${this.webUrl}/login/oauth/authorize?${params.toString()}`,
-      org_url: await this.appPage(),
+      user_url: userUrl,
+      org_url: `${appPage}/installations/new?${new URLSearchParams({ state: installState }).toString()}`,
     };
   }
 
@@ -196,13 +212,19 @@ export class GithubService {
       typeof query[key] === 'string' && query[key] !== '' ? query[key] : undefined;
 
     const setupAction = text('setup_action');
-    // An installation without "request user authorization" carries no code.
-    if (setupAction !== undefined && text('code') === undefined) {
-      return this.installResult(setupAction);
-    }
     const state = text('state');
-    if (state === undefined) throw new OauthCallbackError(400, 'Missing state');
     const code = text('code');
+    if (setupAction !== undefined && (code === undefined || state === undefined)) {
+      // An installation without "request user authorization" carries no code; one started from
+      // GitHub itself rather than our link carries no state, so no Matrix user to log in.
+      const result = this.installResult(setupAction);
+      if (code === undefined) return result;
+      return {
+        ...result,
+        message: `${result.message}. No Matrix account was linked: log in to GitHub from your integration manager to use it`,
+      };
+    }
+    if (state === undefined) throw new OauthCallbackError(400, 'Missing state');
     if (code === undefined) throw new OauthCallbackError(400, 'Missing code');
     const oauth = this.oauthConfig;
     const userId = await this.deps.oauth.userOfState('github', state);
@@ -233,9 +255,11 @@ export class GithubService {
     }
     await this.deps.oauth.saveToken('github', userId, token);
     await this.deps.oauth.consumeState(state);
-    this.deps.logger.info({ userId }, 'User logged in to GitHub');
-    if (setupAction !== undefined) return this.installResult(setupAction);
-    return { kind: 'account', result: 'success', message: 'Your GitHub account has been bridged' };
+    this.deps.logger.info({ userId, setupAction }, 'User logged in to GitHub');
+    const bridged = 'Your GitHub account has been bridged';
+    if (setupAction === undefined) return { kind: 'account', result: 'success', message: bridged };
+    const result = this.installResult(setupAction);
+    return { ...result, message: `${result.message}. ${bridged}` };
   }
 
   private installResult(setupAction: string): OauthCallbackResult {

@@ -13,6 +13,7 @@ import { StubStore } from 'matrix-js-sdk/lib/store/stub.js';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../logging/logger';
+import { CatchUp, type SyncGaps } from './catch-up';
 import { HOMESERVER_TIMEOUT_MS } from './homeserver-api';
 import {
   HomeserverError,
@@ -66,6 +67,12 @@ export interface BotClientOptions {
    * receive every message it sends). Membership changes still arrive.
    */
   ignoreOwnEvents?: boolean;
+  /**
+   * Deliver the events of the first sync after a start that resumes from a stored position
+   * (what happened while the client was stopped), and fetch the events a limited sync left out
+   * (maubot's clients skip both, as maubot does).
+   */
+  catchUp?: boolean;
 }
 
 /** A room event as delivered by sync, without SDK types. */
@@ -87,19 +94,42 @@ const SYNC_FILTER = {
 };
 
 const FILTER_NAME_PREFIX = 'FILTER_SYNC_';
+/** Pages of /messages fetched to fill one gap: beyond that many events the rest is skipped. */
+const MAX_GAP_PAGES = 50;
+const GAP_PAGE_SIZE = 100;
+
+/** An event as /messages answers it. */
+interface RawEvent {
+  event_id: string;
+  type: string;
+  sender: string;
+  state_key?: string;
+  content?: Record<string, unknown>;
+  origin_server_ts: number;
+}
 
 /**
  * Keeps no rooms or timelines in memory (an idle bot costs little however busy its rooms are)
  * and hands the sync token and filter id to the owner to persist, so a restart resumes.
  */
 class PersistedPositionStore extends StubStore {
+  /** Where the sync being processed started (the token before the last one set). */
+  private since: string | null = null;
+
   constructor(
     private token: string | null,
     private filterId: string | null,
     private readonly persist: (position: SyncPosition) => void,
+    private readonly synced: (data: SyncGaps, since: string | null) => void,
   ) {
     super();
     super.setSyncToken(token ?? '');
+  }
+
+  // The SDK hands each answer over once it is processed.
+  override setSyncData(data: Parameters<StubStore['setSyncData']>[0]): Promise<void> {
+    this.synced(data, this.since);
+    return Promise.resolve();
   }
 
   override getSyncToken(): string | null {
@@ -107,6 +137,7 @@ class PersistedPositionStore extends StubStore {
   }
 
   override setSyncToken(token: string): void {
+    this.since = this.token;
     if (token === this.token) return;
     this.token = token;
     this.persist({ nextBatch: token });
@@ -158,6 +189,11 @@ export class BotClient {
   private ok = true;
   private rejected = false;
   private readonly joining = new Set<string>();
+  /** The sync running now resumed from a stored position (see `catchUp`). */
+  private resumed = false;
+  /** The homeserver has no authenticated media: downloads use the older endpoint. */
+  private legacyMedia = false;
+  private readonly catchUp: CatchUp | undefined;
   private eventListeners: ((event: RoomEvent) => void)[] = [];
   private membershipListeners: ((roomId: string, membership: string) => void)[] = [];
   remoteDisplayname: string | null = null;
@@ -167,10 +203,18 @@ export class BotClient {
     this.options = options;
     this.userId = options.userId;
     this.logger = options.logger;
+    if (options.catchUp) {
+      this.catchUp = new CatchUp({
+        emit: (event) => this.emit(event),
+        fetchGap: (roomId, from, to) => this.fetchGap(roomId, from, to),
+        logger: options.logger,
+      });
+    }
     this.store = new PersistedPositionStore(
       options.nextBatch || null,
       options.filterId || null,
       (position) => options.onSyncPosition(position),
+      (data, since) => this.catchUp?.synced(data, since),
     );
     this.sdk = createClient({
       baseUrl: options.homeserver.replace(/\/+$/, ''),
@@ -467,11 +511,36 @@ export class BotClient {
     return body.content_uri;
   }
 
-  /** Downloads media by its mxc:// URI (authenticated media). */
+  /**
+   * Downloads media by its mxc:// URI: authenticated media (`/_matrix/client/v1/media`), or the
+   * older `/_matrix/media/v3` endpoint on a homeserver without it (Synapse before 1.111
+   * answers 400 M_UNRECOGNIZED; a proxy that does not route the path, a bare 404).
+   */
   async downloadMedia(mxcUrl: string): Promise<{ data: Buffer; contentType: string }> {
     const match = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxcUrl);
     if (!match) throw new Error(`not an mxc URI: ${mxcUrl}`);
-    const url = `${this.options.homeserver.replace(/\/+$/, '')}/_matrix/client/v1/media/download/${encodeURIComponent(match[1]!)}/${encodeURIComponent(match[2]!)}`;
+    const media = `/download/${encodeURIComponent(match[1]!)}/${encodeURIComponent(match[2]!)}`;
+    if (!this.legacyMedia) {
+      try {
+        return await this.fetchMedia(`/_matrix/client/v1/media${media}`);
+      } catch (err) {
+        const unknownEndpoint =
+          err instanceof HomeserverError &&
+          (err.errcode === 'M_UNRECOGNIZED' ||
+            (err.errcode === 'M_UNKNOWN' && (err.status === 404 || err.status === 405)));
+        if (!unknownEndpoint) throw err;
+        this.legacyMedia = true;
+        this.logger.info(
+          { status: err.status, errcode: err.errcode },
+          'the homeserver has no authenticated media; downloading from /_matrix/media/v3',
+        );
+      }
+    }
+    return this.fetchMedia(`/_matrix/media/v3${media}`);
+  }
+
+  private async fetchMedia(path: string): Promise<{ data: Buffer; contentType: string }> {
+    const url = `${this.options.homeserver.replace(/\/+$/, '')}${path}`;
     let res: Response;
     try {
       res = await fetch(url, {
@@ -498,9 +567,14 @@ export class BotClient {
 
   // ---- internals ----
 
-  private async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  private async request<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string>,
+  ): Promise<T> {
     return viaSdk(() =>
-      this.sdk.http.authedRequest<T>(method, path, undefined, body as Record<string, unknown>, {
+      this.sdk.http.authedRequest<T>(method, path, query, body as Record<string, unknown>, {
         localTimeoutMs: HOMESERVER_TIMEOUT_MS,
         priority: 'auto',
       }),
@@ -517,6 +591,7 @@ export class BotClient {
     if (this.syncing) return;
     this.syncing = true;
     this.ok = true;
+    this.resumed = this.options.catchUp === true && !!this.store.getSyncToken();
     const filter = new Filter(this.userId);
     const definition = structuredClone(SYNC_FILTER);
     if (this.options.ignoreOwnEvents) {
@@ -554,9 +629,60 @@ export class BotClient {
   private onEvent(event: MatrixEvent): void {
     const roomEvent = toRoomEvent(event);
     if (!roomEvent) return;
-    if (this.sdk.isInitialSyncComplete()) {
-      for (const listener of this.eventListeners) listener(roomEvent);
+    if (!this.sdk.isInitialSyncComplete()) {
+      if (!this.resumed) return;
+      this.logger.info(
+        { roomId: roomEvent.roomId, eventId: roomEvent.eventId, type: roomEvent.type },
+        'catching up on an event from while the client was stopped',
+      );
     }
+    if (this.catchUp) this.catchUp.add(roomEvent);
+    else this.emit(roomEvent);
+  }
+
+  private emit(event: RoomEvent): void {
+    for (const listener of this.eventListeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error({ err, roomId: event.roomId }, 'a room event listener failed');
+      }
+    }
+  }
+
+  /** The room's events after `from` up to `to`, oldest first, except the client's own if ignored. */
+  private async fetchGap(roomId: string, from: string, to: string): Promise<RoomEvent[]> {
+    const events: RoomEvent[] = [];
+    const filter = JSON.stringify(
+      this.options.ignoreOwnEvents ? { not_senders: [this.userId] } : {},
+    );
+    let token = from;
+    for (let page = 0; page < MAX_GAP_PAGES; page++) {
+      const body = await this.request<{ chunk?: RawEvent[]; end?: string }>(
+        Method.Get,
+        `/rooms/${encodeURIComponent(roomId)}/messages`,
+        undefined,
+        { from: token, to, dir: 'f', limit: String(GAP_PAGE_SIZE), filter },
+      );
+      for (const raw of body.chunk ?? []) {
+        events.push({
+          roomId,
+          eventId: raw.event_id,
+          type: raw.type,
+          sender: raw.sender,
+          ...(raw.state_key !== undefined ? { stateKey: raw.state_key } : {}),
+          content: raw.content ?? {},
+          originServerTs: raw.origin_server_ts,
+        });
+      }
+      if (!body.end || !body.chunk?.length) return events;
+      token = body.end;
+    }
+    this.logger.warn(
+      { roomId, events: events.length },
+      'a room had more events missed than are fetched at once; the newer ones are skipped',
+    );
+    return events;
   }
 
   private onInvite(roomId: string, inviter: string | null): void {

@@ -44,6 +44,8 @@ function stringField(value: unknown): string | undefined {
 export class OutboundSender {
   /** The tail of each hook's delivery chain, by connection id. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** Deliveries queued and not yet tried, over all hooks. */
+  private pending = 0;
   /** One download per event, however many hooks of the room send it. */
   private readonly media = new WeakMap<RoomEvent, Promise<{ data: Buffer; contentType: string }>>();
 
@@ -68,13 +70,34 @@ export class OutboundSender {
   /** Queues the delivery behind the hook's earlier ones; resolves once it has been tried. */
   deliver(connection: StoredConnection, event: RoomEvent): Promise<void> {
     const previous = this.queues.get(connection.id) ?? Promise.resolve();
-    const next = previous.then(() => this.send(connection, event));
+    this.pending++;
+    const next = previous.then(() => this.send(connection, event)).finally(() => this.pending--);
     this.queues.set(connection.id, next);
     void next.then(() => {
       // Drop the chain once idle so removed hooks leave nothing behind.
       if (this.queues.get(connection.id) === next) this.queues.delete(connection.id);
     });
     return next;
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for the queued deliveries, as the server stops; answers how
+   * many were left untried, and logs them, since the sync position has already passed them.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.queues.values()]),
+      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (this.pending > 0) {
+      this.deps.logger.warn(
+        { deliveries: this.pending },
+        'Stopping with outbound hook deliveries not yet made; those events are not sent',
+      );
+    }
+    return this.pending;
   }
 
   private async send(connection: StoredConnection, event: RoomEvent): Promise<void> {

@@ -1,4 +1,11 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, {
+  Router,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
+import { parseStringPromise } from 'xml2js';
 import type { Config } from '../config/schema';
 import type { StoredConnection } from '../connections/connection-types';
 import { notice, type MessageContent, type RoomMessenger } from '../connections/room-messenger';
@@ -40,8 +47,51 @@ const TRANSFORMATION_RESPONSE_HEADERS = {
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 const FORM_TYPES = ['application/x-www-form-urlencoded'];
-// XML is not parsed into objects: it is handed over as text, like any text/* body.
-const TEXT_TYPES = ['text/*', '*/xml', '*/*+xml'];
+// XML goes first, so text/xml is parsed as XML rather than taken as text (as hookshot does).
+const XML_TYPES = ['*/xml', '*/*+xml'];
+const TEXT_TYPES = ['text/*'];
+/** Asks clients not to show URL previews of a message (MSC4095's hint, as hookshot sends it). */
+const NO_URL_PREVIEWS = 'com.beeper.linkpreviews';
+
+/**
+ * XML bodies parsed into objects as hookshot parses them (xml2js with its defaults: elements
+ * as arrays, attributes under `$`, text beside attributes under `_`), so transformation
+ * functions written for hookshot see the same data.
+ */
+function xmlParser(limit: number): RequestHandler[] {
+  return [
+    express.text({ limit, type: XML_TYPES }),
+    (req, _res, next) => {
+      if (typeof req.body !== 'string' || !req.is(XML_TYPES)) {
+        next();
+        return;
+      }
+      parseStringPromise(req.body).then(
+        (parsed: unknown) => {
+          // An empty document is no body at all.
+          req.body = parsed ?? {};
+          next();
+        },
+        () => next(Object.assign(new Error('invalid XML'), { type: 'entity.parse.failed' })),
+      );
+    },
+  ];
+}
+
+/** The hook's options applied to its message: the payload left out, URL previews off. */
+function withHookOptions(
+  content: MessageContent,
+  connection: StoredConnection,
+  includeHookBodyByDefault: boolean,
+): MessageContent {
+  const { includeHookBody, showUrlPreviews } = connection.config;
+  let shaped = content;
+  if ((includeHookBody ?? includeHookBodyByDefault) === false && WEBHOOK_DATA_KEY in shaped) {
+    shaped = Object.fromEntries(Object.entries(shaped).filter(([k]) => k !== WEBHOOK_DATA_KEY));
+  }
+  if (showUrlPreviews === false) shaped = { ...shaped, [NO_URL_PREVIEWS]: [] };
+  return shaped;
+}
 
 class SendTimeout extends Error {}
 
@@ -67,9 +117,11 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
   const enableGet = settings?.enableHttpGet === true;
   const waitGlobally = settings?.waitForComplete === true;
   const transformationsAllowed = settings?.allowJsTransformationFunctions === true;
+  const includeHookBody = settings?.includeHookBody !== false;
   const router = Router();
 
   const parsers = [
+    ...xmlParser(limit),
     express.json({ limit, strict: false, type: JSON_TYPES }),
     express.urlencoded({ limit, extended: false, type: FORM_TYPES }),
     express.text({ limit, type: TEXT_TYPES }),
@@ -82,9 +134,19 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
   }
 
   /** A transformation's message with the payload attached, as every webhook notice has it. */
-  function transformedContent(result: TransformResult, payload: unknown): MessageContent | null {
+  function transformedContent(
+    connection: StoredConnection,
+    result: TransformResult,
+    payload: unknown,
+  ): MessageContent | null {
     if (result.content === null) return null;
-    return { ...result.content, [WEBHOOK_DATA_KEY]: sanitiseWebhookData(payload) };
+    const content = { ...result.content, [WEBHOOK_DATA_KEY]: sanitiseWebhookData(payload) };
+    return withHookOptions(content, connection, includeHookBody);
+  }
+
+  /** The plain notice of a payload, shaped by the hook's options. */
+  function plainContent(connection: StoredConnection, payload: unknown): MessageContent {
+    return withHookOptions(webhookMessage(payload), connection, includeHookBody);
   }
 
   function sendTransformationResponse(res: Response, response: WebhookResponse): void {
@@ -169,13 +231,13 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
       res.status(202).json({ ok: true });
       if (transformed === undefined) {
         // Handed over synchronously, so deliveries reach the messenger in their arrival order.
-        postMessage(connection, webhookMessage(payload));
+        postMessage(connection, plainContent(connection, payload));
         return;
       }
       transformed
         .then(
           (result) => {
-            const content = transformedContent(result, payload);
+            const content = transformedContent(connection, result, payload);
             if (content !== null) postMessage(connection, content);
           },
           (err: unknown) => reportFailedTransformation(connection, err),
@@ -186,11 +248,11 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
     let content: MessageContent | null;
     let response: WebhookResponse | undefined;
     if (transformed === undefined) {
-      content = webhookMessage(payload);
+      content = plainContent(connection, payload);
     } else {
       try {
         const result = await transformed;
-        content = transformedContent(result, payload);
+        content = transformedContent(connection, result, payload);
         response = result.webhookResponse;
       } catch (err) {
         reportFailedTransformation(connection, err);

@@ -30,6 +30,10 @@ export interface WebhookConfig {
   transformationFunction?: string;
   waitForComplete?: boolean;
   expirationDate?: string;
+  /** false: notices leave the payload out (the default is the `includeHookBody` setting). */
+  includeHookBody?: boolean;
+  /** false: clients are asked not to show URL previews of the notices. */
+  showUrlPreviews?: boolean;
   priority?: unknown;
   commandPrefix?: unknown;
 }
@@ -182,6 +186,8 @@ export class WebhookKind implements ConnectionKind {
       transformationFunction,
       waitForComplete,
       expirationDate,
+      includeHookBody,
+      showUrlPreviews,
       priority,
       commandPrefix,
     } = body;
@@ -206,6 +212,11 @@ export class WebhookKind implements ConnectionKind {
     if (waitForComplete !== undefined && typeof waitForComplete !== 'boolean') {
       throw badValue("'waitForComplete' must be a boolean");
     }
+    for (const [key, value] of Object.entries({ includeHookBody, showUrlPreviews })) {
+      if (value !== undefined && typeof value !== 'boolean') {
+        throw badValue(`'${key}' must be a boolean`);
+      }
+    }
     if (expirationDate !== undefined && expirationDate !== null) {
       if (typeof expirationDate !== 'string' || expirationDate === '') {
         throw badValue("'expirationDate' must be a non-empty string");
@@ -220,6 +231,8 @@ export class WebhookKind implements ConnectionKind {
       ...(hasFunction && transformationFunction !== '' ? { transformationFunction } : {}),
       ...(waitForComplete !== undefined ? { waitForComplete } : {}),
       ...(typeof expirationDate === 'string' ? { expirationDate } : {}),
+      ...(typeof includeHookBody === 'boolean' ? { includeHookBody } : {}),
+      ...(typeof showUrlPreviews === 'boolean' ? { showUrlPreviews } : {}),
       ...(priority !== undefined ? { priority } : {}),
       ...(commandPrefix !== undefined ? { commandPrefix } : {}),
     };

@@ -13,7 +13,7 @@ describe.each(testDatabaseKinds())('maubot Matrix API proxy (%s)', (kind) => {
   let bot: RegisteredUser;
 
   beforeAll(async () => {
-    hs = await TestHomeserver.start();
+    hs = await TestHomeserver.start({ authenticatedMedia: true });
     t = await createTestApp(kind);
     bot = hs.registerUser('proxybot');
     const res = await request(t.app)

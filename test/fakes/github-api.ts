@@ -35,6 +35,8 @@ export class FakeGithub {
   url = '';
   /** Lifetime of access tokens in seconds (GitHub's is 8 hours). */
   expiresIn = 28_800;
+  /** When set, `GET /app` answers this status (the App lookup fails). */
+  appLookupStatus: number | null = null;
   readonly installations: FakeInstallation[] = [];
   /** Collaborator permission per `owner/repo/login`. */
   readonly permissions = new Map<string, 'admin' | 'write' | 'read' | 'none'>();
@@ -162,6 +164,10 @@ export class FakeGithub {
         return;
       }
       if (path === '/app') {
+        if (this.appLookupStatus !== null) {
+          json(this.appLookupStatus, { message: 'Server Error' });
+          return;
+        }
         json(200, {
           id: this.appId,
           slug: 'switchboard-test',

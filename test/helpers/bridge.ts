@@ -1,7 +1,11 @@
 import request from 'supertest';
 import type { ConfigInput } from '../../src/config/schema';
 import { createLogger, type Logger } from '../../src/logging/logger';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import {
+  TestHomeserver,
+  type RegisteredUser,
+  type TestHomeserverOptions,
+} from '../homeserver/test-homeserver';
 import { createTestApp, type TestApp } from './app';
 import { TEST_PROVISIONING_SECRET, testConfig } from './config';
 import { openTestDatabase, type TestDatabaseKind } from './databases';
@@ -35,16 +39,24 @@ export interface BridgeHarness {
   ): request.Test;
   /** Client-Server API call on the homeserver as a user. */
   matrix(user: RegisteredUser, method: string, path: string, body?: unknown): Promise<Response>;
-  /** Stops Switchboard and starts a new one on the same database (and homeserver). */
-  restart(): Promise<void>;
+  /**
+   * Stops Switchboard and starts a new one on the same database (and homeserver); `whileStopped`
+   * runs in between.
+   */
+  restart(whileStopped?: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startBridge(
   kind: TestDatabaseKind,
-  options: { config?: Partial<ConfigInput>; logger?: Logger; db?: Database } = {},
+  options: {
+    config?: Partial<ConfigInput>;
+    logger?: Logger;
+    db?: Database;
+    homeserver?: TestHomeserverOptions;
+  } = {},
 ): Promise<BridgeHarness> {
-  const hs = await TestHomeserver.start();
+  const hs = await TestHomeserver.start(options.homeserver);
   const bot = hs.registerUser('bridgebot');
   const makeConfig = () =>
     testConfig({
@@ -113,8 +125,9 @@ export async function startBridge(
       }
       return matrix(user, method, path, body);
     },
-    async restart() {
+    async restart(whileStopped) {
       await t.close();
+      await whileStopped?.();
       t = await start();
     },
     async close() {

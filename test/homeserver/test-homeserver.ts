@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SendSlots } from './send-slots';
 
 /**
  * An in-process Matrix homeserver for tests: the Client-Server API subset Switchboard's Matrix
@@ -14,6 +15,17 @@ export interface TestHomeserverOptions {
   registrationSharedSecret?: string;
   /** Offers single sign-on; whoever completes it is logged in as this user (localpart). */
   ssoUser?: string;
+  /** Each message send takes this long once it has a slot (default 0). */
+  sendLatencyMs?: number;
+  /** Message sends handled at once; more wait for a slot (default: no limit). See SendSlots. */
+  sendCapacity?: number;
+  /**
+   * Serves authenticated media (`/_matrix/client/v1/media`, Synapse 1.111 and later). Off by
+   * default: Synapse 1.67 answers 400 M_UNRECOGNIZED there.
+   */
+  authenticatedMedia?: boolean;
+  /** The event size limit (default Synapse's 65536 bytes); lower models a stricter server. */
+  maxEventBytes?: number;
 }
 
 export interface RegisteredUser {
@@ -109,6 +121,8 @@ export class MatrixError extends Error {
 
 const CS = '/_matrix/client/(?:v3|r0)';
 const MAX_BODY = 50 * 1024 * 1024;
+/** Synapse refuses an event whose federation form (canonical JSON) is larger. */
+const MAX_PDU_BYTES = 65_536;
 const DEFAULT_TIMELINE_LIMIT = 10;
 // Stripped state shown to invitees, as Synapse's room_prejoin_state default.
 const INVITE_STATE_TYPES = [
@@ -145,6 +159,9 @@ export class TestHomeserver {
   private closed = false;
   private readonly sharedSecret: string | undefined;
   private readonly ssoUser: string | undefined;
+  private readonly sendSlots: SendSlots | undefined;
+  private readonly authenticatedMedia: boolean;
+  private readonly maxEventBytes: number;
   /** Single-use `m.login.token` tokens → user ID. */
   private readonly loginTokens = new Map<string, string>();
   private readonly routes: Route[] = [];
@@ -168,6 +185,11 @@ export class TestHomeserver {
     this.serverName = options.serverName ?? 'test.local';
     this.sharedSecret = options.registrationSharedSecret;
     this.ssoUser = options.ssoUser;
+    this.authenticatedMedia = options.authenticatedMedia === true;
+    this.maxEventBytes = options.maxEventBytes ?? MAX_PDU_BYTES;
+    if (options.sendCapacity !== undefined || options.sendLatencyMs !== undefined) {
+      this.sendSlots = new SendSlots(options.sendCapacity ?? Infinity, options.sendLatencyMs ?? 0);
+    }
     this.defineRoutes();
   }
 
@@ -408,9 +430,12 @@ export class TestHomeserver {
       }),
     );
     this.route('GET', `${CS}/rooms/([^/]+)/state`, (r) => this.getAllState(r));
+    this.route('GET', `${CS}/rooms/([^/]+)/messages`, (r) => this.messages(r));
     this.route('GET', `${CS}/rooms/([^/]+)/state/([^/]+)(?:/([^/]*))?`, (r) => this.getState(r));
     this.route('PUT', `${CS}/rooms/([^/]+)/state/([^/]+)(?:/([^/]*))?`, (r) => this.putState(r));
-    this.route('PUT', `${CS}/rooms/([^/]+)/send/([^/]+)/([^/]+)`, (r) => this.send(r));
+    this.route('PUT', `${CS}/rooms/([^/]+)/send/([^/]+)/([^/]+)`, (r) =>
+      this.sendSlots ? this.sendSlots.run(() => this.send(r)) : this.send(r),
+    );
 
     this.route('GET', `${CS}/profile/([^/]+)`, (r) => this.getProfile(r), 'none');
     for (const field of ['displayname', 'avatar_url'] as const) {
@@ -441,11 +466,17 @@ export class TestHomeserver {
 
     this.route('POST', '/_matrix/media/(?:v3|r0)/upload', (r) => this.upload(r));
     const download = '/download/([^/]+)/([^/]+)(?:/[^/]*)?';
-    this.route('GET', `/_matrix/client/v1/media${download}`, (r) => this.download(r));
     this.route('GET', `/_matrix/media/(?:v3|r0)${download}`, (r) => this.download(r), 'none');
     const mediaConfig = () => Promise.resolve({ 'm.upload.size': MAX_BODY });
-    this.route('GET', '/_matrix/client/v1/media/config', mediaConfig);
     this.route('GET', '/_matrix/media/(?:v3|r0)/config', mediaConfig);
+    if (this.authenticatedMedia) {
+      this.route('GET', `/_matrix/client/v1/media${download}`, (r) => this.download(r));
+      this.route('GET', '/_matrix/client/v1/media/config', mediaConfig);
+    } else {
+      this.route('GET', '/_matrix/client/v1/media/.*', () => {
+        throw new MatrixError(400, 'M_UNRECOGNIZED', 'Unrecognized request');
+      });
+    }
   }
 
   private getNonce(): Promise<Json> {
@@ -686,6 +717,58 @@ export class TestHomeserver {
   private getAllState(r: Request): Promise<ClientEvent[]> {
     const room = this.roomForMember(r.params[0]!, r.session.userId, true);
     return Promise.resolve([...this.visibleState(room, r.session.userId).values()]);
+  }
+
+  /**
+   * `/messages`: a token `s<n>` is the point after stream position n (sync tokens are such
+   * points too, as in Synapse); `dir=f` gives the events after `from` oldest first, `dir=b` those
+   * up to `from` newest first, in both cases not past `to`. Former members see the room as of
+   * their leaving. Every page with events has an `end`.
+   */
+  private messages(r: Request): Promise<Json> {
+    const userId = r.session.userId;
+    const room = this.roomForMember(r.params[0]!, userId, true);
+    const dir = r.query.get('dir') ?? 'b';
+    if (dir !== 'f' && dir !== 'b') throw new MatrixError(400, 'M_INVALID_PARAM', 'Unknown dir');
+    const point = (name: string): number | undefined => {
+      const token = r.query.get(name);
+      if (token === null) return undefined;
+      const m = /^s(\d+)$/.exec(token);
+      if (!m) throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid ${name} token: ${token}`);
+      return Number(m[1]);
+    };
+    const from = point('from') ?? (dir === 'f' ? 0 : this.stream);
+    const to = point('to');
+    const limit = Math.min(1000, Math.max(1, Number(r.query.get('limit') ?? 10) || 10));
+    let filter: Json = {};
+    const filterParam = r.query.get('filter');
+    if (filterParam !== null) {
+      try {
+        filter = parseJsonObject(Buffer.from(filterParam));
+      } catch {
+        throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid filter');
+      }
+    }
+    const notSenders = new Set(Array.isArray(filter.not_senders) ? filter.not_senders : []);
+    const leftAt =
+      membershipOf(room, userId) === 'join'
+        ? Infinity
+        : (room.state.get(stateKeyOf('m.room.member', userId))?.pos ?? -1);
+    const visible = room.events.filter((e) => e.pos <= leftAt && !notSenders.has(e.event.sender));
+    const inRange =
+      dir === 'f'
+        ? visible.filter((e) => e.pos > from && (to === undefined || e.pos <= to))
+        : visible.filter((e) => e.pos <= from && (to === undefined || e.pos > to)).reverse();
+    const page = inRange.slice(0, limit);
+    const last = page[page.length - 1];
+    return Promise.resolve({
+      chunk: page.map((s) => ({
+        ...s.event,
+        unsigned: { ...s.event.unsigned, age: Math.max(0, Date.now() - s.event.origin_server_ts) },
+      })),
+      start: r.query.get('from') ?? `s${from}`,
+      ...(last ? { end: `s${dir === 'f' ? last.pos : last.pos - 1}` } : {}),
+    });
   }
 
   private getState(r: Request): Promise<Json> {
@@ -1097,6 +1180,9 @@ export class TestHomeserver {
       unsigned: {},
       ...(partial.state_key !== undefined ? { state_key: partial.state_key } : {}),
     };
+    if (federationBytes(event, room, this.serverName) > this.maxEventBytes) {
+      throw new MatrixError(413, 'M_TOO_LARGE', 'event too large');
+    }
     if (partial.state_key !== undefined) {
       const previous = room.state.get(stateKeyOf(partial.type, partial.state_key));
       if (previous) {
@@ -1137,6 +1223,33 @@ export class TestHomeserver {
 }
 
 // ---- Pure helpers ----
+
+/**
+ * The bytes of an event as Synapse measures it against MAX_PDU_BYTES: its federation form,
+ * with the references to its auth and previous events, depth, hashes and a signature.
+ */
+function federationBytes(event: ClientEvent, room: Room, serverName: string): number {
+  const fields: Partial<ClientEvent> = { ...event };
+  delete fields.event_id;
+  delete fields.unsigned;
+  const authTypes = ['m.room.create', 'm.room.power_levels', 'm.room.join_rules'];
+  const auth = [
+    ...authTypes.map((type) => room.state.get(stateKeyOf(type, ''))),
+    room.state.get(stateKeyOf('m.room.member', event.sender)),
+  ].flatMap((s) => (s ? [s.event.event_id] : []));
+  const last = room.events[room.events.length - 1];
+  const pdu = {
+    ...fields,
+    auth_events: auth,
+    prev_events: last ? [last.event.event_id] : [],
+    depth: room.events.length + 1,
+    hashes: { sha256: randomId(32) },
+    origin: serverName,
+    signatures: { [serverName]: { 'ed25519:a_test': randomId(64) } },
+    unsigned: { age_ts: event.origin_server_ts },
+  };
+  return Buffer.byteLength(JSON.stringify(pdu));
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent || res.destroyed) return;

@@ -63,6 +63,7 @@ describe.each(testDatabaseKinds())('GitHub repository connections end to end (%s
       repositories: [{ name: 'widgets', description: 'Widgets' }],
     });
     fake.permissions.set('acme/widgets/alice-gh', 'admin');
+    fake.permissions.set('acme/widgets/bob-gh', 'admin');
     const dir = mkdtempSync(join(tmpdir(), 'gh-e2e-'));
     writeFileSync(join(dir, 'app.pem'), fake.privateKeyPem);
     b = await startBridge(kind, {
@@ -171,5 +172,63 @@ describe.each(testDatabaseKinds())('GitHub repository connections end to end (%s
     await deliver(issueOpened(7, 'After delete'), 'e2e-3').expect(200, 'OK');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(notices()).toHaveLength(1);
+  });
+
+  it("Dimension's flow: the install link logs in, and a comment with a 42 kB stack trace still reaches the room", async () => {
+    // The App cannot be looked up: the login link still comes (Dimension would spin on a 500).
+    // A fresh start, since the App's page is cached once looked up.
+    await b.restart();
+    fake.appLookupStatus = 500;
+    const fallback = await b.v1('get', '/github/oauth', bob.userId);
+    fake.appLookupStatus = null;
+    expect(fallback.status).toBe(200);
+    expect(fallback.body.org_url).toBe(fallback.body.user_url);
+
+    const oauth = await b.v1('get', '/github/oauth', bob.userId);
+    const orgUrl = new URL(oauth.body.org_url as string);
+    expect(orgUrl.pathname).toBe('/apps/switchboard-test/installations/new');
+    const installed = await request(b.t.app)
+      .get('/github/oauth')
+      .query({
+        code: fake.authorize('bob-gh'),
+        installation_id: '31',
+        setup_action: 'install',
+        state: orgUrl.searchParams.get('state'),
+      });
+    expect(installed.status).toBe(200);
+    const account = await b.v1('get', '/github/account', bob.userId);
+    expect(account.body).toMatchObject({ loggedIn: true, username: 'bob-gh' });
+
+    const created = await b
+      .v1('put', `/${roomId}/connections/${TYPE}`, bob.userId)
+      .send({ org: 'acme', repo: 'widgets' });
+    expect(created.status).toBe(200);
+    const before = notices().length;
+    const trace = Array.from(
+      { length: 600 },
+      (_, i) => `    at frame${i} (src/module${i}.ts:${i}:7)`,
+    )
+      .join('\n')
+      .padEnd(42_000, '.');
+    const payload = {
+      ...issueOpened(5, 'Crash'),
+      action: 'created',
+      comment: { body: trace, html_url: 'https://github.com/acme/widgets/issues/5#c1' },
+    };
+    const body = JSON.stringify(payload);
+    const res = await request(b.t.app)
+      .post('/github/webhook')
+      .set('content-type', 'application/json')
+      .set('x-github-event', 'issue_comment')
+      .set('x-github-delivery', 'e2e-comment')
+      .set('x-hub-signature-256', sign(body))
+      .send(body);
+    expect(res.status).toBe(200);
+    await waitFor(() => notices().length === before + 1, { what: 'the comment notice' });
+    const notice = notices()[before]!;
+    expect(notice.content.body as string).toMatch(
+      /^\*\*carol\*\* \[commented\]\(https:\/\/github\.com\/acme\/widgets\/issues\/5#c1\) on \[#5\]/,
+    );
+    expect(notice.content.body as string).toContain('at frame599');
   });
 });

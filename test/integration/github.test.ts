@@ -169,7 +169,67 @@ describe('GitHub service and router', () => {
     const state = userUrl.searchParams.get('state')!;
     const row = (await db.knex('oauth_state').where({ state }).first()) as { user_id: string };
     expect(row.user_id).toBe(ALICE);
-    expect(res.body.org_url).toBe(`${fake.url}/apps/switchboard-test`);
+    // The install link carries a state of its own, so installing logs the user in too.
+    const orgUrl = new URL(res.body.org_url as string);
+    expect(`${orgUrl.origin}${orgUrl.pathname}`).toBe(
+      `${fake.url}/apps/switchboard-test/installations/new`,
+    );
+    const installState = orgUrl.searchParams.get('state')!;
+    expect(installState).not.toBe(state);
+    const installRow = (await db.knex('oauth_state').where({ state: installState }).first()) as {
+      user_id: string;
+    };
+    expect(installRow.user_id).toBe(ALICE);
+  });
+
+  test('oauth URLs when the App lookup fails: the login link still comes, and stands in for the install link', async () => {
+    const fresh = new GithubService({
+      config,
+      db: db.knex,
+      oauth: new OauthStore(db.knex, new SecretBox(config.encryptionKey)),
+      logger: logs.logger,
+    });
+    fake.appLookupStatus = 500;
+    try {
+      const urls = await fresh.oauthUrls(ALICE);
+      expect(new URL(urls.user_url).pathname).toBe('/login/oauth/authorize');
+      expect(urls.org_url).toBe(urls.user_url);
+      expect(logs.text()).toContain('Could not look up the GitHub App');
+    } finally {
+      fake.appLookupStatus = null;
+    }
+  });
+
+  test("Dimension's install link: the install callback with a code logs the user in", async () => {
+    const res = await request(app).get('/v1/github/oauth').query({ userId: BOB });
+    const state = new URL(res.body.org_url as string).searchParams.get('state')!;
+    const cb = await request(app)
+      .get('/oauth')
+      .query({
+        code: fake.authorize('bob-gh'),
+        installation_id: '11',
+        setup_action: 'install',
+        state,
+      });
+    expect(cb.status).toBe(200);
+    expect(cb.text).toContain('The GitHub App is installed. Your GitHub account has been bridged');
+    const account = await request(app).get('/v1/github/account').query({ userId: BOB });
+    expect(account.body).toMatchObject({ loggedIn: true, username: 'bob-gh' });
+    await db.knex('user_token').where({ user_id: BOB }).delete();
+  });
+
+  test('an install callback with a code but no state gets a page saying so, and nobody is logged in', async () => {
+    const before = await db.knex('user_token').count({ n: '*' }).first();
+    const cb = await request(app)
+      .get('/oauth')
+      .query({ code: fake.authorize('carol-gh'), installation_id: '11', setup_action: 'install' });
+    expect(cb.status).toBe(200);
+    expect(cb.headers['content-type']).toMatch(/text\/html/);
+    expect(cb.text).toContain('The GitHub App is installed');
+    expect(cb.text).toContain(
+      'No Matrix account was linked: log in to GitHub from your integration manager to use it',
+    );
+    expect(await db.knex('user_token').count({ n: '*' }).first()).toEqual(before);
   });
 
   test('callback errors are HTML pages with 4xx', async () => {

@@ -288,6 +288,23 @@ describe('OutboundSender', () => {
     expect(second.receivedAt).toBeGreaterThanOrEqual(first.answeredAt);
   });
 
+  it('when stopping then queued deliveries are waited for; those left after the time limit are counted and logged', async () => {
+    receiver.answer = () => ({ status: 200, delayMs: 200 });
+    const s = sender();
+    const conn = hook(receiver.url());
+    for (const n of [1, 2]) void s.deliver(conn, message({ msgtype: 'm.text', body: `d${n}` }));
+    expect(await s.drain(5_000)).toBe(0);
+    expect(receiver.received).toHaveLength(2);
+    expect(warnings()).toEqual([]);
+
+    for (const n of [3, 4, 5]) void s.deliver(conn, message({ msgtype: 'm.text', body: `d${n}` }));
+    expect(await s.drain(50)).toBe(3);
+    expect(warnings().map((l) => [l.msg, l.deliveries])).toEqual([
+      ['Stopping with outbound hook deliveries not yet made; those events are not sent', 3],
+    ]);
+    expect(await s.drain(5_000)).toBe(0);
+  });
+
   describe('handleRoomEvent', () => {
     const tokens = () => receiver.received.map((r) => r.headers['x-matrix-hookshot-token']).sort();
 

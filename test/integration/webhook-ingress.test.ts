@@ -240,15 +240,114 @@ describe('webhook ingress', () => {
     expect(messenger.sent).toEqual([]);
   });
 
-  it('when XML is posted then it is taken as text', async () => {
+  it('when XML is posted then it is parsed as hookshot parses it (xml2js defaults)', async () => {
     const { app, messenger, provision } = setup();
     const hookId = await provision({ name: 'test', waitForComplete: true });
+    const xml = '<alert severity="high"><name>disk</name><tag>a</tag><tag>b</tag></alert>';
+    const parsed = { alert: { $: { severity: 'high' }, name: ['disk'], tag: ['a', 'b'] } };
+    for (const type of ['application/atom+xml', 'text/xml', 'application/xml']) {
+      const res = await request(app).post(`/webhook/${hookId}`).set('Content-Type', type).send(xml);
+      expect(res.status).toBe(200);
+    }
+    expect(messenger.sent).toHaveLength(3);
+    for (const { content } of messenger.sent) {
+      expect(content['uk.half-shot.hookshot.webhook_data']).toEqual(parsed);
+      expect(content.body).toBe(
+        `Received webhook data:\n\n\`\`\`json\n${JSON.stringify(parsed, null, 2)}\n\`\`\``,
+      );
+    }
+  });
+
+  it('when XML is posted to a transformation then the function sees the parsed document', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({
+      name: 'test',
+      waitForComplete: true,
+      transformationFunction: `result = {version: "v2", plain: data.alert.name[0] + " is " + data.alert.$.severity}`,
+    });
     const res = await request(app)
       .post(`/webhook/${hookId}`)
-      .set('Content-Type', 'application/atom+xml')
-      .send('<a>1</a>');
+      .set('Content-Type', 'application/xml')
+      .send('<alert severity="high"><name>disk</name></alert>');
     expect(res.status).toBe(200);
-    expect(messenger.sent[0]?.content.body).toBe('Received webhook data: <a>1</a>');
+    expect(messenger.sent[0]?.content.body).toBe('disk is high');
+  });
+
+  it('when the XML is malformed then 400 and nothing is posted; element names cannot pollute prototypes', async () => {
+    const { app, messenger, provision } = setup();
+    const hookId = await provision({ name: 'test', waitForComplete: true });
+    const bad = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/xml')
+      .send('<a><b></a>');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual({ ok: false, error: 'Could not parse the request body' });
+    expect(messenger.sent).toEqual([]);
+    const sneaky = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/xml')
+      .send('<__proto__><polluted>yes</polluted></__proto__>');
+    expect(sneaky.status).toBe(200);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(messenger.sent[0]?.content['uk.half-shot.hookshot.webhook_data']).toEqual({
+      __proto__: { polluted: ['yes'] },
+    });
+  });
+
+  it('when a hook or the server says includeHookBody: false then notices leave the payload out', async () => {
+    const body = (content: Record<string, unknown>) =>
+      'uk.half-shot.hookshot.webhook_data' in content ? 'with payload' : 'without';
+    const post = async (app: express.Express, hookId: string) =>
+      request(app).post(`/webhook/${hookId}`).send({ text: 'hi' }).expect(202);
+
+    const perHook = setup();
+    const off = await perHook.provision({ name: 'off', includeHookBody: false });
+    const on = await perHook.provision({ name: 'always-on' });
+    const transformed = await perHook.provision({
+      name: 'with-fn',
+      includeHookBody: false,
+      transformationFunction: 'result = {version: "v2", plain: "from fn"}',
+    });
+    for (const hookId of [off, on, transformed]) await post(perHook.app, hookId);
+    await waitFor(() => perHook.messenger.sent.length === 3);
+    expect(perHook.messenger.sent.map((m) => body(m.content))).toEqual([
+      'without',
+      'with payload',
+      'without',
+    ]);
+
+    await db.knex('connection').delete();
+    const serverWide = setup({ includeHookBody: false });
+    const plain = await serverWide.provision({ name: 'plain' });
+    const optedIn = await serverWide.provision({ name: 'opted-in', includeHookBody: true });
+    for (const hookId of [plain, optedIn]) await post(serverWide.app, hookId);
+    await waitFor(() => serverWide.messenger.sent.length === 2);
+    expect(serverWide.messenger.sent.map((m) => body(m.content))).toEqual([
+      'without',
+      'with payload',
+    ]);
+  });
+
+  it('when a hook says showUrlPreviews: false then its notices ask clients for no URL previews', async () => {
+    const { app, messenger, provision } = setup();
+    const quiet = await provision({ name: 'quiet', showUrlPreviews: false });
+    const loud = await provision({ name: 'loud', showUrlPreviews: true });
+    for (const hookId of [quiet, loud]) {
+      await request(app).post(`/webhook/${hookId}`).send({ text: 'https://example.org' });
+    }
+    await waitFor(() => messenger.sent.length === 2);
+    expect(messenger.sent[0]!.content['com.beeper.linkpreviews']).toEqual([]);
+    expect(messenger.sent[1]!.content).not.toHaveProperty('com.beeper.linkpreviews');
+  });
+
+  it('when includeHookBody or showUrlPreviews is not a boolean then 400 HS_BAD_VALUE', async () => {
+    const { provision } = setup();
+    for (const key of ['includeHookBody', 'showUrlPreviews']) {
+      await expect(provision({ name: 'test', [key]: 'yes' })).rejects.toMatchObject({
+        errcode: 'HS_BAD_VALUE',
+        message: `'${key}' must be a boolean`,
+      });
+    }
   });
 
   it('when 100 posts arrive quickly then the room gets them in order', async () => {

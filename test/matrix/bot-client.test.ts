@@ -116,9 +116,7 @@ describe('the Matrix adapter (BotClient, homeserverApi) against a homeserver', (
     await bot.start();
     const uri = await bot.uploadMedia(Buffer.from('avatar bytes'), 'image/png', 'a.png');
     const [, server, id] = /^mxc:\/\/([^/]+)\/(.+)$/.exec(uri)!;
-    const res = await fetch(`${hs.url}/_matrix/client/v1/media/download/${server}/${id}`, {
-      headers: { Authorization: `Bearer ${alice.accessToken}` },
-    });
+    const res = await fetch(`${hs.url}/_matrix/media/v3/download/${server}/${id}`);
     expect(await res.text()).toBe('avatar bytes');
   });
 

@@ -1,5 +1,25 @@
 import { RoomSendQueue, type RoomSendQueueOptions } from '../../src/connections/room-send-queue';
+import type { SendConcurrency } from '../../src/connections/send-concurrency';
 import { waitFor } from '../helpers/wait';
+
+/** A limit the test sets, recording what the queue tells it. */
+function fixed(limit: number) {
+  const reports: string[] = [];
+  let tickets = 0;
+  const concurrency: SendConcurrency & { limit: number; reports: string[] } = {
+    limit,
+    reports,
+    begin: () => ++tickets,
+    succeeded: (ticket, latencyMs, saturated) =>
+      reports.push(
+        `ok #${ticket} ${latencyMs >= 0 ? 'timed' : 'untimed'} ${saturated ? 'full' : 'spare'}`,
+      ),
+    congested: (ticket) => reports.push(`congested #${ticket}`),
+  };
+  return concurrency;
+}
+
+const json = (content: Record<string, unknown>) => JSON.stringify(content);
 
 interface Call {
   roomId: string;
@@ -19,13 +39,14 @@ function harness(options: Partial<RoomSendQueueOptions> = {}) {
   const queue = new RoomSendQueue({
     send: (roomId, type, body) =>
       new Promise<string>((resolve, reject) => calls.push({ roomId, type, body, resolve, reject })),
-    maxInFlight: 2,
+    concurrency: fixed(2),
+    congested: (err) => err instanceof Retryable,
     retryDelay: (err, attempt) => (err instanceof Retryable && attempt < 3 ? 10 * attempt : null),
     retrying: (roomId, _err, attempt, delayMs) => retries.push({ roomId, attempt, delayMs }),
     ...options,
   });
   const enqueue = (roomId: string, text: string) =>
-    queue.enqueue(roomId, 'm.room.message', { body: text }, (err, eventId) =>
+    queue.enqueue(roomId, 'm.room.message', json({ body: text }), (err, eventId) =>
       settled.push(err === null ? `${text} ${eventId}` : `${text} failed: ${err.message}`),
     );
   const texts = () => calls.map((c) => (JSON.parse(c.body) as { body: string }).body);
@@ -34,9 +55,9 @@ function harness(options: Partial<RoomSendQueueOptions> = {}) {
 }
 
 describe('RoomSendQueue', () => {
-  it('when messages are queued then each is sent as JSON text of its content, with its type', async () => {
+  it('when messages are queued then each is sent as the JSON text given, with its type', async () => {
     const { queue, calls } = harness();
-    queue.enqueue('!a:x', 'm.reaction', { 'm.relates_to': { key: '👍' } });
+    queue.enqueue('!a:x', 'm.reaction', json({ 'm.relates_to': { key: '👍' } }));
     await waitFor(() => calls.length === 1);
     expect(calls[0]).toMatchObject({
       roomId: '!a:x',
@@ -60,7 +81,7 @@ describe('RoomSendQueue', () => {
     expect(settled).toEqual(['one $1', 'two $2', 'three $3']);
   });
 
-  it('when more rooms wait than there are slots then at most maxInFlight sends run', async () => {
+  it('when more rooms wait than there are slots then at most the limit of sends run', async () => {
     const { calls, enqueue, texts, tick } = harness();
     for (const room of ['!a:x', '!b:x', '!c:x']) enqueue(room, room);
     await tick();
@@ -71,7 +92,7 @@ describe('RoomSendQueue', () => {
   });
 
   it('when one room has a long queue then another room gets the next free slot', async () => {
-    const { calls, enqueue, texts } = harness({ maxInFlight: 1 });
+    const { calls, enqueue, texts } = harness({ concurrency: fixed(1) });
     for (const text of ['a1', 'a2', 'a3']) enqueue('!a:x', text);
     enqueue('!b:x', 'b1');
     await waitFor(() => calls.length === 1);
@@ -102,7 +123,7 @@ describe('RoomSendQueue', () => {
 
   it('when a room waits to retry then its slot serves another room meanwhile', async () => {
     const { calls, enqueue, texts } = harness({
-      maxInFlight: 1,
+      concurrency: fixed(1),
       retryDelay: () => 200,
     });
     enqueue('!a:x', 'a1');
@@ -138,10 +159,13 @@ describe('RoomSendQueue', () => {
       send: () => {
         throw new Error('not running');
       },
-      maxInFlight: 1,
+      concurrency: fixed(1),
+      congested: () => false,
       retryDelay: () => null,
     });
-    queue.enqueue('!a:x', 'm.room.message', { body: 'x' }, (err) => settled.push(err!.message));
+    queue.enqueue('!a:x', 'm.room.message', json({ body: 'x' }), (err) =>
+      settled.push(err!.message),
+    );
     await waitFor(() => settled.length === 1);
     expect(settled).toEqual(['not running']);
     expect(queue.backlog).toBe(0);
@@ -168,11 +192,53 @@ describe('RoomSendQueue', () => {
         sent.push((JSON.parse(body) as { n: number }).n);
         return Promise.resolve(`$${sent.length}`);
       },
-      maxInFlight: 4,
+      concurrency: fixed(4),
+      congested: () => false,
       retryDelay: () => null,
     });
-    for (let n = 0; n < 5000; n++) queue.enqueue('!a:x', 'm.room.message', { n });
+    for (let n = 0; n < 5000; n++) queue.enqueue('!a:x', 'm.room.message', json({ n }));
     await waitFor(() => queue.backlog === 0);
     expect(sent).toEqual(Array.from({ length: 5000 }, (_, n) => n));
+  });
+
+  it('when sends end then the limit hears of each: timed successes, saturation, congestion', async () => {
+    const concurrency = fixed(2);
+    const { calls, enqueue } = harness({ concurrency });
+    enqueue('!a:x', 'a1');
+    await waitFor(() => calls.length === 1);
+    calls[0]!.resolve('$a1');
+    await waitFor(() => concurrency.reports.length === 1);
+    enqueue('!a:x', 'a2');
+    enqueue('!b:x', 'b1');
+    await waitFor(() => calls.length === 3);
+    calls[1]!.reject(new Retryable('429'));
+    calls[2]!.reject(new Error('M_FORBIDDEN'));
+    await waitFor(() => calls.length === 4);
+    calls[3]!.resolve('$a2');
+    await waitFor(() => concurrency.reports.length === 3);
+    // The first send ran alone (a slot to spare); the pair filled both; a 403 says nothing.
+    expect(concurrency.reports).toEqual(['ok #1 timed spare', 'congested #2', 'ok #4 timed spare']);
+  });
+
+  it('when the limit rises then more rooms are sent to at once, still one send per room', async () => {
+    const concurrency = fixed(1);
+    const { calls, enqueue, texts, tick } = harness({ concurrency });
+    for (const room of ['!a:x', '!b:x', '!c:x', '!d:x']) {
+      enqueue(room, `${room} 1`);
+      enqueue(room, `${room} 2`);
+    }
+    await tick();
+    expect(texts()).toEqual(['!a:x 1']);
+    concurrency.limit = 3;
+    calls[0]!.resolve('$1');
+    await waitFor(() => calls.length === 4);
+    // Rooms take turns: b, c and d before a's second message.
+    expect(texts()).toEqual(['!a:x 1', '!b:x 1', '!c:x 1', '!d:x 1']);
+    concurrency.limit = 1;
+    for (const call of calls.slice(1)) call.resolve('$x');
+    await waitFor(() => calls.length === 5);
+    await tick();
+    expect(texts()).toHaveLength(5);
+    expect(texts()[4]).toBe('!a:x 2');
   });
 });

@@ -91,7 +91,7 @@ export async function createTestApp(
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async close() {
-      logSocket?.close();
+      await logSocket?.close();
       services.clientAuth.close();
       await services.instances.stopAll();
       await services.clients.stopAll();

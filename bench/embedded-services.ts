@@ -13,15 +13,16 @@ import { createServices } from '../src/services';
  * exit), logging errors only, to stderr: stdout carries the benchmark child's result line.
  */
 export async function embeddedServices(name: string, overrides: Partial<ConfigInput> = {}) {
+  const dataDir = await mkdtemp(join(tmpdir(), `switchboard-bench-${name}-`));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const config = parseConfig({
+    dataDir,
     server: { unsharedSecret: 'benchmark-unshared-secret' },
     encryptionKey: Buffer.alloc(32, 1).toString('base64'),
     provisioning: { secret: 'benchmark-provisioning-secret' },
     ...overrides,
   });
   const logger = createLogger('error', bufferedDestination(2));
-  const dataDir = await mkdtemp(join(tmpdir(), `switchboard-bench-${name}-`));
-  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
   return { dataDir, db, services: createServices({ config, logger, db }) };
 }

@@ -26,7 +26,11 @@ function listen(app: express.Express): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // The default deployment: the embedded database persisted in a data directory.
+  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-'));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const config = parseConfig({
+    dataDir,
     server: { unsharedSecret: 'benchmark-unshared-secret' },
     encryptionKey: Buffer.alloc(32, 1).toString('base64'),
     provisioning: { secret: 'benchmark-provisioning-secret' },
@@ -41,9 +45,6 @@ async function main(): Promise<void> {
   );
 
   const rssBefore = process.memoryUsage().rss;
-  // The default deployment: the embedded database persisted in a data directory.
-  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-'));
-  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const db = await openDatabase({ embeddedDir: join(dataDir, 'db') });
   global.gc?.();
   const rssAfterDb = process.memoryUsage().rss;

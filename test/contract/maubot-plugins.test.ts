@@ -1,8 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import request from 'supertest';
 import type { Database } from '../../src/db/database';
-import { processSpoolDir } from '../../src/http/archive-upload';
+import { uploadSpoolDir } from '../../src/http/archive-upload';
 import { createTestApp, type TestApp } from '../helpers/app';
+import { TEST_DATA_DIR } from '../helpers/config';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import { buildPlugin, buildZip } from '../helpers/zip';
 
@@ -129,14 +130,35 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
       expect(res.body.id).toBe('xyz.maubot.echo');
     });
 
-    it('when the content type is neither zip nor multipart, then 415', async () => {
-      const res = await request(t.app)
+    // maubot reads any body that is not multipart as the zip; curl --data-binary sends
+    // application/x-www-form-urlencoded, and a bare client may send no type at all.
+    it.each([
+      ['application/x-www-form-urlencoded'],
+      ['image/png'],
+      ['application/octet-stream'],
+      [undefined],
+    ])('when the content type is %s, then the body is read as the zip (201)', async (type) => {
+      const archive = buildPlugin();
+      // superagent would encode a Buffer as a form; the bytes must go as they are.
+      const r = request(t.app)
         .post(`${API}/plugins/upload`)
         .set(auth())
-        .set('Content-Type', 'image/png')
-        .send(buildPlugin());
-      expect(res.status).toBe(415);
-      expect(res.body.errcode).toBe('unsupported_media_type');
+        .serialize((bytes: Buffer) => bytes as unknown as string)
+        .send(archive);
+      const res = await (type ? r.set('Content-Type', type) : r.unset('Content-Type'));
+      expect(res.status).toBe(201);
+      expect(res.body.id).toBe('xyz.maubot.echo');
+      expect(await db.knex('plugin').pluck('id')).toEqual(['xyz.maubot.echo']);
+    });
+
+    it('when there is no body at all, then 400 "File is not a maubot plugin", as maubot', async () => {
+      const res = await request(t.app).post(`${API}/plugins/upload`).set(auth());
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        errcode: INVALID,
+        error: 'File is not a maubot plugin',
+        stacktrace: expect.any(String),
+      });
     });
 
     it('when the archive is over 100 MiB, then 413 and nothing is stored', async () => {
@@ -298,7 +320,7 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
         .attach('file', buildPlugin(), { filename: 'echo.mbp', contentType: 'application/zip' });
       // Files are removed when each response closes; give the removals a moment.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(await readdir(processSpoolDir())).toEqual([]);
+      expect(await readdir(uploadSpoolDir(TEST_DATA_DIR))).toEqual([]);
     });
   });
 

@@ -1055,6 +1055,16 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
+    /**
+     * @description The request line and headers together are over 16 KiB (for example a very long path
+     *     id). The HTTP server answers before any route, with no body, and closes the connection.
+     */
+    HeadersTooLarge: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content?: never;
+    };
     /** @description Token missing (`auth_token_missing`) or invalid (`auth_token_invalid`). */
     Unauthorized: {
       headers: {
@@ -1302,6 +1312,23 @@ export interface operations {
       };
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      /**
+       * @description Too many failed logins from this address or for this admin name within the
+       *     configured window (`login_rate_limited`; a Switchboard addition: maubot has no
+       *     limit). Checked before any password is compared, so the right password is refused
+       *     too until the window passes.
+       */
+      429: {
+        headers: {
+          /** @description Seconds until another attempt is counted. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   ping: {
@@ -1326,6 +1353,7 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getFeatures: {
@@ -1349,6 +1377,7 @@ export interface operations {
           'application/json': components['schemas']['Features'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getVersion: {
@@ -1370,6 +1399,7 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getDebugOpen: {
@@ -1394,6 +1424,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getLogs: {
@@ -1422,6 +1453,7 @@ export interface operations {
         };
       };
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getPlugins: {
@@ -1444,6 +1476,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   uploadPlugin: {
@@ -1490,6 +1523,7 @@ export interface operations {
       };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['PluginReloadFailed'];
       501: components['responses']['UnsupportedPluginDatabase'];
     };
@@ -1517,6 +1551,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['PluginNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   putPlugin: {
@@ -1554,6 +1589,7 @@ export interface operations {
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['PluginReloadFailed'];
       501: components['responses']['UnsupportedPluginDatabase'];
     };
@@ -1588,6 +1624,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   reloadPlugin: {
@@ -1613,6 +1650,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['PluginNotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['PluginReloadFailed'];
     };
   };
@@ -1636,6 +1674,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getInstance: {
@@ -1661,6 +1700,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   putInstance: {
@@ -1733,6 +1773,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1757,6 +1798,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getInstanceDatabase: {
@@ -1783,6 +1825,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getInstanceDatabaseTable: {
@@ -1816,6 +1859,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1856,6 +1900,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getClients: {
@@ -1878,6 +1923,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   createClient: {
@@ -1915,6 +1961,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getClient: {
@@ -1943,6 +1990,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   putClient: {
@@ -1986,6 +2034,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   deleteClient: {
@@ -2021,6 +2070,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   clearClientCache: {
@@ -2049,6 +2099,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   verifyClient: {
@@ -2088,6 +2139,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['CryptoError'];
     };
   };
@@ -2126,6 +2178,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['CryptoError'];
     };
   };
@@ -2149,6 +2202,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       /** @description A configured server has no URL (`invalid_server`). */
       500: {
         headers: {
@@ -2240,6 +2294,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       /**
        * @description The homeserver refused (body has `http_status`), the server entry has no URL
        *     (`invalid_server`), or the homeserver could not be reached.
@@ -2338,6 +2393,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       /** @description The server entry has no URL (`invalid_server`) or the homeserver could not be reached. */
       500: {
         headers: {
@@ -2409,6 +2465,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['InternalError'];
       default: components['responses']['HomeserverError'];
     };
@@ -2459,6 +2516,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
       /** @description The session is in an unexpected state. */
       500: {
         headers: {
@@ -2490,6 +2548,7 @@ export interface operations {
       400: components['responses']['ProxyBadPath'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
+      431: components['responses']['HeadersTooLarge'];
       default: components['responses']['ProxiedResponse'];
     };
   };
@@ -2514,6 +2573,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       default: components['responses']['ProxiedResponse'];
     };
   };
@@ -2538,6 +2598,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       default: components['responses']['ProxiedResponse'];
     };
   };
@@ -2561,6 +2622,7 @@ export interface operations {
       400: components['responses']['ProxyBadPath'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
+      431: components['responses']['HeadersTooLarge'];
       default: components['responses']['ProxiedResponse'];
     };
   };

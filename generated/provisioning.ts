@@ -805,6 +805,16 @@ export interface components {
     };
   };
   responses: {
+    /**
+     * @description The request line and headers together are over 16 KiB (for example a very long path
+     *     id). The HTTP server answers before any route, with no body, and closes the connection.
+     */
+    HeadersTooLarge: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content?: never;
+    };
     /** @description Missing or wrong provisioning secret (`HS_BAD_TOKEN`). */
     BadToken: {
       headers: {
@@ -1024,6 +1034,7 @@ export interface operations {
           'application/json': components['schemas']['Health'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getConnectionTypes: {
@@ -1070,6 +1081,7 @@ export interface operations {
         };
       };
       401: components['responses']['BadToken'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   listConnections: {
@@ -1110,6 +1122,7 @@ export interface operations {
       400: components['responses']['BadValue'];
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1170,6 +1183,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1266,6 +1280,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };
@@ -1330,6 +1345,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1393,6 +1409,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };
@@ -1437,6 +1454,7 @@ export interface operations {
       };
       401: components['responses']['BadToken'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1485,6 +1503,7 @@ export interface operations {
       };
       401: components['responses']['BadToken'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1541,6 +1560,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1591,6 +1611,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1624,6 +1645,7 @@ export interface operations {
       400: components['responses']['BadValue'];
       401: components['responses']['BadToken'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };
@@ -1657,6 +1679,7 @@ export interface operations {
       400: components['responses']['BadValue'];
       401: components['responses']['BadToken'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };
@@ -1704,6 +1727,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };

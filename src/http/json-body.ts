@@ -64,7 +64,10 @@ export function jsonBody(limit: string, takesJson: (req: Request) => boolean): R
       return;
     }
     readBytes(req, res, (err?: unknown) => {
-      if (err) next(err);
+      // A body in an encoding no one can decode is as unreadable as bad JSON (not a 415).
+      if ((err as { type?: string } | undefined)?.type === 'encoding.unsupported') {
+        next(new BodyNotJsonError('Request body has an unknown content encoding'));
+      } else if (err) next(err);
       else parse(req, next);
     });
   };

@@ -47,6 +47,11 @@ const HOSTILE_BODIES: [string, (r: request.Test) => request.Test][] = [
   ['a JSON array', (r) => r.set('Content-Type', 'application/json').send('[1]')],
   ['an empty body with a JSON content type', (r) => r.set('Content-Type', 'application/json')],
   [
+    'an unknown content encoding',
+    (r) =>
+      r.set('Content-Type', 'application/json').set('Content-Encoding', 'x-unknown').send('{}'),
+  ],
+  [
     'a 2 MiB body',
     (r) => r.set('Content-Type', 'application/json').send(`"${'a'.repeat(2 * 1024 * 1024)}"`),
   ],
@@ -82,4 +87,15 @@ describe('statuses answered to hostile bodies are declared', () => {
       status: op.declared.has(String(res.status)) ? String(res.status) : 'declared',
     });
   });
+
+  it.each(['maubot', 'provisioning'] as const)(
+    'when a %s path is longer than the header limit, then 431 (declared)',
+    async (api) => {
+      const op = operations(api).find((o) => o.method === 'get')!;
+      const url = `${BASES[api]}${concrete(op.path)}?pad=${'x'.repeat(20_000)}`;
+      const res = await request(t.app).get(url);
+      expect(res.status).toBe(431);
+      expect(op.declared.has('431')).toBe(true);
+    },
+  );
 });

@@ -40,10 +40,8 @@ describe.each(testDatabaseKinds())('maubot request bodies (%s database)', (kind)
   ] as const)(
     'when %s %s has an empty body with Content-Type application/json, then 400 body_not_json',
     async (method, path) => {
-      const call = () =>
-        request(t.app)
-          [method](API + path)
-          .set(auth());
+      const agent = request(t.app);
+      const call = () => agent[method](API + path).set(auth());
       const res = await call().set('Content-Type', 'application/json');
       expect(res.status).toBe(400);
       expect(res.body).toEqual(BODY_NOT_JSON);

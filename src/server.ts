@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   });
 
   const services = createServices({ config, logger, db, logHub });
+  await services.plugins.removeUnusedArchives();
   // Connections are loaded before any listener answers for them.
   await services.bridge.start();
   const servers: Server[] = [];

@@ -324,6 +324,49 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
     });
   });
 
+  describe('concurrent operations on one plugin', () => {
+    it('when 20 uploads, replacements, reloads and deletes of one id race, then none is a 5xx and archives = plugins', async () => {
+      const id = 'xyz.maubot.echo';
+      const ops = Array.from({ length: 20 }, (_, i) => {
+        const version = `1.0.${i}`;
+        switch (i % 5) {
+          case 0:
+            return put(id, buildPlugin({ meta: { version } }));
+          case 1:
+            return upload(buildPlugin({ meta: { version } }), '?allow_override=true');
+          case 2:
+            return request(t.app).post(`${API}/plugin/${id}/reload`).set(auth());
+          case 3:
+            return request(t.app).delete(`${API}/plugin/${id}`).set(auth());
+          default:
+            return request(t.app).get(`${API}/plugin/${id}`).set(auth());
+        }
+      });
+      const statuses = (await Promise.all(ops)).map((r) => r.status);
+      expect(statuses.filter((s) => s >= 500)).toEqual([]);
+      expect(statuses.every((s) => [200, 201, 204, 404].includes(s))).toBe(true);
+      const plugins = Number((await db.knex('plugin').count({ n: '*' }))[0]!.n);
+      const archives = Number((await db.knex('plugin_archive').count({ n: '*' }))[0]!.n);
+      expect(archives).toBe(plugins);
+    });
+
+    it('when archives are left that no plugin points at, then the startup sweep removes only those', async () => {
+      expect((await upload(buildPlugin())).status).toBe(201);
+      await db.knex('plugin_archive').insert({
+        plugin_id: 'xyz.maubot.echo',
+        sha256: 'left-by-a-killed-process',
+        size: 3,
+        data: Buffer.from('zip'),
+      });
+      await t.plugins.removeUnusedArchives();
+      const kept = await db.knex('plugin_archive').pluck('id');
+      expect(kept).toEqual(await db.knex('plugin').pluck('archive_id'));
+      expect((await request(t.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth())).status).toBe(
+        200,
+      );
+    });
+  });
+
   describe('PUT /plugin/{id}', () => {
     it('when the id is new, then 201; when it exists, then 200 with the new version', async () => {
       const created = await put('xyz.maubot.echo', buildPlugin());

@@ -1,7 +1,8 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import request from 'supertest';
 import type { Database } from '../../src/db/database';
-import { uploadSpoolDir } from '../../src/http/archive-upload';
+import { UploadSpool, uploadSpoolDir } from '../../src/http/archive-upload';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { TEST_DATA_DIR } from '../helpers/config';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
@@ -322,6 +323,53 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await readdir(uploadSpoolDir(TEST_DATA_DIR))).toEqual([]);
     });
+  });
+
+  it('when a killed process left spool files, then the next spool removes them at start', async () => {
+    const dir = uploadSpoolDir(TEST_DATA_DIR);
+    await writeFile(join(dir, 'left-behind'), 'x');
+    new UploadSpool(1, dir);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  describe('multipart limits', () => {
+    it.each([
+      [
+        'two file parts',
+        413,
+        'unhandled_http_413',
+        (r: request.Test) =>
+          r
+            .attach('file', buildPlugin(), { filename: 'a.mbp', contentType: 'application/zip' })
+            .attach('other', buildPlugin(), { filename: 'b.mbp', contentType: 'application/zip' }),
+      ],
+      [
+        'many fields',
+        400,
+        'invalid_request',
+        (r: request.Test) => {
+          for (let i = 0; i < 50; i++) r.field(`f${i}`, 'x');
+          return r.attach('file', buildPlugin(), { filename: 'a.mbp' });
+        },
+      ],
+      [
+        'a long field',
+        400,
+        'invalid_request',
+        (r: request.Test) =>
+          r.field('note', 'x'.repeat(4096)).attach('file', buildPlugin(), { filename: 'a.mbp' }),
+      ],
+    ])(
+      'when a multipart upload has %s, then %i %s, nothing stored, no spool file left',
+      async (_n, status, errcode, build) => {
+        const res = await build(request(t.app).post(`${API}/plugins/upload`).set(auth()));
+        expect(res.status).toBe(status);
+        expect(res.body.errcode).toBe(errcode);
+        expect(Number((await db.knex('plugin').count({ n: '*' }))[0]!.n)).toBe(0);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(await readdir(uploadSpoolDir(TEST_DATA_DIR))).toEqual([]);
+      },
+    );
   });
 
   describe('concurrent operations on one plugin', () => {

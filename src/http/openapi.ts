@@ -5,6 +5,7 @@ import type { Options as MulterOptions } from 'multer';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { parse } from 'yaml';
 import type { Logger } from '../logging/logger';
+import { loggablePath } from './log-path';
 import { OPENAPI_DIR } from '../paths';
 
 export type ApiName = 'maubot' | 'provisioning';
@@ -47,7 +48,7 @@ export function openApiValidator(options: ValidatorOptions): RequestHandler[] {
         ? {
             onError: (err, _body, req) =>
               logger.error(
-                { err, method: req.method, url: req.originalUrl },
+                { err, method: req.method, path: loggablePath(req.originalUrl) },
                 'response does not match the API contract',
               ),
           }

@@ -7,11 +7,19 @@ import { stage, type BenchPart } from './lib';
 import { apiPart } from './parts/api';
 import { clientsPart } from './parts/clients';
 import { commandsPart } from './parts/commands';
+import { loginPart } from './parts/login';
 import { uploadPart } from './parts/upload';
 import { webhooksPart } from './parts/webhooks';
 
 /** Every part, in the order a full run takes them. */
-const PARTS: readonly BenchPart[] = [apiPart, uploadPart, clientsPart, commandsPart, webhooksPart];
+const PARTS: readonly BenchPart[] = [
+  apiPart,
+  uploadPart,
+  clientsPart,
+  commandsPart,
+  webhooksPart,
+  loginPart,
+];
 
 function usage(): string {
   const width = Math.max(...PARTS.map((p) => p.name.length));

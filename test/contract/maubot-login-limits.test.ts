@@ -42,7 +42,7 @@ describe('login rate limits', () => {
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
     }
-  });
+  }, 90_000);
 
   it('when one admin name fails more than perUser times, then 429 for that name only', async () => {
     t = await createTestApp('embedded', {
@@ -63,7 +63,7 @@ describe('login rate limits', () => {
     const other = await login('nopassword', 'wrong');
     expect(other.status).toBe(401);
     expect(other.body.errcode).toBe('invalid_auth');
-  });
+  }, 90_000);
 });
 
 /** Records every comparison the service asks for, and really makes it. */

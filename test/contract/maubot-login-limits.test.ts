@@ -14,18 +14,20 @@ describe('login rate limits', () => {
   let t: TestApp;
   afterEach(() => t.close());
 
+  const appWithLimits = (perAddress: number, perUser: number) =>
+    createTestApp('embedded', {
+      config: testConfig({
+        server: {
+          unsharedSecret: TEST_SECRET,
+          loginRateLimit: { windowSeconds: 60, perAddress, perUser },
+        },
+      }),
+    });
   const login = (username: string, password: string) =>
     request(t.app).post(LOGIN).send({ username, password });
 
   it('when one address fails more than perAddress times, then 429 with Retry-After, even for the right password', async () => {
-    t = await createTestApp('embedded', {
-      config: testConfig({
-        server: {
-          unsharedSecret: TEST_SECRET,
-          loginRateLimit: { windowSeconds: 60, perAddress: 3, perUser: 100 },
-        },
-      }),
-    });
+    t = await appWithLimits(3, 100);
     // Successful logins do not count.
     for (let i = 0; i < 5; i++) expect((await login('admin', TEST_PASSWORD)).status).toBe(200);
     for (const name of ['admin', 'ghost', 'nopassword']) {
@@ -45,14 +47,7 @@ describe('login rate limits', () => {
   }, 90_000);
 
   it('when one admin name fails more than perUser times, then 429 for that name only', async () => {
-    t = await createTestApp('embedded', {
-      config: testConfig({
-        server: {
-          unsharedSecret: TEST_SECRET,
-          loginRateLimit: { windowSeconds: 60, perAddress: 100, perUser: 2 },
-        },
-      }),
-    });
+    t = await appWithLimits(100, 2);
     expect((await login('admin', 'wrong')).status).toBe(401);
     expect((await login('admin', 'wrong')).status).toBe(401);
     const limited = await login('admin', TEST_PASSWORD);

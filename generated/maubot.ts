@@ -1119,18 +1119,6 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
-    /**
-     * @description 415 `unsupported_media_type`: the body is neither a raw zip (`application/zip`) nor
-     *     `multipart/form-data` (a Switchboard check; maubot reads any body as a zip).
-     */
-    UnsupportedMediaType: {
-      headers: {
-        [name: string]: unknown;
-      };
-      content: {
-        'application/json': components['schemas']['Error'];
-      };
-    };
     /** @description Unexpected server error (`internal_server_error`). */
     InternalError: {
       headers: {
@@ -1253,9 +1241,11 @@ export interface components {
   requestBodies: {
     /**
      * @description The plugin archive (.mbp, a zip file). maubot's UI and `mbc` send the raw zip as the
-     *     body with `Content-Type: application/zip`, and maubot ignores the Content-Type. A
-     *     multipart form with the archive in a `file` field is accepted too (a Switchboard
-     *     addition).
+     *     body with `Content-Type: application/zip`; like maubot, any body that is not
+     *     `multipart/form-data` is taken as the zip whatever its Content-Type, or without one
+     *     (`curl --data-binary @x.mbp` sends `application/x-www-form-urlencoded`). A multipart
+     *     form with the archive in a `file` field is accepted too (a Switchboard addition: one
+     *     file part, at most 8 text fields of up to 1 KiB).
      */
     PluginArchive: {
       content: {
@@ -1522,7 +1512,6 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['PluginReloadFailed'];
       501: components['responses']['UnsupportedPluginDatabase'];
@@ -1588,7 +1577,6 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['PluginReloadFailed'];
       501: components['responses']['UnsupportedPluginDatabase'];

@@ -14,15 +14,16 @@ import { createServices } from '../src/services';
  * benchmark child's result line.
  */
 export async function embeddedServices(name: string, overrides: Partial<ConfigInput> = {}) {
+  const dataDir = await mkdtemp(join(tmpdir(), `switchboard-bench-${name}-`));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const config = parseConfig({
+    dataDir,
     server: { unsharedSecret: 'benchmark-unshared-secret' },
     encryptionKey: Buffer.alloc(32, 1).toString('base64'),
     provisioning: { secret: 'benchmark-provisioning-secret' },
     ...overrides,
   });
   const logger = createLogger('error', bufferedDestination(2));
-  const dataDir = await mkdtemp(join(tmpdir(), `switchboard-bench-${name}-`));
-  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const db = await openDatabase({ dataDir, logger });
   return { dataDir, db, services: createServices({ config, logger, db }) };
 }

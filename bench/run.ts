@@ -9,6 +9,7 @@ import { clientsPart } from './parts/clients';
 import { commandsPart } from './parts/commands';
 import { deliveryPart } from './parts/delivery';
 import { footprintPart } from './parts/footprint';
+import { loginPart } from './parts/login';
 import { pluginsPart } from './parts/plugins';
 import { transformationsPart } from './parts/transformations';
 import { uploadPart } from './parts/upload';
@@ -24,6 +25,7 @@ const PARTS: readonly BenchPart[] = [
   webhooksPart,
   deliveryPart,
   transformationsPart,
+  loginPart,
   footprintPart,
 ];
 

@@ -27,8 +27,16 @@ function listen(app: express.Express): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // The default deployment: the embedded database server with its data in a data directory.
+  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-'));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const config = parseConfig({
-    server: { unsharedSecret: 'benchmark-unshared-secret' },
+    dataDir,
+    server: {
+      unsharedSecret: 'benchmark-unshared-secret',
+      // The login part measures bcrypt's load, not the limiter's refusals.
+      loginRateLimit: { perAddress: 1_000_000, perUser: 1_000_000 },
+    },
     encryptionKey: Buffer.alloc(32, 1).toString('base64'),
     provisioning: { secret: 'benchmark-provisioning-secret' },
     admins: { admin: '' },
@@ -41,9 +49,6 @@ async function main(): Promise<void> {
     bufferedDestination('/dev/null'),
   );
 
-  // The default deployment: the embedded database server with its data in a data directory.
-  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-'));
-  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const db = await openDatabase({ dataDir, logger });
   process.on('SIGTERM', () => {
     void db.close().then(() => process.exit(0));

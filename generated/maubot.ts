@@ -1055,6 +1055,16 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
+    /**
+     * @description The request line and headers together are over 16 KiB (for example a very long path
+     *     id). The HTTP server answers before any route, with no body, and closes the connection.
+     */
+    HeadersTooLarge: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content?: never;
+    };
     /** @description Token missing (`auth_token_missing`) or invalid (`auth_token_invalid`). */
     Unauthorized: {
       headers: {
@@ -1102,18 +1112,6 @@ export interface components {
     };
     /** @description The body is over 100 MiB (`unhandled_http_413`). */
     PayloadTooLarge: {
-      headers: {
-        [name: string]: unknown;
-      };
-      content: {
-        'application/json': components['schemas']['Error'];
-      };
-    };
-    /**
-     * @description 415 `unsupported_media_type`: the body is neither a raw zip (`application/zip`) nor
-     *     `multipart/form-data` (a Switchboard check; maubot reads any body as a zip).
-     */
-    UnsupportedMediaType: {
       headers: {
         [name: string]: unknown;
       };
@@ -1243,9 +1241,11 @@ export interface components {
   requestBodies: {
     /**
      * @description The plugin archive (.mbp, a zip file). maubot's UI and `mbc` send the raw zip as the
-     *     body with `Content-Type: application/zip`, and maubot ignores the Content-Type. A
-     *     multipart form with the archive in a `file` field is accepted too (a Switchboard
-     *     addition).
+     *     body with `Content-Type: application/zip`; like maubot, any body that is not
+     *     `multipart/form-data` is taken as the zip whatever its Content-Type, or without one
+     *     (`curl --data-binary @x.mbp` sends `application/x-www-form-urlencoded`). A multipart
+     *     form with the archive in a `file` field is accepted too (a Switchboard addition: one
+     *     file part, at most 8 text fields of up to 1 KiB).
      */
     PluginArchive: {
       content: {
@@ -1302,6 +1302,23 @@ export interface operations {
       };
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      /**
+       * @description Too many failed logins from this address or for this admin name within the
+       *     configured window (`login_rate_limited`; a Switchboard addition: maubot has no
+       *     limit). Checked before any password is compared, so the right password is refused
+       *     too until the window passes.
+       */
+      429: {
+        headers: {
+          /** @description Seconds until another attempt is counted. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   ping: {
@@ -1326,6 +1343,7 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getFeatures: {
@@ -1349,6 +1367,7 @@ export interface operations {
           'application/json': components['schemas']['Features'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getVersion: {
@@ -1370,6 +1389,7 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getDebugOpen: {
@@ -1394,6 +1414,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getLogs: {
@@ -1422,6 +1443,7 @@ export interface operations {
         };
       };
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getPlugins: {
@@ -1444,6 +1466,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   uploadPlugin: {
@@ -1489,7 +1512,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['PluginReloadFailed'];
       501: components['responses']['UnsupportedPluginDatabase'];
     };
@@ -1517,6 +1540,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['PluginNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   putPlugin: {
@@ -1553,7 +1577,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['PluginReloadFailed'];
       501: components['responses']['UnsupportedPluginDatabase'];
     };
@@ -1588,6 +1612,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   reloadPlugin: {
@@ -1613,6 +1638,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['PluginNotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['PluginReloadFailed'];
     };
   };
@@ -1636,6 +1662,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getInstance: {
@@ -1661,6 +1688,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   putInstance: {
@@ -1733,6 +1761,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1757,6 +1786,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getInstanceDatabase: {
@@ -1783,6 +1813,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getInstanceDatabaseTable: {
@@ -1816,6 +1847,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1856,6 +1888,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['InstanceNotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getClients: {
@@ -1878,6 +1911,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   createClient: {
@@ -1915,6 +1949,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getClient: {
@@ -1943,6 +1978,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   putClient: {
@@ -1986,6 +2022,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   deleteClient: {
@@ -2021,6 +2058,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   clearClientCache: {
@@ -2049,6 +2087,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   verifyClient: {
@@ -2088,6 +2127,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['CryptoError'];
     };
   };
@@ -2126,6 +2166,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['CryptoError'];
     };
   };
@@ -2149,6 +2190,7 @@ export interface operations {
       };
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       /** @description A configured server has no URL (`invalid_server`). */
       500: {
         headers: {
@@ -2240,6 +2282,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       /**
        * @description The homeserver refused (body has `http_status`), the server entry has no URL
        *     (`invalid_server`), or the homeserver could not be reached.
@@ -2338,6 +2381,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       /** @description The server entry has no URL (`invalid_server`) or the homeserver could not be reached. */
       500: {
         headers: {
@@ -2409,6 +2453,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['InternalError'];
       default: components['responses']['HomeserverError'];
     };
@@ -2459,6 +2504,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
       /** @description The session is in an unexpected state. */
       500: {
         headers: {
@@ -2490,6 +2536,7 @@ export interface operations {
       400: components['responses']['ProxyBadPath'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
+      431: components['responses']['HeadersTooLarge'];
       default: components['responses']['ProxiedResponse'];
     };
   };
@@ -2514,6 +2561,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       default: components['responses']['ProxiedResponse'];
     };
   };
@@ -2538,6 +2586,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
       413: components['responses']['PayloadTooLarge'];
+      431: components['responses']['HeadersTooLarge'];
       default: components['responses']['ProxiedResponse'];
     };
   };
@@ -2561,6 +2610,7 @@ export interface operations {
       400: components['responses']['ProxyBadPath'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['ClientNotFound'];
+      431: components['responses']['HeadersTooLarge'];
       default: components['responses']['ProxiedResponse'];
     };
   };

@@ -825,6 +825,16 @@ export interface components {
     };
   };
   responses: {
+    /**
+     * @description The request line and headers together are over 16 KiB (for example a very long path
+     *     id). The HTTP server answers before any route, with no body, and closes the connection.
+     */
+    HeadersTooLarge: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content?: never;
+    };
     /** @description Missing or wrong provisioning secret (`HS_BAD_TOKEN`). */
     BadToken: {
       headers: {
@@ -1044,6 +1054,7 @@ export interface operations {
           'application/json': components['schemas']['Health'];
         };
       };
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   getConnectionTypes: {
@@ -1090,6 +1101,7 @@ export interface operations {
         };
       };
       401: components['responses']['BadToken'];
+      431: components['responses']['HeadersTooLarge'];
     };
   };
   listConnections: {
@@ -1130,6 +1142,7 @@ export interface operations {
       400: components['responses']['BadValue'];
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1190,6 +1203,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1286,6 +1300,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };
@@ -1350,6 +1365,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1413,6 +1429,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };
@@ -1457,6 +1474,7 @@ export interface operations {
       };
       401: components['responses']['BadToken'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1505,6 +1523,7 @@ export interface operations {
       };
       401: components['responses']['BadToken'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1561,6 +1580,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1611,6 +1631,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
     };
   };
@@ -1644,6 +1665,7 @@ export interface operations {
       400: components['responses']['BadValue'];
       401: components['responses']['BadToken'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };
@@ -1677,6 +1699,7 @@ export interface operations {
       400: components['responses']['BadValue'];
       401: components['responses']['BadToken'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };
@@ -1724,6 +1747,7 @@ export interface operations {
       401: components['responses']['BadToken'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
     };
   };

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   });
 
   const services = createServices({ config, logger, db, logHub });
+  await services.plugins.removeUnusedArchives();
   // Connections are loaded before any listener answers for them.
   await services.bridge.start();
   const servers: Server[] = [];
@@ -96,20 +97,18 @@ async function main(): Promise<void> {
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {
     logger.info({ reason }, 'shutting down');
-    for (const socket of logSockets) socket.close();
+    // The listeners stop first, in parallel with the services: what clients hold open (log
+    // sockets, idle or half-open connections) is cut after a short grace, so it never delays
+    // the exit.
+    const listenersClosed = Promise.all([
+      ...logSockets.map((socket) => socket.close()),
+      ...servers.map((server) => closeServer(server, SHUTDOWN_GRACE_MS)),
+    ]);
     services.clientAuth.close();
     await services.instances.stopAll();
     await services.clients.stopAll();
     await services.bridge.stop();
-    await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeIdleConnections();
-          }),
-      ),
-    );
+    await listenersClosed;
     await db.close();
     logger.info('stopped');
   };
@@ -124,6 +123,18 @@ async function main(): Promise<void> {
       },
     );
   };
+}
+
+/** How long requests in flight get to finish when the server stops. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
+/** Stops accepting connections, closes idle ones now and every other one after the grace. */
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(cut);
 }
 
 function printFirstStart(

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import { signToken, verifyToken } from '../api/maubot/token';
+import { ThreadPoolPasswordChecker, type PasswordChecker } from './password-checker';
 
 export interface LoginRequest {
   secret?: unknown;
@@ -16,15 +16,24 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 const VERIFIED_CACHE_SIZE = 1000;
+/** The cost of bcrypt hashes Switchboard writes; decoys use the admins' own when there are some. */
+const DEFAULT_COST = 12;
+
+function bcryptCost(hash: string): number | null {
+  const m = /^\$2[abxy]\$(\d\d)\$/.exec(hash);
+  return m ? Number(m[1]) : null;
+}
 
 /** Management API users: secret or password login, and the tokens they get. */
 export class AdminAuthService {
   /** token → user of signatures already checked; tokens never expire, so neither do these. */
   private readonly verified = new Map<string, string>();
+  private decoyHash: Promise<string> | undefined;
 
   constructor(
     private readonly unsharedSecret: string,
     private readonly admins: Readonly<Record<string, string>>,
+    private readonly passwords: PasswordChecker = new ThreadPoolPasswordChecker(),
   ) {}
 
   /** root is always an admin; other names must be listed in config. */
@@ -54,9 +63,26 @@ export class AdminAuthService {
     }
     const { username, password } = body;
     if (typeof username !== 'string' || typeof password !== 'string') return null;
-    if (username === 'root' || !Object.hasOwn(this.admins, username)) return null;
-    const hash = this.admins[username];
-    if (!hash) return null;
-    return (await bcrypt.compare(password, hash)) ? signToken(this.unsharedSecret, username) : null;
+    const hash =
+      username !== 'root' && Object.hasOwn(this.admins, username) && this.admins[username];
+    if (!hash) {
+      // A name that cannot log in costs the same comparison as one that can: the answer's
+      // timing must not tell which admin names exist.
+      await this.passwords.verify(password, await this.decoy());
+      return null;
+    }
+    const ok = await this.passwords.verify(password, hash);
+    return ok ? signToken(this.unsharedSecret, username) : null;
+  }
+
+  /** Made once, at the highest cost among the admins' hashes. */
+  private decoy(): Promise<string> {
+    if (this.decoyHash === undefined) {
+      const costs = Object.values(this.admins)
+        .map(bcryptCost)
+        .filter((c) => c !== null);
+      this.decoyHash = this.passwords.decoy(costs.length ? Math.max(...costs) : DEFAULT_COST);
+    }
+    return this.decoyHash;
   }
 }

@@ -5,6 +5,7 @@ import { homeserverApi, type Credentials } from '../matrix/homeserver-api';
 import { HomeserverError } from '../matrix/matrix-errors';
 import {
   AccountRefusedError,
+  AuthRequestNotJsonError,
   AuthServerNotFoundError,
   ClientExistsError,
   CredentialsMissingError,
@@ -72,8 +73,13 @@ export class ClientAuthService {
   }
 
   /** Synapse shared-secret registration (maubot's checks, in its order). */
-  async register(name: string, request: AuthRequest, flags: AuthFlags): Promise<AuthOutcome> {
+  async register(
+    name: string,
+    request: AuthRequest | null,
+    flags: AuthFlags,
+  ): Promise<AuthOutcome> {
     const server = this.server(name);
+    if (request === null) throw new AuthRequestNotJsonError();
     const { username, password } = this.credentials(request, flags.sso);
     if (flags.sso) throw new RegistrationSsoError(name);
     if (!server.secret) throw new RegistrationSecretMissingError(name);
@@ -92,8 +98,9 @@ export class ClientAuthService {
     return this.answer(server.url, credentials, flags.updateClient);
   }
 
-  async login(name: string, request: AuthRequest, flags: AuthFlags): Promise<AuthOutcome> {
+  async login(name: string, request: AuthRequest | null, flags: AuthFlags): Promise<AuthOutcome> {
     const server = this.server(name);
+    if (request === null) throw new AuthRequestNotJsonError();
     const { username, password } = this.credentials(request, flags.sso);
     const deviceName = typeof request.device_name === 'string' ? request.device_name : 'Maubot';
     if (flags.sso) return this.startSso(name, server.url, deviceName, flags.updateClient);

@@ -74,3 +74,8 @@ export class AccountRefusedError extends Error {
     super(message);
   }
 }
+
+/** The login or registration request carries no JSON object (checked after the server). */
+export class AuthRequestNotJsonError extends Error {
+  override name = 'AuthRequestNotJsonError';
+}

@@ -149,6 +149,14 @@ export const configSchema = z.strictObject({
     uiDirectory: z.string().min(1).nullable().default(null),
     /** What an invalid response does: fail (500) or only be logged. */
     responseValidation: z.enum(['fail', 'log']).default('fail'),
+    /** Failed logins allowed per window, from one address and for one admin name. */
+    loginRateLimit: z
+      .strictObject({
+        windowSeconds: z.number().int().min(1).default(300),
+        perAddress: z.number().int().min(1).default(20),
+        perUser: z.number().int().min(1).default(10),
+      })
+      .prefault({}),
   }),
   /** Key for secrets stored in the database (base64 of 32 bytes). */
   encryptionKey: encryptionKeySchema,

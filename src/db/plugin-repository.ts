@@ -231,6 +231,11 @@ export class SingleValueCopyReader {
   }
 }
 
+/** Removes archives no plugin points at (left by a process killed mid-upload); their count. */
+export async function deleteUnusedArchives(db: Knex): Promise<number> {
+  return db('plugin_archive').whereNotIn('id', db('plugin').select('archive_id')).delete();
+}
+
 export async function deleteArchive(db: Knex, archiveId: number): Promise<void> {
   await db('plugin_archive').where({ id: archiveId }).delete();
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logging/logger';
+import { loggablePath } from './log-path';
 import type { Metrics } from './metrics';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
@@ -10,7 +11,8 @@ let lastId = 0;
 
 /**
  * One line and one metrics count per answered request (method, path without the query, which
- * may carry a token, status, duration, request id), and the X-Request-Id header. Kept lean: it
+ * may carry a token, and without secret segments such as hook ids, status, duration, request
+ * id), and the X-Request-Id header. Kept lean: it
  * runs on every request. Successful requests log at debug, client errors at info, server
  * errors at error.
  */
@@ -32,7 +34,7 @@ export function accessLog(logger: Logger, metrics: Metrics) {
         {
           reqId: id,
           method: req.method,
-          path: req.originalUrl.split('?', 1)[0],
+          path: loggablePath(req.originalUrl),
           status,
           ms: Math.round((performance.now() - start) * 10) / 10,
         },

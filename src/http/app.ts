@@ -14,7 +14,11 @@ import type { Logger } from '../logging/logger';
 import type { PluginService } from '../plugins/plugin-service';
 import { accessLog } from './access-log';
 import { docsRouter } from './docs';
-import { maubotUiRouter } from './maubot-ui';
+import { MAUBOT_UI_PATH, maubotUiRouter } from './maubot-ui';
+import { docsPageHeaders, maubotUiHeaders, staticPageHeaders } from './page-headers';
+
+/** The OAuth callbacks' result pages (GitHub's at both of its paths, JIRA's). */
+const OAUTH_PAGES = ['/oauth', '/github/oauth', '/jira/oauth'];
 import { metricsRouter, type Metrics } from './metrics';
 
 export interface AppDeps {
@@ -63,11 +67,19 @@ export function createApp(deps: AppDeps): Express {
     // Inbound hooks first: they are the busiest; GitHub's and JIRA's pass on what is not theirs.
     const { webhooks, github, jira } = deps.bridge;
     if (webhooks) app.use(webhooks.routes);
+    if (github || jira) app.use(OAUTH_PAGES, staticPageHeaders());
     if (github) app.use(github.webhooks);
     if (jira) app.use(jira.webhooks);
   }
-  if (resources.has('maubot')) app.use(maubotUiRouter(config));
-  if (resources.has('docs')) app.use(docsRouter());
+  if (resources.has('maubot')) {
+    // The API above answers everything under its own path; the rest is the UI.
+    app.use(MAUBOT_UI_PATH, maubotUiHeaders());
+    app.use(maubotUiRouter(config));
+  }
+  if (resources.has('docs')) {
+    app.use(['/docs', '/openapi'], docsPageHeaders());
+    app.use(docsRouter());
+  }
   if (resources.has('metrics')) app.use(metricsRouter(deps.metrics));
 
   app.get('/health', (_req, res) => {

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -22,48 +21,63 @@ class UploadTooLargeError extends Error {
   readonly type = 'entity.too.large';
 }
 
-let spoolDir: string | undefined;
-
-/** One spool directory per process, made on first use and removed when the process exits. */
-export function processSpoolDir(): string {
-  if (spoolDir === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'switchboard-uploads-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    spoolDir = dir;
-  }
-  return spoolDir;
+/** Where uploads are spooled: under the data directory, where the disk space is planned. */
+export function uploadSpoolDir(dataDir: string): string {
+  return join(resolve(dataDir), 'uploads');
 }
 
-/** Where uploads wait while they are validated and stored; files are removed after each request. */
-export class UploadSpool {
-  readonly dir = processSpoolDir();
+/** Multipart uploads carry one file and at most a few small text fields. */
+const MULTIPART_LIMITS = { files: 1, fields: 8, fieldSize: 1024, parts: 9, headerPairs: 20 };
 
-  constructor(readonly limitBytes: number) {}
+/**
+ * Where uploads wait while they are validated and stored. Every file is removed when its
+ * request ends, whatever the outcome; what a killed process left behind is removed when the
+ * next one makes its spool (one process per data directory).
+ */
+export class UploadSpool {
+  constructor(
+    readonly limitBytes: number,
+    readonly dir: string,
+  ) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
 
   /** multer options for multipart uploads (used through the validator's file uploader). */
   multerOptions(): multer.Options {
     return {
       storage: multer.diskStorage({ destination: this.dir }),
-      limits: { fileSize: this.limitBytes, files: 1 },
+      limits: { ...MULTIPART_LIMITS, fileSize: this.limitBytes },
     };
   }
 
   /**
-   * Streams an `application/zip` body into a spool file (413 past the limit) and makes it
-   * `res.locals.upload`. Other bodies pass through untouched.
+   * For requests `isUpload` picks: a multipart body is left to multer; any other body (maubot
+   * takes every non-multipart body as the zip, whatever its type) is streamed into a spool
+   * file (413 past the limit) and made `res.locals.upload`. Spool files of either kind are
+   * removed when the response ends.
    */
-  rawZip(): RequestHandler {
+  archiveBody(isUpload: (req: Request) => boolean): RequestHandler {
     return async (req: Request, res: Response, next: NextFunction) => {
-      if (!req.is('application/zip')) {
+      if (!isUpload(req)) {
         next();
         return;
       }
+      res.once('close', () => {
+        const files = (req.files as Express.Multer.File[] | undefined) ?? [];
+        for (const f of files) void rm(f.path, { force: true });
+      });
+      if (req.is('multipart/form-data')) {
+        next();
+        return;
+      }
+      req.headers['content-type'] = 'application/zip';
       if (Number(req.headers['content-length'] ?? 0) > this.limitBytes) {
         next(new UploadTooLargeError());
         return;
       }
       const path = join(this.dir, randomBytes(12).toString('hex'));
-      this.removeAfter(res, path);
+      res.once('close', () => void rm(path, { force: true }));
       let size = 0;
       const limit = this.limitBytes;
       const hash = createHash('sha256');
@@ -89,15 +103,8 @@ export class UploadSpool {
   /** The spooled upload of a raw or multipart request (multipart: its `file` part). */
   uploadedFile(req: Request, res: Response): UploadedFile | null {
     const files = req.files as Express.Multer.File[] | undefined;
-    for (const f of files ?? []) this.removeAfter(res, f.path);
     const part = files?.find((f) => f.fieldname === 'file');
     if (part) return { path: part.path, size: part.size };
     return (res.locals.upload as UploadedFile | undefined) ?? null;
-  }
-
-  private removeAfter(res: Response, path: string): void {
-    res.once('close', () => {
-      void rm(path, { force: true });
-    });
   }
 }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import type { Logger } from '../logging/logger';
 import { BodyNotJsonError } from './json-body';
+import { loggablePath } from './log-path';
 
 /**
  * What went wrong, in the few cases both APIs distinguish; each API renders these in its own
@@ -87,7 +88,7 @@ export function apiErrorMiddleware<E extends RenderableError>(
         const message = isResponseValidationError(err as HttpLikeError)
           ? 'response does not match the API contract'
           : 'unhandled error';
-        logger.error({ err, method: req.method, url: req.originalUrl }, message);
+        logger.error({ err, method: req.method, path: loggablePath(req.originalUrl) }, message);
       }
       const allow = (err as HttpLikeError).headers?.Allow;
       if (kind.kind === 'methodNotAllowed' && allow) res.setHeader('Allow', allow);

@@ -10,30 +10,38 @@ export class BodyNotJsonError extends Error {
   override name = 'BodyNotJsonError';
 }
 
-const PASS_THROUGH = /^(multipart\/|application\/zip|application\/octet-stream)/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function hasBody(req: Request): boolean {
+  return (
+    req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
+  );
+}
 
 /**
- * Reads a request body as JSON whatever its Content-Type (maubot's UI posts JSON as
- * text/plain) and marks it as JSON for the validator. Zip and multipart bodies pass untouched;
- * an empty body leaves `req.body` undefined. Over the limit, body-parser's 413 error is passed on.
+ * Reads the body of an operation that takes JSON as JSON, whatever its Content-Type says
+ * (maubot's UI posts JSON as text/plain, and maubot never looks at the type), and marks it as
+ * JSON for the validator. An empty or absent body leaves `req.body` undefined; the handler
+ * decides (maubot answers `body_not_json` once its own checks have passed). Other operations'
+ * bodies are not read at all. Over the limit, body-parser's 413 error is passed on.
  */
-export function jsonBody(
-  limit: string,
-  /** Requests whose body is not JSON whatever it says (e.g. archive uploads). */
-  skip: (req: Request) => boolean = () => false,
-): RequestHandler {
-  const readText = express.text({
-    limit,
-    type: (req) => !PASS_THROUGH.test(req.headers['content-type'] ?? '') && !skip(req as Request),
-  });
-  const parse = (req: Request, _res: Response, next: NextFunction): void => {
-    if (typeof req.body !== 'string') {
+export function jsonBody(limit: string, takesJson: (req: Request) => boolean): RequestHandler {
+  const readBytes = express.raw({ limit, type: () => true });
+  const parse = (req: Request, next: NextFunction): void => {
+    const bytes: unknown = req.body;
+    req.body = undefined;
+    if (!Buffer.isBuffer(bytes) || bytes.length === 0) {
       next();
       return;
     }
-    const text = req.body;
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      next(new BodyNotJsonError('Request body is not UTF-8'));
+      return;
+    }
     if (text.trim() === '') {
-      req.body = undefined;
       next();
       return;
     }
@@ -43,21 +51,24 @@ export function jsonBody(
       next(new BodyNotJsonError('Request body is not JSON'));
       return;
     }
-    req.headers['content-type'] = 'application/json';
     next();
   };
-  // One layer, and nothing at all for requests without a body (most of them).
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (
-      req.headers['content-length'] === undefined &&
-      req.headers['transfer-encoding'] === undefined
-    ) {
+    if (!takesJson(req)) {
       next();
       return;
     }
-    readText(req, res, (err?: unknown) => {
-      if (err) next(err);
-      else parse(req, res, next);
+    req.headers['content-type'] = 'application/json';
+    if (!hasBody(req)) {
+      next();
+      return;
+    }
+    readBytes(req, res, (err?: unknown) => {
+      // A body in an encoding no one can decode is as unreadable as bad JSON (not a 415).
+      if ((err as { type?: string } | undefined)?.type === 'encoding.unsupported') {
+        next(new BodyNotJsonError('Request body has an unknown content encoding'));
+      } else if (err) next(err);
+      else parse(req, next);
     });
   };
 }

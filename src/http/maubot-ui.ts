@@ -4,7 +4,7 @@ import express, { Router } from 'express';
 import { MAUBOT_API_PATH } from '../api/maubot/router';
 import type { Config } from '../config/schema';
 
-const UI_PATH = '/_matrix/maubot';
+export const MAUBOT_UI_PATH = '/_matrix/maubot';
 
 /**
  * paths.json (how maubot's web UI finds the API) and, when configured, the UI build itself.
@@ -14,7 +14,7 @@ export function maubotUiRouter(config: Config): Router {
   // Strict routing: "/_matrix/maubot" and "/_matrix/maubot/" are different pages here.
   const router = Router({ strict: true });
   const prefix = new URL(config.server.publicUrl).pathname.replace(/\/$/, '');
-  router.get(`${UI_PATH}/paths.json`, (_req, res) => {
+  router.get(`${MAUBOT_UI_PATH}/paths.json`, (_req, res) => {
     res.json({ api_path: `${prefix}${MAUBOT_API_PATH}` });
   });
 
@@ -22,11 +22,11 @@ export function maubotUiRouter(config: Config): Router {
   if (dir !== null && existsSync(join(dir, 'index.html'))) {
     const index = join(dir, 'index.html');
     const serveStatic = express.static(dir, { index: 'index.html', redirect: false });
-    router.get(UI_PATH, (_req, res) => {
-      res.redirect(301, `${prefix}${UI_PATH}/`);
+    router.get(MAUBOT_UI_PATH, (_req, res) => {
+      res.redirect(301, `${prefix}${MAUBOT_UI_PATH}/`);
     });
     // The API below this path is mounted first and answers everything under /v1 itself.
-    router.use(`${UI_PATH}/`, (req, res, next) => {
+    router.use(`${MAUBOT_UI_PATH}/`, (req, res, next) => {
       serveStatic(req, res, () => {
         // Unknown files under static/ get index.html, as maubot serves them.
         if (req.method === 'GET' && (req.path === '/' || req.path.startsWith('/static/'))) {

@@ -5,6 +5,7 @@ import type { Options as MulterOptions } from 'multer';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { parse } from 'yaml';
 import type { Logger } from '../logging/logger';
+import { loggablePath } from './log-path';
 import { OPENAPI_DIR } from '../paths';
 
 export type ApiName = 'maubot' | 'provisioning';
@@ -47,7 +48,7 @@ export function openApiValidator(options: ValidatorOptions): RequestHandler[] {
         ? {
             onError: (err, _body, req) =>
               logger.error(
-                { err, method: req.method, url: req.originalUrl },
+                { err, method: req.method, path: loggablePath(req.originalUrl) },
                 'response does not match the API contract',
               ),
           }
@@ -59,4 +60,45 @@ export function openApiValidator(options: ValidatorOptions): RequestHandler[] {
     fileUploader: options.multer ?? false,
     ...(options.ignorePaths ? { ignorePaths: options.ignorePaths } : {}),
   }) as RequestHandler[];
+}
+
+/** What an operation reads as its body: JSON, a plugin archive, anything (raw), or nothing. */
+export type BodyKind = 'json' | 'archive' | 'raw' | 'none';
+
+interface SpecOperation {
+  requestBody?: { $ref?: string; content?: Record<string, unknown> };
+}
+
+function kindOf(op: SpecOperation, spec: OpenApiDocument): BodyKind {
+  let body = op.requestBody;
+  if (body?.$ref) {
+    const name = body.$ref.split('/').at(-1)!;
+    const components = spec.components as {
+      requestBodies?: Record<string, SpecOperation['requestBody']>;
+    };
+    body = components.requestBodies?.[name];
+  }
+  const types = Object.keys(body?.content ?? {});
+  if (types.includes('application/json')) return 'json';
+  if (types.includes('application/zip')) return 'archive';
+  return types.length > 0 ? 'raw' : 'none';
+}
+
+/**
+ * The body kind of each operation of a spec, by method and path (relative to the API's base):
+ * operations that take no body ignore whatever is sent, as both upstream servers do.
+ */
+export function bodyKinds(spec: OpenApiDocument): (method: string, path: string) => BodyKind {
+  const routes: { method: string; pattern: RegExp; kind: BodyKind }[] = [];
+  const paths = spec.paths as Record<string, Record<string, SpecOperation>>;
+  for (const [path, item] of Object.entries(paths)) {
+    const literal = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+    const pattern = new RegExp(`^${literal.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    for (const [method, op] of Object.entries(item)) {
+      if (typeof op !== 'object' || method === 'parameters') continue;
+      routes.push({ method: method.toUpperCase(), pattern, kind: kindOf(op, spec) });
+    }
+  }
+  return (method, path) =>
+    routes.find((r) => r.method === method && r.pattern.test(path))?.kind ?? 'none';
 }

@@ -71,6 +71,8 @@ export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
 
 /** Small entries compress well legitimately (text, zeros); only big ones can be bombs. */
 const RATIO_CHECK_MIN_BYTES = 1 * MiB;
+/** Below this, a whole archive's ratio is harmless whatever it is. */
+const ARCHIVE_RATIO_CHECK_MIN_BYTES = 16 * MiB;
 /** Real definitions are well under 1 KiB; this keeps the YAML parser's memory bounded. */
 const MAX_META_BYTES = 1 * MiB;
 
@@ -127,8 +129,10 @@ export async function readPluginArchive(
 }
 
 /**
- * Validates an archive and returns every file in it, for running the plugin. The archive's
- * limits bound what this reads.
+ * Validates an archive and returns every file in it, for running the plugin. The upload limits
+ * apply again (an archive stored before a limit existed gets no pass): entry count, declared
+ * sizes and compression ratios before anything is inflated, then the bytes actually inflated,
+ * entry by entry, so no more than the limit is ever held.
  */
 export async function readPluginFiles(
   data: Buffer,
@@ -138,11 +142,29 @@ export async function readPluginFiles(
   const zip = await yauzl.fromBufferPromise(data, ZIP_OPTIONS);
   try {
     const files = new Map<string, Buffer>();
+    let inflated = 0;
     for (const [name, entry] of await readCentralDirectory(zip, limits)) {
       if (name.endsWith('/')) continue;
-      const chunks: Buffer[] = [];
-      for await (const chunk of await openEntry(zip, entry)) chunks.push(chunk as Buffer);
-      files.set(name, Buffer.concat(chunks));
+      const content = Buffer.allocUnsafe(entry.uncompressedSize);
+      let at = 0;
+      try {
+        // validateEntrySizes stops an entry that inflates past its declared size.
+        for await (const chunk of await openEntry(zip, entry)) {
+          const buf = chunk as Buffer;
+          inflated += buf.length;
+          if (inflated > limits.maxUncompressedBytes) {
+            throw new PluginInvalidError(
+              NOT_A_PLUGIN,
+              `archive expands to more than ${formatBytes(limits.maxUncompressedBytes)}`,
+            );
+          }
+          at += buf.copy(content, at);
+        }
+      } catch (err) {
+        if (err instanceof PluginInvalidError) throw err;
+        throw new PluginInvalidError(NOT_A_PLUGIN, `entry ${name}: ${firstLine(err)}`);
+      }
+      files.set(name, content.subarray(0, at));
     }
     return { archive, files };
   } finally {
@@ -163,6 +185,7 @@ async function readCentralDirectory(
   }
   const entries = new Map<string, Entry>();
   let total = 0;
+  let compressed = 0;
   try {
     for await (const entry of zip.eachEntry()) {
       const name = entry.fileName;
@@ -175,6 +198,7 @@ async function readCentralDirectory(
       }
       entries.set(name, entry);
       total += entry.uncompressedSize;
+      compressed += entry.compressedSize;
       if (total > limits.maxUncompressedBytes) {
         throw new PluginInvalidError(
           NOT_A_PLUGIN,
@@ -194,6 +218,14 @@ async function readCentralDirectory(
   } catch (err) {
     if (err instanceof PluginInvalidError) throw err;
     throw new PluginInvalidError(NOT_A_PLUGIN, describeZipError(err));
+  }
+  // Many small entries that each pass the check above can still add up to a bomb (500 entries
+  // of 1 MiB of zeros is 500 MiB from half a megabyte), so the whole archive is checked too.
+  if (total > ARCHIVE_RATIO_CHECK_MIN_BYTES && total > compressed * limits.maxCompressionRatio) {
+    throw new PluginInvalidError(
+      NOT_A_PLUGIN,
+      `archive has a compression ratio over ${limits.maxCompressionRatio}`,
+    );
   }
   return entries;
 }

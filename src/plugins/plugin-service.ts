@@ -6,6 +6,7 @@ import type { components } from '../../generated/maubot';
 import {
   deleteArchive,
   deletePlugin,
+  deleteUnusedArchives,
   findPlugin,
   insertArchive,
   insertPlugin,
@@ -98,7 +99,7 @@ export class PluginService {
     const sha256 = file.sha256 ?? (await fileSha256(file.path));
     // One upload of an id at a time in this process (a replacement restarts instances here),
     // and the advisory lock across processes while the rows change.
-    const created = await this.lock.run(meta.id, async () => {
+    const { created, plugin } = await this.lock.run(meta.id, async () => {
       const { existing, archiveId } = await this.db.transaction(async (trx) => {
         await lockPluginId(trx, meta.id);
         const existing = await findPlugin(trx, meta.id);
@@ -119,13 +120,14 @@ export class PluginService {
           archiveId,
         });
       }
-      return !existing;
+      // Read back before the next operation on this id can change it.
+      return { created: !existing, plugin: await this.get(meta.id) };
     });
     this.logger.info(
       { plugin: meta.id, version: meta.version, loader, bytes: file.size, created },
       created ? 'plugin uploaded' : 'plugin replaced',
     );
-    return { plugin: await this.get(meta.id), created };
+    return { plugin, created };
   }
 
   /**
@@ -155,19 +157,35 @@ export class PluginService {
     await deleteArchive(this.db, existing.archiveId);
   }
 
+  /**
+   * At startup: archives that no plugin points at are what a process killed between storing an
+   * upload and switching to it left behind.
+   */
+  async removeUnusedArchives(): Promise<void> {
+    const removed = await deleteUnusedArchives(this.db);
+    if (removed > 0) this.logger.info({ archives: removed }, 'removed unused plugin archives');
+  }
+
   async delete(id: string): Promise<void> {
-    await this.db.transaction(async (trx) => {
-      await lockPluginId(trx, id);
-      if (!(await findPlugin(trx, id))) throw new PluginNotFoundError(id);
-      const instances = await this.instances.byPlugin(trx, [id]);
-      if ((instances.get(id) ?? []).length > 0) throw new PluginInUseError(id);
-      await deletePlugin(trx, id);
-    });
+    // In turn with uploads and reloads of the same id: none sees the plugin half-changed.
+    await this.lock.run(id, () =>
+      this.db.transaction(async (trx) => {
+        await lockPluginId(trx, id);
+        if (!(await findPlugin(trx, id))) throw new PluginNotFoundError(id);
+        const instances = await this.instances.byPlugin(trx, [id]);
+        if ((instances.get(id) ?? []).length > 0) throw new PluginInUseError(id);
+        await deletePlugin(trx, id);
+      }),
+    );
     this.logger.info({ plugin: id }, 'plugin deleted');
   }
 
   /** Reads and validates the stored archive again and refreshes the stored metadata from it. */
   async reload(id: string): Promise<void> {
+    await this.lock.run(id, () => this.reloadNow(id));
+  }
+
+  private async reloadNow(id: string): Promise<void> {
     const plugin = await findPlugin(this.db, id);
     if (!plugin) throw new PluginNotFoundError(id);
     const data = await readArchive(this.db, plugin.archiveId);

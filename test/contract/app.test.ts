@@ -21,6 +21,11 @@ describe('the HTTP app', () => {
           publicUrl: 'https://example.org/prefix/',
           uiDirectory: uiDir,
         },
+        webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' },
+        jira: {
+          webhookSecret: 'jira-hook-secret',
+          oauth: { clientId: 'c', clientSecret: 's', redirectUri: 'http://127.0.0.1/jira/oauth' },
+        },
       }),
     });
   });
@@ -92,6 +97,40 @@ describe('the HTTP app', () => {
     const res = await request(t.app).get('/nothing/here');
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: 'Not found' });
+  });
+
+  describe('HTML pages', () => {
+    function expectPageHeaders(res: request.Response): string {
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp).toContain("frame-ancestors 'none'");
+      return csp;
+    }
+
+    it('when /docs is served, then it may not be framed, sniffed or leak its address', async () => {
+      const page = await request(t.app).get('/docs/');
+      expect(page.status).toBe(200);
+      const csp = expectPageHeaders(page);
+      // Swagger UI's own files only: no inline or foreign scripts.
+      expect(csp).toContain("script-src 'self'");
+      expectPageHeaders(await request(t.app).get('/docs/swagger-ui-init.js'));
+      expectPageHeaders(await request(t.app).get('/openapi/maubot.yaml'));
+    });
+
+    it('when an OAuth result page is served, then nothing may load in it', async () => {
+      const page = await request(t.app).get('/jira/oauth').query({ state: 'x', code: 'y' });
+      expect(page.headers['content-type']).toMatch(/html/);
+      const csp = expectPageHeaders(page);
+      expect(csp).toContain("default-src 'none'");
+    });
+
+    it('when the maubot UI is served, then it may not be framed or sniffed', async () => {
+      const csp = expectPageHeaders(await request(t.app).get('/_matrix/maubot/'));
+      // Its scripts are its own build's business: only framing is restricted.
+      expect(csp).not.toContain('script-src');
+    });
   });
 });
 

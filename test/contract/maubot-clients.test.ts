@@ -459,6 +459,17 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
       },
     );
 
+    it('when verify has no body, then 404 for an unknown client first, else 400 body_not_json (maubot order)', async () => {
+      const unknown = await api().post('/client/@nobody:test.local/verify');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body).toEqual({ errcode: 'client_not_found', error: 'Client not found' });
+      const user = hs.registerUser('verifyempty');
+      await api().post('/client/new', { homeserver: hs.url, access_token: user.accessToken });
+      const known = await api().post(`/client/${user.userId}/verify`);
+      expect(known.status).toBe(400);
+      expect(known.body).toEqual({ errcode: 'body_not_json', error: 'Request body is not JSON' });
+    });
+
     it('when verify gets a body that is not JSON, then 400 body_not_json', async () => {
       const res = await api()
         .post('/client/@nobody:test.local/verify')

@@ -2,11 +2,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import WebSocket from 'ws';
-import { attachLogSocket } from '../../src/api/maubot/log-socket';
+import { AdminAuthService } from '../../src/admins/admin-auth-service';
+import { attachLogSocket, MAX_MESSAGE_BYTES } from '../../src/api/maubot/log-socket';
+import { signToken } from '../../src/api/maubot/token';
 import { LOG_HISTORY, LogHub, pythonTime, type LogRecord } from '../../src/logging/log-hub';
 import { createLogger } from '../../src/logging/logger';
 import { createTestApp, type TestApp } from '../helpers/app';
-import { testConfig } from '../helpers/config';
+import { TEST_SECRET, testConfig } from '../helpers/config';
+import {
+  closeCode,
+  frame,
+  rawUpgrade,
+  textMessages,
+  type RawSocket,
+} from '../helpers/raw-websocket';
+import { waitFor } from '../helpers/wait';
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/;
 
@@ -126,14 +136,19 @@ describe('the log websocket', () => {
       server = createServer();
       socket = attachLogSocket(
         server,
-        { config: testConfig(), admins: { userForToken: () => null } as never, logHub: hub },
-        200,
+        {
+          config: testConfig(),
+          admins: { userForToken: () => null } as never,
+          logHub: hub,
+          logger: createLogger('silent'),
+        },
+        { authTimeoutMs: 200 },
       );
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       local = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/_matrix/maubot/v1/logs`;
     });
     afterEach(async () => {
-      socket.close();
+      await socket.close();
       await new Promise((resolve) => server.close(resolve));
     });
 
@@ -148,10 +163,165 @@ describe('the log websocket', () => {
     it('when the server shuts down, then open sockets close with 1012', async () => {
       const c = connect(local);
       await c.open();
-      socket.close();
+      void socket.close();
       const deadline = Date.now() + 3000;
       while (!c.closed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(c.closed()).toEqual({ code: 1012 });
+    });
+  });
+
+  describe('hostile clients', () => {
+    let server: Server;
+    let socket: ReturnType<typeof attachLogSocket>;
+    let port: number;
+    const token = signToken(TEST_SECRET, 'admin');
+
+    beforeEach(async () => {
+      server = createServer((req, res) => {
+        res.end(req.url === '/health' ? 'ok' : '');
+      });
+      socket = attachLogSocket(
+        server,
+        {
+          config: testConfig(),
+          admins: new AdminAuthService(TEST_SECRET, { admin: '' }),
+          logHub: hub,
+          logger: createLogger('silent'),
+        },
+        { authTimeoutMs: 300, closeGraceMs: 200 },
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as AddressInfo).port;
+    });
+    afterEach(async () => {
+      await socket.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    /** The server still answers HTTP and a well-behaved client still gets its logs. */
+    async function stillServing(): Promise<void> {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(await res.text()).toBe('ok');
+      const c = await rawUpgrade(port);
+      await c.write(frame(0x1, Buffer.from(token)));
+      await waitFor(() => textMessages(c.received()).length >= 2, { what: 'the history' });
+      expect(JSON.parse(textMessages(c.received())[0]!)).toEqual({ auth_success: true });
+      c.socket.destroy();
+    }
+
+    async function closedWith(c: RawSocket): Promise<number | undefined> {
+      await c.closed;
+      return closeCode(c.received());
+    }
+
+    const hostileFrames: [string, () => Buffer, number][] = [
+      ['an unmasked frame (81 02 68 69)', () => Buffer.from([0x81, 0x02, 0x68, 0x69]), 1002],
+      ['a reserved opcode', () => frame(0x3, Buffer.from('hi')), 1002],
+      ['an RSV bit without an extension', () => frame(0x1, Buffer.from('hi'), { rsv: 4 }), 1002],
+      ['invalid UTF-8 in a text frame', () => frame(0x1, Buffer.from([0xff, 0xfe, 0xfd])), 1007],
+      [
+        'a header announcing 2^40 bytes',
+        () => frame(0x1, Buffer.alloc(0), { length: 2n ** 40n }),
+        1009,
+      ],
+      [
+        'a header announcing more than 2^53 bytes',
+        () => frame(0x1, Buffer.alloc(0), { length: 2n ** 63n - 1n }),
+        1009,
+      ],
+    ];
+
+    it.each(hostileFrames)(
+      'when a client sends %s, then the socket closes with the right code and the server stays up',
+      async (_name, bytes, code) => {
+        const c = await rawUpgrade(port);
+        expect(c.status).toBe('HTTP/1.1 101 Switching Protocols');
+        await c.write(bytes());
+        expect(await closedWith(c)).toBe(code);
+        await stillServing();
+      },
+    );
+
+    it('when an unauthenticated client streams a ~100 MB message, then it is closed with 1009 after the header', async () => {
+      const c = await rawUpgrade(port);
+      const size = 100 * 1024 * 1024;
+      await c.write(frame(0x1, Buffer.alloc(0), { length: BigInt(size) }).subarray(0, 14));
+      const chunk = Buffer.alloc(1024 * 1024, 0x61);
+      let sent = 0;
+      while (!c.socket.writableEnded && !c.socket.destroyed && sent < size) {
+        await c.write(chunk);
+        sent += chunk.length;
+      }
+      expect(await closedWith(c)).toBe(1009);
+      // Cut long before the whole message could have been buffered.
+      expect(sent).toBeLessThan(size);
+      await stillServing();
+    });
+
+    it('when a client splits an oversized message into small fragments, then it is closed with 1009', async () => {
+      const c = await rawUpgrade(port);
+      const piece = Buffer.alloc(1000, 0x61);
+      await c.write(frame(0x1, piece, { fin: false }));
+      for (let i = 0; i < 10 && !c.isClosed(); i++)
+        await c.write(frame(0x0, piece, { fin: false }));
+      expect(await closedWith(c)).toBe(1009);
+      await stillServing();
+    });
+
+    it('when an authenticated client sends more than the maximum message, then it is closed with 1009', async () => {
+      const c = await rawUpgrade(port);
+      await c.write(frame(0x1, Buffer.from(token)));
+      await waitFor(() => textMessages(c.received()).length >= 2, { what: 'the history' });
+      await c.write(frame(0x1, Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x61)));
+      expect(await closedWith(c)).toBe(1009);
+      await stillServing();
+    });
+
+    it('when a client never authenticates and ignores the close, then it is cut after the timeout and the grace', async () => {
+      const c = await rawUpgrade(port);
+      expect(await closedWith(c)).toBe(4000);
+    });
+
+    it('when an upgrade asks for another path, then it gets 404 and the connection is closed', async () => {
+      const c = await rawUpgrade(port, '/_matrix/maubot/v1/plugins');
+      expect(c.status).toBe('HTTP/1.1 404 Not Found');
+      await c.closed;
+      await stillServing();
+    });
+
+    it('when a client asks to upgrade another path and half-closes, then the server closes its side too', async () => {
+      const c = await rawUpgrade(port, '/elsewhere', { halfClose: true });
+      expect(c.status).toBe('HTTP/1.1 404 Not Found');
+      await c.closed;
+      await stillServing();
+    });
+
+    it('when the log feature is off, then the upgrade gets 404', async () => {
+      const own = createServer();
+      const off = attachLogSocket(own, {
+        config: testConfig({ apiFeatures: { log: false } }),
+        admins: new AdminAuthService(TEST_SECRET, { admin: '' }),
+        logHub: hub,
+        logger: createLogger('silent'),
+      });
+      await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+      const c = await rawUpgrade((own.address() as AddressInfo).port);
+      expect(c.status).toBe('HTTP/1.1 404 Not Found');
+      await c.closed;
+      await off.close();
+      await new Promise((resolve) => own.close(resolve));
+    });
+
+    it('when it shuts down with clients that ignore the close handshake, then it cuts them and resolves', async () => {
+      const authed = await rawUpgrade(port);
+      await authed.write(frame(0x1, Buffer.from(token)));
+      const waiting = await rawUpgrade(port);
+      await waitFor(() => textMessages(authed.received()).length >= 2, { what: 'the history' });
+      await socket.close();
+      await Promise.all([authed.closed, waiting.closed]);
+      expect(closeCode(authed.received())).toBe(1012);
+      expect(closeCode(waiting.received())).toBe(1012);
     });
   });
 });

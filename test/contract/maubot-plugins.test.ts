@@ -1,8 +1,10 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import request from 'supertest';
 import type { Database } from '../../src/db/database';
-import { processSpoolDir } from '../../src/http/archive-upload';
+import { UploadSpool, uploadSpoolDir } from '../../src/http/archive-upload';
 import { createTestApp, type TestApp } from '../helpers/app';
+import { TEST_DATA_DIR } from '../helpers/config';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import { buildPlugin, buildZip } from '../helpers/zip';
 
@@ -129,14 +131,35 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
       expect(res.body.id).toBe('xyz.maubot.echo');
     });
 
-    it('when the content type is neither zip nor multipart, then 415', async () => {
-      const res = await request(t.app)
+    // maubot reads any body that is not multipart as the zip; curl --data-binary sends
+    // application/x-www-form-urlencoded, and a bare client may send no type at all.
+    it.each([
+      ['application/x-www-form-urlencoded'],
+      ['image/png'],
+      ['application/octet-stream'],
+      [undefined],
+    ])('when the content type is %s, then the body is read as the zip (201)', async (type) => {
+      const archive = buildPlugin();
+      // superagent would encode a Buffer as a form; the bytes must go as they are.
+      const r = request(t.app)
         .post(`${API}/plugins/upload`)
         .set(auth())
-        .set('Content-Type', 'image/png')
-        .send(buildPlugin());
-      expect(res.status).toBe(415);
-      expect(res.body.errcode).toBe('unsupported_media_type');
+        .serialize((bytes: Buffer) => bytes as unknown as string)
+        .send(archive);
+      const res = await (type ? r.set('Content-Type', type) : r.unset('Content-Type'));
+      expect(res.status).toBe(201);
+      expect(res.body.id).toBe('xyz.maubot.echo');
+      expect(await db.knex('plugin').pluck('id')).toEqual(['xyz.maubot.echo']);
+    });
+
+    it('when there is no body at all, then 400 "File is not a maubot plugin", as maubot', async () => {
+      const res = await request(t.app).post(`${API}/plugins/upload`).set(auth());
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        errcode: INVALID,
+        error: 'File is not a maubot plugin',
+        stacktrace: expect.any(String),
+      });
     });
 
     it('when the archive is over 100 MiB, then 413 and nothing is stored', async () => {
@@ -298,7 +321,97 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
         .attach('file', buildPlugin(), { filename: 'echo.mbp', contentType: 'application/zip' });
       // Files are removed when each response closes; give the removals a moment.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(await readdir(processSpoolDir())).toEqual([]);
+      expect(await readdir(uploadSpoolDir(TEST_DATA_DIR))).toEqual([]);
+    });
+  });
+
+  it('when a killed process left spool files, then the next spool removes them at start', async () => {
+    const dir = uploadSpoolDir(TEST_DATA_DIR);
+    await writeFile(join(dir, 'left-behind'), 'x');
+    new UploadSpool(1, dir);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  describe('multipart limits', () => {
+    it.each([
+      [
+        'two file parts',
+        413,
+        'unhandled_http_413',
+        (r: request.Test) =>
+          r
+            .attach('file', buildPlugin(), { filename: 'a.mbp', contentType: 'application/zip' })
+            .attach('other', buildPlugin(), { filename: 'b.mbp', contentType: 'application/zip' }),
+      ],
+      [
+        'many fields',
+        400,
+        'invalid_request',
+        (r: request.Test) => {
+          for (let i = 0; i < 50; i++) r.field(`f${i}`, 'x');
+          return r.attach('file', buildPlugin(), { filename: 'a.mbp' });
+        },
+      ],
+      [
+        'a long field',
+        400,
+        'invalid_request',
+        (r: request.Test) =>
+          r.field('note', 'x'.repeat(4096)).attach('file', buildPlugin(), { filename: 'a.mbp' }),
+      ],
+    ])(
+      'when a multipart upload has %s, then %i %s, nothing stored, no spool file left',
+      async (_n, status, errcode, build) => {
+        const res = await build(request(t.app).post(`${API}/plugins/upload`).set(auth()));
+        expect(res.status).toBe(status);
+        expect(res.body.errcode).toBe(errcode);
+        expect(Number((await db.knex('plugin').count({ n: '*' }))[0]!.n)).toBe(0);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(await readdir(uploadSpoolDir(TEST_DATA_DIR))).toEqual([]);
+      },
+    );
+  });
+
+  describe('concurrent operations on one plugin', () => {
+    it('when 20 uploads, replacements, reloads and deletes of one id race, then none is a 5xx and archives = plugins', async () => {
+      const id = 'xyz.maubot.echo';
+      const ops = Array.from({ length: 20 }, (_, i) => {
+        const version = `1.0.${i}`;
+        switch (i % 5) {
+          case 0:
+            return put(id, buildPlugin({ meta: { version } }));
+          case 1:
+            return upload(buildPlugin({ meta: { version } }), '?allow_override=true');
+          case 2:
+            return request(t.app).post(`${API}/plugin/${id}/reload`).set(auth());
+          case 3:
+            return request(t.app).delete(`${API}/plugin/${id}`).set(auth());
+          default:
+            return request(t.app).get(`${API}/plugin/${id}`).set(auth());
+        }
+      });
+      const statuses = (await Promise.all(ops)).map((r) => r.status);
+      expect(statuses.filter((s) => s >= 500)).toEqual([]);
+      expect(statuses.every((s) => [200, 201, 204, 404].includes(s))).toBe(true);
+      const plugins = Number((await db.knex('plugin').count({ n: '*' }))[0]!.n);
+      const archives = Number((await db.knex('plugin_archive').count({ n: '*' }))[0]!.n);
+      expect(archives).toBe(plugins);
+    });
+
+    it('when archives are left that no plugin points at, then the startup sweep removes only those', async () => {
+      expect((await upload(buildPlugin())).status).toBe(201);
+      await db.knex('plugin_archive').insert({
+        plugin_id: 'xyz.maubot.echo',
+        sha256: 'left-by-a-killed-process',
+        size: 3,
+        data: Buffer.from('zip'),
+      });
+      await t.plugins.removeUnusedArchives();
+      const kept = await db.knex('plugin_archive').pluck('id');
+      expect(kept).toEqual(await db.knex('plugin').pluck('archive_id'));
+      expect((await request(t.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth())).status).toBe(
+        200,
+      );
     });
   });
 

@@ -177,4 +177,13 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     expect(denied.response.status).toBe(401);
     expect(denied.error).toEqual(BAD_TOKEN);
   });
+
+  it('when a path id holds a NUL byte, then 404 HS_NOTFOUND, not 500', async () => {
+    const res = await request(t.app)
+      .get(`/v1/${encodeURIComponent('!room:example.org')}/connections/a%00b`)
+      .query({ userId: '@admin:example.org' })
+      .set('Authorization', AUTH);
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Not found' });
+  });
 });

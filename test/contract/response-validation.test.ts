@@ -47,6 +47,6 @@ describe('response validation', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ version: 6 });
     const line = logs.lines.find((l) => l.msg === 'response does not match the API contract');
-    expect(line).toMatchObject({ level: 50, method: 'GET', url });
+    expect(line).toMatchObject({ level: 50, method: 'GET', path: url });
   });
 });

@@ -1,9 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signToken } from '../../src/api/maubot/token';
 import { databaseUrl, openTestDatabase } from '../helpers/databases';
 import { databaseServerPid, freePort, isRunning, runServer, stopServers } from '../helpers/process';
+import { closeCode, frame, rawUpgrade, textMessages } from '../helpers/raw-websocket';
+import { waitFor } from '../helpers/wait';
 import { buildPlugin } from '../helpers/zip';
 
 const dirs: string[] = [];
@@ -190,4 +194,50 @@ describe('the server process', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
   }, 90_000);
+
+  it('when SIGTERM comes while log sockets, half-open and idle connections are open, then it exits 0 within 5 s', async () => {
+    const dataDir = await tempDir();
+    const port = await freePort();
+    const secret = 'process-test-unshared-secret-0123456789';
+    const proc = runServer([], {
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_PORT: String(port),
+      SWITCHBOARD_UNSHARED_SECRET: secret,
+    });
+    await proc.waitFor(/"msg":"listening"/, 40_000);
+
+    const subscribed = await rawUpgrade(port);
+    await subscribed.write(frame(0x1, Buffer.from(signToken(secret, 'root'))));
+    await waitFor(() => textMessages(subscribed.received()).length >= 2, { what: 'the history' });
+    const unauthenticated = await rawUpgrade(port);
+    // Sent a malformed frame: the server answers with a close the client never acknowledges.
+    const protocolError = await rawUpgrade(port);
+    await protocolError.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    const otherPath = await rawUpgrade(port, '/_matrix/maubot/v1/plugins', { halfClose: true });
+    // Headers that never end, and a finished request on a kept-alive connection.
+    const partial = connect(port, '127.0.0.1');
+    partial.on('error', () => undefined);
+    partial.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const idle = connect(port, '127.0.0.1');
+    idle.on('error', () => undefined);
+    idle.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await new Promise((resolve) => idle.once('data', resolve));
+
+    proc.child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      proc.exited,
+      new Promise((resolve) => (timer = setTimeout(() => resolve('still running'), 5000))),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'still running') proc.child.kill('SIGKILL');
+    expect(outcome).toBe(0);
+    expect(proc.stdout()).toContain('"msg":"stopped"');
+    await Promise.all([subscribed.closed, unauthenticated.closed, otherPath.closed]);
+    expect(closeCode(subscribed.received())).toBe(1012);
+    expect(closeCode(unauthenticated.received())).toBe(1012);
+    expect(closeCode(protocolError.received())).toBe(1002);
+    partial.destroy();
+    idle.destroy();
+  }, 60_000);
 });

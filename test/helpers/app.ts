@@ -6,7 +6,7 @@ import type { Config, Resource } from '../../src/config/schema';
 import type { Database } from '../../src/db/database';
 import { createApp } from '../../src/http/app';
 import { createLogger, type Logger } from '../../src/logging/logger';
-import type { PluginInstances } from '../../src/plugins/plugin-service';
+import type { PluginInstances, PluginService } from '../../src/plugins/plugin-service';
 import type { ClientPoolOptions } from '../../src/clients/client-pool';
 import type { InstanceService } from '../../src/instances/instance-service';
 import type { RuntimeSettings } from '../../src/instances/instance-runtime';
@@ -26,6 +26,7 @@ export interface TestApp {
   logger: Logger;
   clients: ClientService;
   instances: InstanceService;
+  plugins: PluginService;
   bridge: Bridge;
   /** A valid management token for the configured admin. */
   token: string;
@@ -81,6 +82,7 @@ export async function createTestApp(
     logger,
     clients: services.clients,
     instances: services.instances,
+    plugins: services.plugins,
     bridge: services.bridge,
     token: signToken(TEST_SECRET, 'admin'),
     async listen() {
@@ -91,7 +93,7 @@ export async function createTestApp(
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async close() {
-      logSocket?.close();
+      await logSocket?.close();
       services.clientAuth.close();
       await services.instances.stopAll();
       await services.clients.stopAll();

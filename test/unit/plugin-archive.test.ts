@@ -3,6 +3,7 @@ import {
   PLUGIN_ID_PATTERN,
   PluginInvalidError,
   readPluginArchive,
+  readPluginFiles,
   type ArchiveLimits,
 } from '../../src/plugins/plugin-archive';
 import { MAUBOT_VERSION } from '../../src/version';
@@ -269,6 +270,37 @@ describe('readPluginArchive: unsafe archives', () => {
     });
     expect(archive.length).toBeLessThan(1024 * 1024);
     await expectInvalid(archive, NOT_A_PLUGIN, 'entry zeros.bin has a compression ratio over 200');
+  });
+
+  describe('500 entries of 1 MiB of zeros (each under the per-entry check)', () => {
+    let bomb: Buffer;
+    beforeAll(() => {
+      const zeros = Buffer.alloc(1024 * 1024);
+      const files: Record<string, Buffer> = {};
+      for (let i = 0; i < 500; i++) files[`zeros/${i}.bin`] = zeros;
+      bomb = buildPlugin({ level: 9, files });
+    });
+
+    it('when it is uploaded, then it is rejected as a bomb', async () => {
+      expect(bomb.length).toBeLessThan(1024 * 1024);
+      await expectInvalid(bomb, NOT_A_PLUGIN, 'archive has a compression ratio over 200');
+    });
+
+    it('when an instance loads it (stored before the check), then it is rejected before anything is inflated', async () => {
+      // The message comes from the central directory check, which runs before any inflation.
+      await expect(readPluginFiles(bomb)).rejects.toThrow(
+        new PluginInvalidError(NOT_A_PLUGIN, 'archive has a compression ratio over 200'),
+      );
+    });
+  });
+
+  it('when an instance loads an archive over the size limit, then it is rejected', async () => {
+    const limits = { ...DEFAULT_ARCHIVE_LIMITS, maxUncompressedBytes: 4096 };
+    const archive = buildPlugin({ level: 0, files: { 'big.txt': 'x'.repeat(5000) } });
+    await expect(readPluginFiles(archive, limits)).rejects.toThrow('File is not a maubot plugin');
+    const { files } = await readPluginFiles(buildPlugin({ files: { 'a.txt': 'abc' } }));
+    expect(files.get('a.txt')!.toString()).toBe('abc');
+    expect([...files.keys()].sort()).toEqual(['a.txt', 'echo.js', 'maubot.yaml']);
   });
 
   it('when a small entry compresses well, then the ratio is not checked', async () => {

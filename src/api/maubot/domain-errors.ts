@@ -15,6 +15,7 @@ import {
   ClientIdentityMismatchError,
   ClientInUseError,
   ClientNotFoundError,
+  AuthRequestNotJsonError,
   CredentialsMissingError,
   RegistrationSecretMissingError,
   RegistrationSsoError,
@@ -102,6 +103,7 @@ function translateClientError(err: unknown): unknown {
     return new MaubotApiError('mxid_mismatch', mismatchMessage(err));
   }
   if (err instanceof AuthServerNotFoundError) return new MaubotApiError('server_not_found');
+  if (err instanceof AuthRequestNotJsonError) return new MaubotApiError('body_not_json');
   if (err instanceof CredentialsMissingError) {
     return new MaubotApiError('username_or_password_missing');
   }

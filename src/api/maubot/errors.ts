@@ -47,6 +47,7 @@ export const MAUBOT_ERRORS = {
   client_in_use: [412, 'Plugin instances with this client as their primary user still exist'],
   unhandled_http_413: [413, 'Request body is too large'],
   unsupported_media_type: [415, 'Unsupported content type'],
+  login_rate_limited: [429, 'Too many failed login attempts; try again later'],
   internal_server_error: [500, 'Internal server error'],
   plugin_reload_fail: [500, 'Failed to reload plugin'],
   invalid_server: [500, 'Invalid registration server object in maubot configuration'],

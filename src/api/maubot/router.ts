@@ -1,13 +1,15 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AdminAuthService } from '../../admins/admin-auth-service';
 import type { ApiFeature, Config } from '../../config/schema';
-import { UploadSpool } from '../../http/archive-upload';
+import { UploadSpool, uploadSpoolDir } from '../../http/archive-upload';
 import { jsonBody } from '../../http/json-body';
-import { loadSpec, openApiValidator } from '../../http/openapi';
+import { bodyKinds, loadSpec, openApiValidator, type BodyKind } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';
+import { nulPathNotFound } from '../../http/nul-path';
 import type { Logger } from '../../logging/logger';
 import { maubotAuth } from './auth-middleware';
 import { maubotErrorHandler } from './error-middleware';
+import { loginRateLimits } from './login-rate-limit';
 import { MaubotApiError } from './errors';
 import { authHandlers } from './handlers/auth';
 import { metaHandlers } from './handlers/meta';
@@ -42,18 +44,6 @@ interface OpenApiRequest extends Request {
   openapi?: { schema?: Record<string, unknown> };
 }
 
-function isArchiveUpload(req: Request): boolean {
-  return (
-    (req.method === 'POST' && req.path === '/plugins/upload') ||
-    (req.method === 'PUT' && /^\/plugin\/[^/]+$/.test(req.path))
-  );
-}
-
-/** Bodies that are streamed elsewhere as they are: archive uploads and the Matrix API proxy. */
-function isRawBody(req: Request): boolean {
-  return isArchiveUpload(req) || req.path.startsWith('/proxy/');
-}
-
 /** A disabled `apiFeatures` group's routes do not exist (maubot answers 404 for them). */
 function featureGate(features: Config['apiFeatures']) {
   return (req: OpenApiRequest, _res: Response, next: NextFunction): void => {
@@ -70,7 +60,11 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   const { config, logger, admins } = deps;
   const auth = authHandlers(config, admins);
   const meta = metaHandlers(config, admins);
-  const spool = new UploadSpool(MAX_UPLOAD_BYTES);
+  const spool = new UploadSpool(MAX_UPLOAD_BYTES, uploadSpoolDir(config.dataDir));
+  const specBodyKind = bodyKinds(loadSpec('maubot'));
+  // The proxy's path spans several segments, which the spec's path template cannot express.
+  const bodyKind = (req: Request): BodyKind =>
+    req.path.startsWith('/proxy/') ? 'raw' : specBodyKind(req.method, req.path);
   const plugins = pluginHandlers(deps.plugins, (req, res) => spool.uploadedFile(req, res));
   const clients = clientHandlers(deps.clients);
   const clientAuth = clientAuthHandlers(deps.clientAuth);
@@ -80,10 +74,11 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
 
   // maubot authenticates before routing: unknown paths without a token are 401, not 404.
   router.use(maubotAuth(admins));
+  router.use(nulPathNotFound);
   // Plugin archives arrive as raw zip bodies (what maubot's UI and mbc send) and are spooled
-  // to disk; any other body on those routes is left for the validator to refuse.
-  router.use(['/plugins/upload', '/plugin/:id'], spool.rawZip());
-  router.use(jsonBody('1mb', isRawBody));
+  // to disk; like maubot, any body that is not multipart is taken as the zip.
+  router.use(spool.archiveBody((req) => bodyKind(req) === 'archive'));
+  router.use(jsonBody('1mb', (req) => bodyKind(req) === 'json'));
   router.use(
     openApiValidator({
       spec: loadSpec('maubot'),
@@ -97,7 +92,7 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   );
   router.use(featureGate(config.apiFeatures));
 
-  router.post('/auth/login', auth.login);
+  router.post('/auth/login', ...loginRateLimits(config.server.loginRateLimit, logger), auth.login);
   router.post('/auth/ping', auth.ping);
   router.get('/features', meta.features);
   router.get('/version', meta.version);
@@ -131,8 +126,8 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   router.put('/client/:id', clients.put);
   router.delete('/client/:id', clients.delete);
   router.post('/client/:id/clearcache', clients.clearCache);
-  router.post('/client/:id/verify', clients.crypto);
-  router.post('/client/:id/generate_recovery_key', clients.crypto);
+  router.post('/client/:id/verify', clients.verify);
+  router.post('/client/:id/generate_recovery_key', clients.generateRecoveryKey);
 
   router.get('/client/auth/servers', clientAuth.servers);
   router.post('/client/auth/:server/register', clientAuth.register);

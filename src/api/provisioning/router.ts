@@ -2,8 +2,9 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { Config } from '../../config/schema';
 import type { ConnectionService } from '../../connections/connection-service';
 import { jsonBody } from '../../http/json-body';
-import { loadSpec, openApiValidator } from '../../http/openapi';
+import { bodyKinds, loadSpec, openApiValidator } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';
+import { nulPathNotFound } from '../../http/nul-path';
 import type { GithubService } from '../../github/github-service';
 import type { JiraService } from '../../jira/jira-service';
 import type { Logger } from '../../logging/logger';
@@ -44,7 +45,9 @@ export function createProvisioningRouter(deps: ProvisioningApiDeps): Router {
   router.get('/health', meta.health);
   router.use(provisioningAuth(config.provisioning.secret));
   router.use(requireUserAndRoom);
-  router.use(jsonBody('100kb'));
+  router.use(nulPathNotFound);
+  const bodyKind = bodyKinds(loadSpec('provisioning'));
+  router.use(jsonBody('100kb', (req) => bodyKind(req.method, req.path) === 'json'));
   router.use(
     openApiValidator({
       spec: loadSpec('provisioning'),

@@ -3,16 +3,13 @@ import type { AdminAuthService } from '../../../admins/admin-auth-service';
 import type { Config } from '../../../config/schema';
 import { requireAdmin } from '../auth-middleware';
 import { MaubotApiError } from '../errors';
+import { requireJsonObject } from '../request-body';
 import type { ResponseBody } from '../types';
 
 export function authHandlers(config: Config, admins: AdminAuthService) {
   return {
     login: async (req: Request, res: Response<ResponseBody<'login', 200>>): Promise<void> => {
-      const body: unknown = req.body;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new MaubotApiError('body_not_json');
-      }
-      const token = await admins.login(body);
+      const token = await admins.login(requireJsonObject(req.body));
       if (token === null) throw new MaubotApiError('invalid_auth');
       res.json({ token });
     },

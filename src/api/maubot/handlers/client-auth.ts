@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { AuthRequest, ClientAuthService } from '../../../clients/client-auth-service';
+import { jsonObjectOrNull } from '../request-body';
 import type { ResponseBody } from '../types';
 
 type ServerRequest = Request<{ server: string }, unknown, AuthRequest | undefined>;
@@ -20,12 +21,16 @@ export function clientAuthHandlers(auth: ClientAuthService) {
     },
 
     register: async (req: ServerRequest, res: Response): Promise<void> => {
-      const outcome = await auth.register(req.params.server, req.body ?? {}, flags(req));
+      const outcome = await auth.register(
+        req.params.server,
+        jsonObjectOrNull(req.body),
+        flags(req),
+      );
       res.status(outcome.status).json(outcome.body);
     },
 
     login: async (req: ServerRequest, res: Response): Promise<void> => {
-      const outcome = await auth.login(req.params.server, req.body ?? {}, flags(req));
+      const outcome = await auth.login(req.params.server, jsonObjectOrNull(req.body), flags(req));
       res.status(outcome.status).json(outcome.body);
     },
 

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { ClientInput, ClientService } from '../../../clients/client-service';
 import { MaubotApiError } from '../errors';
+import { requireJsonObject } from '../request-body';
 import type { ResponseBody } from '../types';
 
 type IdRequest = Request<{ id: string }>;
@@ -19,7 +20,7 @@ export function clientHandlers(clients: ClientService) {
       req: Request<object, unknown, ClientInput>,
       res: Response<ResponseBody<'createClient', 201>>,
     ): Promise<void> => {
-      res.status(201).json(await clients.create(req.body ?? {}));
+      res.status(201).json(await clients.create(requireJsonObject(req.body)));
     },
 
     /** Unknown id: create (201); known: update (200, as maubot's code, not its spec's 202). */
@@ -27,7 +28,7 @@ export function clientHandlers(clients: ClientService) {
       req: Request<{ id: string }, unknown, ClientInput>,
       res: Response<ResponseBody<'putClient', 200 | 201>>,
     ): Promise<void> => {
-      const { client, created } = await clients.put(req.params.id, req.body ?? {});
+      const { client, created } = await clients.put(req.params.id, requireJsonObject(req.body));
       res.status(created ? 201 : 200).json(client);
     },
 
@@ -45,12 +46,23 @@ export function clientHandlers(clients: ClientService) {
     },
 
     /** Cross-signing needs end-to-end encryption, which bot clients do not have. */
-    crypto: async (req: IdRequest): Promise<void> => {
+    verify: async (req: IdRequest): Promise<void> => {
+      // maubot's order: the client, then the body.
       await clients.get(req.params.id);
-      throw new MaubotApiError(
-        'internal_crypto_error',
-        'Internal crypto error: end-to-end encryption is not supported for bot clients',
-      );
+      requireJsonObject(req.body);
+      throw cryptoUnsupported();
+    },
+
+    generateRecoveryKey: async (req: IdRequest): Promise<void> => {
+      await clients.get(req.params.id);
+      throw cryptoUnsupported();
     },
   };
+}
+
+function cryptoUnsupported(): MaubotApiError {
+  return new MaubotApiError(
+    'internal_crypto_error',
+    'Internal crypto error: end-to-end encryption is not supported for bot clients',
+  );
 }

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { InstanceInput, InstanceService } from '../../../instances/instance-service';
+import { requireJsonObject } from '../request-body';
 import type { ResponseBody } from '../types';
 
 type IdRequest = Request<{ id: string }>;
@@ -19,7 +20,7 @@ export function instanceHandlers(instances: InstanceService) {
       req: Request<{ id: string }, unknown, InstanceInput>,
       res: Response<ResponseBody<'putInstance', 200 | 201>>,
     ) => {
-      const { instance, created } = await instances.put(req.params.id, req.body ?? {});
+      const { instance, created } = await instances.put(req.params.id, requireJsonObject(req.body));
       res.status(created ? 201 : 200).json(instance);
     },
 

@@ -1,0 +1,37 @@
+import request from 'supertest';
+import { createTestApp, type TestApp } from '../helpers/app';
+import { testConfig } from '../helpers/config';
+import { captureLogs } from '../helpers/log-capture';
+
+/** Secrets in URLs never reach a log line: hook ids, SSO session ids, access_token queries. */
+describe('access log', () => {
+  let t: TestApp;
+  const logs = captureLogs('debug');
+  beforeAll(async () => {
+    t = await createTestApp('embedded', {
+      logger: logs.logger,
+      config: testConfig({
+        logging: { level: 'debug' },
+        webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' },
+      }),
+    });
+  });
+  afterAll(() => t.close());
+
+  it.each([
+    ['post', '/webhook/SECRETHOOKa1b2c3', '/webhook/[redacted]'],
+    ['get', '/WEBHOOK/SECRETHOOKd4e5f6/', '/WEBHOOK/[redacted]'],
+    ['put', '/webhook/SECRETHOOK%2Fslash?x=1', '/webhook/[redacted]'],
+    [
+      'get',
+      '/_matrix/maubot/v1/client/auth_external_sso/complete/SECRETSSO0001?loginToken=SECRETLOGIN',
+      '/_matrix/maubot/v1/client/auth_external_sso/complete/[redacted]',
+    ],
+    ['get', '/_matrix/maubot/v1/plugins?access_token=SECRETTOKEN', '/_matrix/maubot/v1/plugins'],
+  ] as const)('when %s %s is answered, then the line says %s', async (method, url, logged) => {
+    await request(t.app)[method](url).send({ text: 'hello' });
+    const line = logs.lines.filter((l) => l.msg === 'request').at(-1)!;
+    expect(line.path).toBe(logged);
+    expect(logs.text()).not.toMatch(/SECRET/);
+  });
+});

@@ -457,7 +457,9 @@ describe('TransformationRunner', () => {
     });
 
     it('when hooks lately loop or exhaust memory then they leave a runner free for the others', async () => {
-      const own = await TransformationRunner.create({ ...LIMITS, runners: 2, timeoutMs: 2_000 });
+      // A long time limit: on a busy machine the light call must still come before the first
+      // heavy one ends.
+      const own = await TransformationRunner.create({ ...LIMITS, runners: 2, timeoutMs: 5_000 });
       try {
         // Each uses up a whole time limit once: both count as heavy from now on.
         const spin = 'while (true) {}';
@@ -477,7 +479,7 @@ describe('TransformationRunner', () => {
       } finally {
         await own.close();
       }
-    });
+    }, 60_000);
 
     it('when a hook has too many calls waiting then run throws busy at once, others still run', async () => {
       const own = await TransformationRunner.create({

@@ -148,6 +148,15 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
   });
 
+  it('when HEAD is sent to a GET route, then the GET answer without its body (as Express gives hookshot)', async () => {
+    const get = await request(t.app).get('/v1/connectiontypes').set('Authorization', AUTH);
+    const head = await request(t.app).head('/v1/connectiontypes').set('Authorization', AUTH);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(head.text ?? '').toBe('');
+    expect((await request(t.app).head('/v1/health')).status).toBe(200);
+  });
+
   it('when GitHub is not configured, then its routes answer 404 HS_NOTFOUND as JSON', async () => {
     const res = await request(t.app)
       .get('/v1/github/oauth?userId=%40alice%3Aexample.org')

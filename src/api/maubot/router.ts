@@ -54,6 +54,17 @@ function isRawBody(req: Request): boolean {
   return isArchiveUpload(req) || req.path.startsWith('/proxy/');
 }
 
+/**
+ * maubot's routes are exact paths: `/plugins/` is not `/plugins` and answers 404 (after the
+ * token check). The proxy's path is the homeserver's and is passed on as it is.
+ */
+function exactPaths(req: Request, _res: Response, next: NextFunction): void {
+  if (req.path.endsWith('/') && !req.path.startsWith('/proxy/')) {
+    throw new MaubotApiError('resource_not_found');
+  }
+  next();
+}
+
 /** A disabled `apiFeatures` group's routes do not exist (maubot answers 404 for them). */
 function featureGate(features: Config['apiFeatures']) {
   return (req: OpenApiRequest, _res: Response, next: NextFunction): void => {
@@ -80,6 +91,7 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
 
   // maubot authenticates before routing: unknown paths without a token are 401, not 404.
   router.use(maubotAuth(admins));
+  router.use(exactPaths);
   // Plugin archives arrive as raw zip bodies (what maubot's UI and mbc send) and are spooled
   // to disk; any other body on those routes is left for the validator to refuse.
   router.use(['/plugins/upload', '/plugin/:id'], spool.rawZip());

@@ -14,6 +14,7 @@ import {
   SsoSessionNotFoundError,
 } from './client-errors';
 import type { ClientService, ClientView } from './client-service';
+import { loginAnswer } from './login-answer';
 
 export interface AuthRequest {
   username?: unknown;
@@ -202,13 +203,13 @@ export class ClientAuthService {
     this.ssoSessions.delete(id);
   }
 
-  /** Credentials as they are, or stored as a client: created (201) or updated (202). */
+  /** Credentials as maubot answers them, or stored as a client: created (201) or updated (202). */
   private async answer(
     homeserver: string,
     credentials: Credentials,
     updateClient: boolean,
   ): Promise<AuthOutcome> {
-    if (!updateClient) return { status: 200, body: credentials };
+    if (!updateClient) return { status: 200, body: loginAnswer(credentials) };
     const details = {
       homeserver,
       access_token: credentials.access_token,

@@ -33,7 +33,7 @@ export type AuthOutcome =
   | { status: 200; body: Credentials | { sso_url: string; id: string } }
   | { status: 201 | 202; body: ClientView };
 
-/** Answers of the SSO return page, for a person to read. */
+/** Answers of the SSO return page, for a person to read (one line each, as maubot's). */
 export type SsoCompletion = { status: 200 | 400 | 404 | 500; text: string };
 
 interface SsoSession {
@@ -140,19 +140,19 @@ export class ClientAuthService {
   /** The page the homeserver sends the browser to after SSO. */
   completeSso(id: string, loginToken: string | undefined): SsoCompletion {
     const session = this.ssoSessions.get(id);
-    if (!session) return { status: 404, text: 'Invalid session ID' };
+    if (!session) return { status: 404, text: 'Invalid session ID\n' };
     if (session.state === 'cancelled') {
-      return { status: 200, text: 'The login was cancelled from the Maubot client' };
+      return { status: 200, text: 'The login was cancelled from the Maubot client\n' };
     }
     if (session.state === 'received') {
-      return { status: 200, text: 'The login token was already received' };
+      return { status: 200, text: 'The login token was already received\n' };
     }
-    if (!loginToken) return { status: 400, text: 'Missing loginToken query parameter' };
+    if (!loginToken) return { status: 400, text: 'Missing loginToken query parameter\n' };
     session.state = 'received';
     session.resolve(loginToken);
     return {
       status: 200,
-      text: 'Login token received, please return to your Maubot client. This tab can be closed.',
+      text: 'Login token received, please return to your Maubot client. This tab can be closed.\n',
     };
   }
 

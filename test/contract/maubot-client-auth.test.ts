@@ -260,10 +260,10 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
       expect(page.status).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/plain/);
       expect(page.text).toBe(
-        'Login token received, please return to your Maubot client. This tab can be closed.',
+        'Login token received, please return to your Maubot client. This tab can be closed.\n',
       );
       const again = await request(t.app).get(`${back.pathname}${back.search}`);
-      expect(again.text).toBe('The login token was already received');
+      expect(again.text).toBe('The login token was already received\n');
 
       const res = await waiting;
       expect(res.status).toBe(201);
@@ -297,13 +297,13 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
         `${API}/client/auth_external_sso/complete/nosuchsession?loginToken=x`,
       );
       expect(unknown.status).toBe(404);
-      expect(unknown.text).toBe('Invalid session ID');
+      expect(unknown.text).toBe('Invalid session ID\n');
       const start = await post('/client/auth/test/login?sso=1', {});
       const missing = await request(t.app).get(
         `${API}/client/auth_external_sso/complete/${start.body.id}`,
       );
       expect(missing.status).toBe(400);
-      expect(missing.text).toBe('Missing loginToken query parameter');
+      expect(missing.text).toBe('Missing loginToken query parameter\n');
     });
 
     it('when the waiting client hangs up, then the return page says the login was cancelled', async () => {
@@ -324,7 +324,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
         `${API}/client/auth_external_sso/complete/${start.body.id}?loginToken=x`,
       );
       expect(page.status).toBe(200);
-      expect(page.text).toBe('The login was cancelled from the Maubot client');
+      expect(page.text).toBe('The login was cancelled from the Maubot client\n');
     });
 
     it('when waiting on an unknown session, then 404 resource_not_found', async () => {

@@ -318,3 +318,27 @@ describe('maubot feature switches', () => {
     expect(ping.body.features).toEqual({ ...ALL_FEATURES, login: false, dev_open: false });
   });
 });
+
+describe('an unshared secret kept from maubot', () => {
+  // Made by maubot's algorithm with its 12-character secret (created_at 1700000000).
+  const SHORT_SECRET = 'maubot-short';
+  const MAUBOT_TOKEN =
+    'S0RoGazYhk5nAS-5IHfiSX4IT00SE2GIBu102BW4T_E:eyJ1c2VyX2lkIjogImFkbWluIiwgImNyZWF0ZWRfYXQiOiAxNzAwMDAwMDAwfQ';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('embedded', {
+      config: testConfig({ server: { unsharedSecret: SHORT_SECRET } }),
+    });
+  });
+  afterAll(() => t.close());
+
+  it('when it is shorter than 16 characters, then the tokens maubot issued with it stay valid', async () => {
+    const ping = await request(t.app)
+      .post(`${API}/auth/ping`)
+      .set('Authorization', `Bearer ${MAUBOT_TOKEN}`);
+    expect(ping.status).toBe(200);
+    expect(ping.body.username).toBe('admin');
+    const login = await request(t.app).post(`${API}/auth/login`).send({ secret: SHORT_SECRET });
+    expect(login.status).toBe(200);
+  });
+});

@@ -1281,17 +1281,17 @@ export interface components {
      */
     PluginArchive: {
       content: {
-        'application/zip': string;
+        'application/zip': Blob;
         'multipart/form-data': {
           /** Format: binary */
-          file: string;
+          file: Blob;
         };
       };
     };
     /** @description Any body; forwarded to the homeserver unchanged. */
     ProxyBody: {
       content: {
-        '*/*': string;
+        '*/*': Blob;
       };
     };
   };

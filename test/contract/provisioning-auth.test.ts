@@ -1,6 +1,5 @@
-import createClient from 'openapi-fetch';
 import request from 'supertest';
-import type { paths } from '../../generated/provisioning';
+import { createProvisioningClient } from '../../src/client';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { TEST_PROVISIONING_SECRET, testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
@@ -174,15 +173,16 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
   });
 
   it('when the typed client calls health and connectiontypes, then the types match', async () => {
-    const client = createClient<paths>({ baseUrl: `${await t.listen()}/v1` });
+    const baseUrl = await t.listen();
+    const client = createProvisioningClient({ baseUrl, secret: TEST_PROVISIONING_SECRET });
     const health = await client.GET('/health');
     expect(health.data).toEqual({});
     const types = await client.GET('/connectiontypes', {
-      headers: { Authorization: AUTH },
       params: { query: { userId: '@alice:example.org' } },
     });
     expect(Object.keys(types.data!)).toEqual(['JiraProject', 'Webhook']);
-    const denied = await client.GET('/connectiontypes');
+    const wrong = createProvisioningClient({ baseUrl, secret: 'not-the-secret' });
+    const denied = await wrong.GET('/connectiontypes');
     expect(denied.response.status).toBe(401);
     expect(denied.error).toEqual(BAD_TOKEN);
   });

@@ -24,7 +24,7 @@ import type { InstanceDatabaseService } from '../../instances/instance-database-
 import { translateDomainErrors } from './domain-errors';
 import type { PluginService } from '../../plugins/plugin-service';
 
-export const MAUBOT_API_PATH = '/_matrix/maubot/v1';
+export { MAUBOT_API_PATH } from '../../client';
 export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
 export interface MaubotApiDeps {

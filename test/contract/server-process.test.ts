@@ -36,6 +36,7 @@ describe('the server process', () => {
     // No database answers, so the start ends right after the configuration is read.
     const closed = await freePort();
     const proc = runServer(['--config', path], {
+      SWITCHBOARD_DATA_DIR: dir,
       DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/none`,
     });
     await proc.exited;

@@ -15,6 +15,11 @@ export interface Settings {
   userId: string;
 }
 
+/** The API's error message, or the HTTP status text when the answer has no body. */
+function reason(answer: { error?: { error?: string }; response: Response }): string {
+  return answer.error?.error ?? answer.response.statusText;
+}
+
 /** Logs in, uploads a plugin and creates an inbound webhook in a room. */
 export async function setUp(settings: Settings): Promise<{ plugin: string; webhookUrl: string }> {
   const { baseUrl } = settings;
@@ -23,12 +28,12 @@ export async function setUp(settings: Settings): Promise<{ plugin: string; webho
   const login = await createMaubotClient({ baseUrl }).POST('/auth/login', {
     body: { username: settings.username, password: settings.password },
   });
-  if (!login.data) throw new Error(`login failed: ${login.error.error}`);
+  if (!login.data) throw new Error(`login failed: ${reason(login)}`);
   const maubot = createMaubotClient({ baseUrl, token: login.data.token });
 
   // 2. Upload the plugin, replacing an older version with the same id.
   const upload = await uploadPlugin(maubot, settings.archive, { allowOverride: true });
-  if (!upload.data) throw new Error(`upload failed: ${upload.error.error}`);
+  if (!upload.data) throw new Error(`upload failed: ${reason(upload)}`);
 
   // 3. Create an inbound webhook connection in the room, as that user.
   const provisioning = createProvisioningClient({ baseUrl, secret: settings.provisioningSecret });
@@ -42,7 +47,7 @@ export async function setUp(settings: Settings): Promise<{ plugin: string; webho
     },
     body: { name: 'deployments' },
   });
-  if (!created.data) throw new Error(`webhook failed: ${created.error.error}`);
+  if (!created.data) throw new Error(`webhook failed: ${reason(created)}`);
   // A JSON POST such as {"text": "deployed"} to this URL becomes a message in the room.
   const { url } = created.data.secrets as { url: string };
   return { plugin: `${upload.data.id} v${upload.data.version}`, webhookUrl: url };

@@ -28,6 +28,8 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.mjs', '**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  // Type-checked against the built declarations (npm run check:client), which need a build.
+  { files: ['scripts/check-client/**'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['jest.config.js', 'test/helpers/summary-reporter.js', 'scripts/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off', 'no-console': 'off' },

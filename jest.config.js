@@ -12,4 +12,6 @@ module.exports = {
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   setupFiles: ['<rootDir>/test/helpers/env.ts'],
+  // The package's own export, as the documented examples import it.
+  moduleNameMapper: { '^switchboard/client$': '<rootDir>/src/client/index.ts' },
 };

@@ -960,13 +960,45 @@ export interface components {
       /** @description Primary key of an inserted row (legacy SQLAlchemy plugins only). */
       inserted_primary_key?: unknown[];
     };
-    /** @description A homeserver's login or registration answer, passed through. */
+    /**
+     * @description A homeserver's login or registration answer as maubot passes it on: `user_id`,
+     *     `device_id`, `access_token`, `well_known`, then the homeserver's other keys (e.g.
+     *     `home_server`).
+     */
     MatrixCredentials: {
       /** @example @bot:example.com */
       user_id: string;
       access_token: string;
       /** @example maubot_F00BAR12 */
       device_id: string;
+      /**
+       * @description Discovery information, present on registration too. `m.homeserver` and
+       *     `m.identity_server` are `{base_url}` as the homeserver sent them, or `{}`;
+       *     `m.integrations` is always `{"managers": []}`.
+       * @example {
+       *       "m.homeserver": {
+       *         "base_url": "https://matrix.example.com/"
+       *       },
+       *       "m.identity_server": {},
+       *       "m.integrations": {
+       *         "managers": []
+       *       }
+       *     }
+       */
+      well_known: {
+        'm.homeserver': components['schemas']['DiscoveryServer'];
+        'm.identity_server': components['schemas']['DiscoveryServer'];
+        'm.integrations': {
+          [key: string]: unknown;
+        };
+      } & {
+        [key: string]: unknown;
+      };
+    } & {
+      [key: string]: unknown;
+    };
+    DiscoveryServer: {
+      base_url?: string;
     } & {
       [key: string]: unknown;
     };
@@ -1249,17 +1281,17 @@ export interface components {
      */
     PluginArchive: {
       content: {
-        'application/zip': string;
+        'application/zip': Blob;
         'multipart/form-data': {
           /** Format: binary */
-          file: string;
+          file: Blob;
         };
       };
     };
     /** @description Any body; forwarded to the homeserver unchanged. */
     ProxyBody: {
       content: {
-        '*/*': string;
+        '*/*': Blob;
       };
     };
   };

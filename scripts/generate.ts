@@ -7,17 +7,23 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { format, resolveConfig } from 'prettier';
+import ts from 'typescript';
 import { parse } from 'yaml';
 import { SAMPLE_VALUES, renderConfig } from '../src/config/template';
 import { PROJECT_ROOT } from '../src/paths';
 
 const APIS = ['maubot', 'provisioning'] as const;
+const BLOB = ts.factory.createTypeReferenceNode('Blob');
 const HEADER = (source: string) =>
   `// THIS FILE IS GENERATED from ${source} by \`npm run generate\`. DO NOT EDIT IT BY HAND.\n\n`;
 
 async function renderApiTypes(api: string): Promise<string> {
   const specText = await readFile(join(PROJECT_ROOT, 'openapi', `${api}.yaml`), 'utf8');
-  const ast = await openapiTS(parse(specText) as never, { alphabetize: false });
+  const ast = await openapiTS(parse(specText) as never, {
+    alphabetize: false,
+    // Binary bodies (plugin archives, proxied media) are bytes, which fetch sends as a Blob.
+    transform: (schema) => (schema.format === 'binary' ? BLOB : undefined),
+  });
   const code = HEADER(`openapi/${api}.yaml`) + astToString(ast);
   const options = await resolveConfig(join(PROJECT_ROOT, 'generated', `${api}.ts`));
   return format(code, { ...options, parser: 'typescript' });

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   const logHub = new LogHub();
   const logger = createLogger(config.logging.level, destination, logHub);
   logger.info({ config: loaded.path }, 'configuration loaded');
+  for (const warning of loaded.warnings) logger.warn(warning);
   for (const name of loaded.hashedAdmins) {
     logger.info({ admin: name }, 'hashed a plain-text admin password and saved it to the config');
   }

@@ -15,6 +15,7 @@ import {
   SsoSessionNotFoundError,
 } from './client-errors';
 import type { ClientService, ClientView } from './client-service';
+import { loginAnswer } from './login-answer';
 
 export interface AuthRequest {
   username?: unknown;
@@ -33,7 +34,7 @@ export type AuthOutcome =
   | { status: 200; body: Credentials | { sso_url: string; id: string } }
   | { status: 201 | 202; body: ClientView };
 
-/** Answers of the SSO return page, for a person to read. */
+/** Answers of the SSO return page, for a person to read (one line each, as maubot's). */
 export type SsoCompletion = { status: 200 | 400 | 404 | 500; text: string };
 
 interface SsoSession {
@@ -146,19 +147,19 @@ export class ClientAuthService {
   /** The page the homeserver sends the browser to after SSO. */
   completeSso(id: string, loginToken: string | undefined): SsoCompletion {
     const session = this.ssoSessions.get(id);
-    if (!session) return { status: 404, text: 'Invalid session ID' };
+    if (!session) return { status: 404, text: 'Invalid session ID\n' };
     if (session.state === 'cancelled') {
-      return { status: 200, text: 'The login was cancelled from the Maubot client' };
+      return { status: 200, text: 'The login was cancelled from the Maubot client\n' };
     }
     if (session.state === 'received') {
-      return { status: 200, text: 'The login token was already received' };
+      return { status: 200, text: 'The login token was already received\n' };
     }
-    if (!loginToken) return { status: 400, text: 'Missing loginToken query parameter' };
+    if (!loginToken) return { status: 400, text: 'Missing loginToken query parameter\n' };
     session.state = 'received';
     session.resolve(loginToken);
     return {
       status: 200,
-      text: 'Login token received, please return to your Maubot client. This tab can be closed.',
+      text: 'Login token received, please return to your Maubot client. This tab can be closed.\n',
     };
   }
 
@@ -209,13 +210,13 @@ export class ClientAuthService {
     this.ssoSessions.delete(id);
   }
 
-  /** Credentials as they are, or stored as a client: created (201) or updated (202). */
+  /** Credentials as maubot answers them, or stored as a client: created (201) or updated (202). */
   private async answer(
     homeserver: string,
     credentials: Credentials,
     updateClient: boolean,
   ): Promise<AuthOutcome> {
-    if (!updateClient) return { status: 200, body: credentials };
+    if (!updateClient) return { status: 200, body: loginAnswer(credentials) };
     const details = {
       homeserver,
       access_token: credentials.access_token,

@@ -19,7 +19,12 @@ export interface LoadedConfig {
   firstStart?: { adminName: string; adminPassword: string };
   /** Admins whose plain-text password was hashed and written back. */
   hashedAdmins: string[];
+  /** Settings that work but should be changed, for the log. */
+  warnings: string[];
 }
+
+/** An unshared secret shorter than this is accepted, with a warning. */
+export const SHORT_SECRET_LENGTH = 16;
 
 const BCRYPT_HASH = /^\$2[aby]\$.{56}$/;
 const ENV_OVERRIDES: [string, string[]][] = [
@@ -128,5 +133,23 @@ export async function loadConfig(options: {
   }
   if (hashedAdmins.length > 0) await writeFile(path, doc.toString(), { mode: 0o600 });
 
-  return { config, path, hashedAdmins, ...(firstStart ? { firstStart } : {}) };
+  return {
+    config,
+    path,
+    hashedAdmins,
+    warnings: warnings(config),
+    ...(firstStart ? { firstStart } : {}),
+  };
+}
+
+function warnings(config: Config): string[] {
+  const found: string[] = [];
+  if (config.server.unsharedSecret.length < SHORT_SECRET_LENGTH) {
+    found.push(
+      `server.unsharedSecret is shorter than ${SHORT_SECRET_LENGTH} characters, which makes ` +
+        'management tokens easier to forge; a longer random secret is safer (tokens signed ' +
+        'with the current one then stop working)',
+    );
+  }
+  return found;
 }

@@ -145,7 +145,9 @@ export const configSchema = z.strictObject({
     .prefault({}),
   server: z.strictObject({
     publicUrl: z.url().default('http://localhost:29316'),
-    unsharedSecret: z.string().min(16, 'must be at least 16 characters'),
+    // Shorter than 16 characters is allowed (with a warning at startup): a maubot's secret is
+    // kept as it is so that its tokens stay valid.
+    unsharedSecret: z.string().min(1, 'must not be empty'),
     uiDirectory: z.string().min(1).nullable().default(null),
     /** What an invalid response does: fail (500) or only be logged. */
     responseValidation: z.enum(['fail', 'log']).default('fail'),

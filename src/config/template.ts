@@ -40,7 +40,8 @@ server:
   # The URL users reach Switchboard at; its path is used for the web UI's paths.json.
   publicUrl: http://localhost:29316
   # Signs management API tokens and allows secret login (maubot's server.unshared_secret:
-  # tokens issued by a maubot with the same secret stay valid).
+  # tokens issued by a maubot with the same secret stay valid). Use a long random string; a
+  # secret shorter than 16 characters (kept from a maubot, say) works but is warned about.
   unsharedSecret: ${v.unsharedSecret}
   # A directory holding a build of maubot's web UI, served at /_matrix/maubot/. null: no UI.
   uiDirectory: null

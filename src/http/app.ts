@@ -7,6 +7,7 @@ import type { InstanceService } from '../instances/instance-service';
 import type { InstanceDatabaseService } from '../instances/instance-database-service';
 import { MAUBOT_API_PATH, createMaubotRouter } from '../api/maubot/router';
 import { createProvisioningRouter } from '../api/provisioning/router';
+import { PROVISIONING_API_PATH } from '../client';
 import { RESOURCES, type Config, type Resource } from '../config/schema';
 import type { Database } from '../db/database';
 import type { LogHub } from '../logging/log-hub';
@@ -54,7 +55,7 @@ export function createApp(deps: AppDeps): Express {
   if (resources.has('maubot')) app.use(MAUBOT_API_PATH, createMaubotRouter(deps));
   if (resources.has('provisioning')) {
     app.use(
-      '/v1',
+      PROVISIONING_API_PATH,
       createProvisioningRouter({
         ...deps,
         connections: deps.bridge.connections,

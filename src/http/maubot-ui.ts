@@ -29,7 +29,10 @@ export function maubotUiRouter(config: Config): Router {
     router.use(`${MAUBOT_UI_PATH}/`, (req, res, next) => {
       serveStatic(req, res, () => {
         // Unknown files under static/ get index.html, as maubot serves them.
-        if (req.method === 'GET' && (req.path === '/' || req.path.startsWith('/static/'))) {
+        if (
+          (req.method === 'GET' || req.method === 'HEAD') &&
+          (req.path === '/' || req.path.startsWith('/static/'))
+        ) {
           res.sendFile(index);
         } else next();
       });

@@ -312,18 +312,21 @@ export class BotClient {
     }
   }
 
+  /**
+   * Pushes a managed display name. As in maubot, the remote profile is read back only when the
+   * field stops being managed ("disable"); otherwise it is next read when the client starts.
+   */
   async setDisplayname(displayname: string): Promise<void> {
     this.options = { ...this.options, displayname };
-    if (displayname !== PROFILE_DISABLED) {
-      await viaSdk(() => this.sdk.setDisplayName(displayname));
-    }
-    await this.refreshRemoteProfile();
+    if (displayname !== PROFILE_DISABLED) await viaSdk(() => this.sdk.setDisplayName(displayname));
+    else await this.refreshRemoteProfile();
   }
 
+  /** Pushes a managed avatar; the remote profile is read as for the display name. */
   async setAvatarUrl(avatarUrl: string): Promise<void> {
     this.options = { ...this.options, avatarUrl };
     if (avatarUrl !== PROFILE_DISABLED) await viaSdk(() => this.sdk.setAvatarUrl(avatarUrl));
-    await this.refreshRemoteProfile();
+    else await this.refreshRemoteProfile();
   }
 
   /** Forgets the sync token and filter and syncs again from scratch. */

@@ -53,6 +53,17 @@ describe('the HTTP app', () => {
     expect(unknown.text).toBe('<html>maubot ui</html>');
   });
 
+  it('when the UI is asked with HEAD, then the GET answers without bodies, as aiohttp gives', async () => {
+    for (const path of ['/_matrix/maubot/', '/_matrix/maubot/static/js/missing.js']) {
+      const head = await request(t.app).head(path);
+      expect(head.status).toBe(200);
+      expect(head.headers['content-type']).toMatch(/^text\/html/);
+      expect(head.headers['content-length']).toBe(String('<html>maubot ui</html>'.length));
+    }
+    const paths = await request(t.app).head('/_matrix/maubot/paths.json');
+    expect(paths.status).toBe(200);
+  });
+
   it('when the API is requested below the UI path, then the API answers', async () => {
     const res = await request(t.app).get('/_matrix/maubot/v1/version');
     expect(res.status).toBe(401);

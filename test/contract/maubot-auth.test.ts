@@ -1,7 +1,6 @@
-import createClient from 'openapi-fetch';
 import request from 'supertest';
-import type { paths } from '../../generated/maubot';
 import { signToken } from '../../src/api/maubot/token';
+import { createMaubotClient } from '../../src/client';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { TEST_PASSWORD, TEST_SECRET, testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
@@ -265,24 +264,22 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
     });
   });
 
-  describe('typed client (openapi-fetch over the generated types)', () => {
+  describe('typed client (switchboard/client)', () => {
     it('when the UI flow runs (login, ping, version), then the typed responses match', async () => {
-      const client = createClient<paths>({ baseUrl: `${await t.listen()}${API}` });
-      const features = await client.GET('/features');
+      const baseUrl = await t.listen();
+      const anonymous = createMaubotClient({ baseUrl });
+      const features = await anonymous.GET('/features');
       expect(features.data).toEqual({ login: true });
-      const login = await client.POST('/auth/login', {
+      const login = await anonymous.POST('/auth/login', {
         body: { username: 'admin', password: TEST_PASSWORD },
       });
       expect(login.response.status).toBe(200);
-      const token = login.data!.token;
-      const headers = { Authorization: `Bearer ${token}` };
-      const ping = await client.POST('/auth/ping', { headers });
+      const client = createMaubotClient({ baseUrl, token: login.data!.token });
+      const ping = await client.POST('/auth/ping');
       expect(ping.data).toEqual({ username: 'admin', features: ALL_FEATURES });
-      const version = await client.GET('/version', { headers });
+      const version = await client.GET('/version');
       expect(version.data).toEqual({ version: '0.6.0' });
-      const denied = await client.GET('/version', {
-        headers: { Authorization: 'Bearer undefined' },
-      });
+      const denied = await createMaubotClient({ baseUrl, token: 'undefined' }).GET('/version');
       expect(denied.response.status).toBe(401);
       expect(denied.error).toEqual(INVALID);
     });
@@ -316,5 +313,29 @@ describe('maubot feature switches', () => {
       .post(`${API}/auth/ping`)
       .set('Authorization', `Bearer ${t.token}`);
     expect(ping.body.features).toEqual({ ...ALL_FEATURES, login: false, dev_open: false });
+  });
+});
+
+describe('an unshared secret kept from maubot', () => {
+  // Made by maubot's algorithm with its 12-character secret (created_at 1700000000).
+  const SHORT_SECRET = 'maubot-short';
+  const MAUBOT_TOKEN =
+    'S0RoGazYhk5nAS-5IHfiSX4IT00SE2GIBu102BW4T_E:eyJ1c2VyX2lkIjogImFkbWluIiwgImNyZWF0ZWRfYXQiOiAxNzAwMDAwMDAwfQ';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('embedded', {
+      config: testConfig({ server: { unsharedSecret: SHORT_SECRET } }),
+    });
+  });
+  afterAll(() => t.close());
+
+  it('when it is shorter than 16 characters, then the tokens maubot issued with it stay valid', async () => {
+    const ping = await request(t.app)
+      .post(`${API}/auth/ping`)
+      .set('Authorization', `Bearer ${MAUBOT_TOKEN}`);
+    expect(ping.status).toBe(200);
+    expect(ping.body.username).toBe('admin');
+    const login = await request(t.app).post(`${API}/auth/login`).send({ secret: SHORT_SECRET });
+    expect(login.status).toBe(200);
   });
 });

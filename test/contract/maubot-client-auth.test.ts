@@ -8,6 +8,11 @@ import { TestHomeserver } from '../homeserver/test-homeserver';
 
 const API = '/_matrix/maubot/v1';
 const SHARED_SECRET = 'registration-shared-secret';
+const EMPTY_WELL_KNOWN = {
+  'm.homeserver': {},
+  'm.identity_server': {},
+  'm.integrations': { managers: [] },
+};
 
 describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
   let hs: TestHomeserver;
@@ -55,9 +60,21 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
     it('when registering without update_client, then 200 with the homeserver credentials and nothing stored', async () => {
       const res = await post('/client/auth/test/register', { username: 'reg1', password: 'pw' });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ user_id: '@reg1:test.local', home_server: 'test.local' });
-      expect(typeof res.body.access_token).toBe('string');
-      expect(typeof res.body.device_id).toBe('string');
+      // maubot answers with its login-response type: empty discovery entries are added.
+      expect(res.body).toEqual({
+        user_id: '@reg1:test.local',
+        device_id: expect.any(String),
+        access_token: expect.any(String),
+        well_known: EMPTY_WELL_KNOWN,
+        home_server: 'test.local',
+      });
+      expect(Object.keys(res.body)).toEqual([
+        'user_id',
+        'device_id',
+        'access_token',
+        'well_known',
+        'home_server',
+      ]);
       expect(await t.db.knex('client').where({ id: '@reg1:test.local' }).first()).toBeUndefined();
     });
 
@@ -172,8 +189,13 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
       hs.registerUser('log1', 'secret1');
       const res = await post('/client/auth/test/login', { username: 'log1', password: 'secret1' });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ user_id: '@log1:test.local' });
-      expect(res.body.device_id).toMatch(/^maubot_[A-Z0-9]{8}$/);
+      expect(res.body).toEqual({
+        user_id: '@log1:test.local',
+        device_id: expect.stringMatching(/^maubot_[A-Z0-9]{8}$/),
+        access_token: expect.any(String),
+        well_known: { ...EMPTY_WELL_KNOWN, 'm.homeserver': { base_url: `${hs.url}/` } },
+        home_server: 'test.local',
+      });
       expect(await t.db.knex('client').where({ id: '@log1:test.local' }).first()).toBeUndefined();
     });
 
@@ -238,10 +260,10 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
       expect(page.status).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/plain/);
       expect(page.text).toBe(
-        'Login token received, please return to your Maubot client. This tab can be closed.',
+        'Login token received, please return to your Maubot client. This tab can be closed.\n',
       );
       const again = await request(t.app).get(`${back.pathname}${back.search}`);
-      expect(again.text).toBe('The login token was already received');
+      expect(again.text).toBe('The login token was already received\n');
 
       const res = await waiting;
       expect(res.status).toBe(201);
@@ -275,13 +297,13 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
         `${API}/client/auth_external_sso/complete/nosuchsession?loginToken=x`,
       );
       expect(unknown.status).toBe(404);
-      expect(unknown.text).toBe('Invalid session ID');
+      expect(unknown.text).toBe('Invalid session ID\n');
       const start = await post('/client/auth/test/login?sso=1', {});
       const missing = await request(t.app).get(
         `${API}/client/auth_external_sso/complete/${start.body.id}`,
       );
       expect(missing.status).toBe(400);
-      expect(missing.text).toBe('Missing loginToken query parameter');
+      expect(missing.text).toBe('Missing loginToken query parameter\n');
     });
 
     it('when the waiting client hangs up, then the return page says the login was cancelled', async () => {
@@ -302,7 +324,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
         `${API}/client/auth_external_sso/complete/${start.body.id}?loginToken=x`,
       );
       expect(page.status).toBe(200);
-      expect(page.text).toBe('The login was cancelled from the Maubot client');
+      expect(page.text).toBe('The login was cancelled from the Maubot client\n');
     });
 
     it('when waiting on an unknown session, then 404 resource_not_found', async () => {

@@ -263,15 +263,19 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         online: false,
       });
       expect(res.status).toBe(200);
+      // As maubot: remote_* is the profile read at the last start, until the client restarts.
       expect(res.body).toEqual(
         expected(user, {
           autojoin: false,
           online: false,
           displayname: 'Renamed',
-          remote_displayname: 'Renamed',
+          remote_displayname: 'upd1',
         }),
       );
       expect(hs.userProfile(user.userId)).toEqual({ displayname: 'Renamed' });
+      await api().put(`/client/${user.userId}`, { started: false });
+      const restarted = await api().put(`/client/${user.userId}`, { started: true });
+      expect(restarted.body.remote_displayname).toBe('Renamed');
       const row = await storedRow(user.userId);
       expect(row).toMatchObject({
         autojoin: false,

@@ -1,6 +1,5 @@
-import createClient from 'openapi-fetch';
 import request from 'supertest';
-import type { paths } from '../../generated/provisioning';
+import { createProvisioningClient } from '../../src/client';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { TEST_PROVISIONING_SECRET, testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
@@ -148,6 +147,15 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
   });
 
+  it('when HEAD is sent to a GET route, then the GET answer without its body (as Express gives hookshot)', async () => {
+    const get = await request(t.app).get('/v1/connectiontypes').set('Authorization', AUTH);
+    const head = await request(t.app).head('/v1/connectiontypes').set('Authorization', AUTH);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(head.text ?? '').toBe('');
+    expect((await request(t.app).head('/v1/health')).status).toBe(200);
+  });
+
   it('when GitHub is not configured, then its routes answer 404 HS_NOTFOUND as JSON', async () => {
     const res = await request(t.app)
       .get('/v1/github/oauth?userId=%40alice%3Aexample.org')
@@ -165,15 +173,16 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
   });
 
   it('when the typed client calls health and connectiontypes, then the types match', async () => {
-    const client = createClient<paths>({ baseUrl: `${await t.listen()}/v1` });
+    const baseUrl = await t.listen();
+    const client = createProvisioningClient({ baseUrl, secret: TEST_PROVISIONING_SECRET });
     const health = await client.GET('/health');
     expect(health.data).toEqual({});
     const types = await client.GET('/connectiontypes', {
-      headers: { Authorization: AUTH },
       params: { query: { userId: '@alice:example.org' } },
     });
     expect(Object.keys(types.data!)).toEqual(['JiraProject', 'Webhook']);
-    const denied = await client.GET('/connectiontypes');
+    const wrong = createProvisioningClient({ baseUrl, secret: 'not-the-secret' });
+    const denied = await wrong.GET('/connectiontypes');
     expect(denied.response.status).toBe(401);
     expect(denied.error).toEqual(BAD_TOKEN);
   });

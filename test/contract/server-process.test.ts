@@ -48,6 +48,40 @@ describe('the server process', () => {
     expect(proc.stderr()).toContain('listeners.0.port: ');
   });
 
+  it('when the unshared secret is short, then the log warns about it at startup', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'config.yaml');
+    await writeFile(
+      path,
+      [
+        'server:',
+        '  unsharedSecret: maubot-short',
+        `encryptionKey: ${Buffer.alloc(32, 1).toString('base64')}`,
+        'provisioning:',
+        '  secret: a-long-enough-provisioning-secret',
+        '',
+      ].join('\n'),
+    );
+    // No database answers, so the start ends right after the configuration is read.
+    const closed = await freePort();
+    const proc = runServer(['--config', path], {
+      SWITCHBOARD_DATA_DIR: dir,
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/none`,
+    });
+    await proc.exited;
+    const warnings = proc
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('unsharedSecret'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: expect.stringMatching(/^server\.unsharedSecret is shorter than 16 characters/),
+      }),
+    ]);
+  });
+
   it('when "migrate" runs on a fresh data directory, then it migrates, prints the login and exits 0', async () => {
     const dataDir = await tempDir();
     const proc = runServer(['migrate'], { SWITCHBOARD_DATA_DIR: dataDir });

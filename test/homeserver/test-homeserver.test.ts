@@ -271,6 +271,8 @@ describe('TestHomeserver', () => {
         access_token: expect.any(String),
         device_id: 'MYDEVICE',
         home_server: 'test.local',
+        // As Synapse with public_baseurl set.
+        well_known: { 'm.homeserver': { base_url: `${hs.url}/` } },
       });
       const token = login.body.access_token as string;
       const whoami = await call(hs, 'GET', `${CS}/account/whoami`, { token });

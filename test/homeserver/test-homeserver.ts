@@ -551,7 +551,7 @@ export class TestHomeserver {
       if (!userId) throw new MatrixError(403, 'M_FORBIDDEN', 'Invalid login token');
       this.loginTokens.delete(body.token as string);
       const deviceId = typeof body.device_id === 'string' ? body.device_id : undefined;
-      return this.credentials(userId, this.createSession(userId, deviceId));
+      return this.loginAnswer(userId, this.createSession(userId, deviceId));
     }
     if (body.type !== 'm.login.password') {
       throw new MatrixError(400, 'M_UNKNOWN', 'Unknown login type');
@@ -568,7 +568,15 @@ export class TestHomeserver {
       throw new MatrixError(403, 'M_FORBIDDEN', 'Invalid username or password');
     }
     const deviceId = typeof body.device_id === 'string' ? body.device_id : undefined;
-    return this.credentials(userId, this.createSession(userId, deviceId));
+    return this.loginAnswer(userId, this.createSession(userId, deviceId));
+  }
+
+  /** Logins also carry discovery information, as Synapse's do when public_baseurl is set. */
+  private loginAnswer(userId: string, session: { accessToken: string; deviceId: string }): Json {
+    return {
+      ...this.credentials(userId, session),
+      well_known: { 'm.homeserver': { base_url: `${this.url}/` } },
+    };
   }
 
   private async createRoom(r: Request): Promise<Json> {

@@ -107,12 +107,16 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
     await waitFor(() => membership(room.room_id, bot.userId) === 'join', { what: 'a join' });
   });
 
-  it('when the display name is set, then the homeserver profile shows it and remote_displayname follows', async () => {
+  it('when the display name is set, then the homeserver profile shows it and remote_displayname follows at the next start', async () => {
     const bot = hs.registerUser('named');
     await createClient(bot);
     const res = await api().put(`/client/${bot.userId}`, { displayname: 'Named Bot' });
-    expect(res.body).toMatchObject({ displayname: 'Named Bot', remote_displayname: 'Named Bot' });
+    // maubot reads the remote profile when the client starts, not after pushing a change.
+    expect(res.body).toMatchObject({ displayname: 'Named Bot', remote_displayname: 'named' });
     expect(hs.userProfile(bot.userId)?.displayname).toBe('Named Bot');
+    await api().put(`/client/${bot.userId}`, { started: false });
+    const restarted = await api().put(`/client/${bot.userId}`, { started: true });
+    expect(restarted.body).toMatchObject({ started: true, remote_displayname: 'Named Bot' });
   });
 
   it('when the avatar is set, then the homeserver profile has it; "disable" leaves it alone', async () => {
@@ -121,7 +125,7 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
     const res = await api().put(`/client/${bot.userId}`, { avatar_url: 'mxc://test.local/face' });
     expect(res.body).toMatchObject({
       avatar_url: 'mxc://test.local/face',
-      remote_avatar_url: 'mxc://test.local/face',
+      remote_avatar_url: null,
     });
     expect(hs.userProfile(bot.userId)?.avatar_url).toBe('mxc://test.local/face');
     const disabled = await api().put(`/client/${bot.userId}`, { avatar_url: 'disable' });

@@ -94,6 +94,28 @@ describe('config loading', () => {
     );
   });
 
+  it('when the unshared secret is short (kept from a maubot), then it is accepted with a warning', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'config.yaml');
+    await writeFile(path, MINIMAL.replace('a-long-enough-unshared-secret', 'maubot-short'));
+    const loaded = await loadConfig({ path, env: {} });
+    expect(loaded.config.server.unsharedSecret).toBe('maubot-short');
+    expect(loaded.warnings).toEqual([
+      expect.stringMatching(/^server\.unsharedSecret is shorter than 16 characters/),
+    ]);
+    await writeFile(path, MINIMAL);
+    expect((await loadConfig({ path, env: {} })).warnings).toEqual([]);
+  });
+
+  it('when the unshared secret is empty, then the message names server.unsharedSecret', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'config.yaml');
+    await writeFile(path, MINIMAL.replace('a-long-enough-unshared-secret', "''"));
+    await expect(loadConfig({ path, env: {} })).rejects.toThrow(
+      'server.unsharedSecret: must not be empty',
+    );
+  });
+
   it('when the file is not valid YAML, then a ConfigError says so', async () => {
     const dir = await tempDir();
     const path = join(dir, 'config.yaml');

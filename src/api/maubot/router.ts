@@ -26,7 +26,7 @@ import type { InstanceDatabaseService } from '../../instances/instance-database-
 import { translateDomainErrors } from './domain-errors';
 import type { PluginService } from '../../plugins/plugin-service';
 
-export const MAUBOT_API_PATH = '/_matrix/maubot/v1';
+export { MAUBOT_API_PATH } from '../../client';
 export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
 export interface MaubotApiDeps {
@@ -42,6 +42,17 @@ export interface MaubotApiDeps {
 
 interface OpenApiRequest extends Request {
   openapi?: { schema?: Record<string, unknown> };
+}
+
+/**
+ * maubot's routes are exact paths: `/plugins/` is not `/plugins` and answers 404 (after the
+ * token check). The proxy's path is the homeserver's and is passed on as it is.
+ */
+function exactPaths(req: Request, _res: Response, next: NextFunction): void {
+  if (req.path.endsWith('/') && !req.path.startsWith('/proxy/')) {
+    throw new MaubotApiError('resource_not_found');
+  }
+  next();
 }
 
 /** A disabled `apiFeatures` group's routes do not exist (maubot answers 404 for them). */
@@ -75,6 +86,7 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
   // maubot authenticates before routing: unknown paths without a token are 401, not 404.
   router.use(maubotAuth(admins));
   router.use(nulPathNotFound);
+  router.use(exactPaths);
   // Plugin archives arrive as raw zip bodies (what maubot's UI and mbc send) and are spooled
   // to disk; like maubot, any body that is not multipart is taken as the zip.
   router.use(spool.archiveBody((req) => bodyKind(req) === 'archive'));

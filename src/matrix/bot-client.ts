@@ -4,7 +4,6 @@ import {
   Filter,
   HttpApiEvent,
   Method,
-  RoomEvent as SdkRoomEvent,
   SyncState,
   type MatrixClient,
   type MatrixEvent,
@@ -62,10 +61,24 @@ export interface BotClientOptions {
   /** Leave reason for a refused invite. */
   inviteRefusal?: string;
   /**
-   * Leave the account's own messages out of sync (a bridge that posts a lot would otherwise
-   * receive every message it sends). Membership changes still arrive.
+   * Leave the account's own events out of sync (a bridge that posts a lot would otherwise
+   * receive every message it sends). Its own joins and leaves then show nowhere in sync: the
+   * client tracks its rooms from the rooms sync lists and from its own joins and leaves.
    */
   ignoreOwnEvents?: boolean;
+  /** Read the joined rooms (/joined_rooms) before the first sync, so isJoined() is right at once. */
+  trackRooms?: boolean;
+  /** The account's membership of a room changed (registered before the first sync). */
+  onMembership?(change: MembershipChange): void;
+}
+
+/** The account's own membership of a room, as the homeserver reported it. */
+export interface MembershipChange {
+  roomId: string;
+  membership: 'join' | 'invite' | 'leave' | 'ban';
+  /** Who changed it, when known: a kick or ban names the moderator. */
+  sender?: string;
+  reason?: string;
 }
 
 /** A room event as delivered by sync, without SDK types. */
@@ -87,19 +100,45 @@ const SYNC_FILTER = {
 };
 
 const FILTER_NAME_PREFIX = 'FILTER_SYNC_';
+/** How many recent event ids are remembered to hand each event to listeners once. */
+const RECENT_EVENT_IDS = 1024;
+
+/** The parts of a /sync answer the room tracking reads. */
+interface SyncRooms {
+  rooms?: {
+    join?: Record<string, unknown>;
+    invite?: Record<string, { invite_state?: { events?: RawEvent[] } }>;
+    leave?: Record<string, { timeline?: { events?: RawEvent[] } }>;
+  };
+}
+
+interface RawEvent {
+  type?: unknown;
+  state_key?: unknown;
+  sender?: unknown;
+  event_id?: unknown;
+  content?: { membership?: unknown; reason?: unknown };
+}
 
 /**
  * Keeps no rooms or timelines in memory (an idle bot costs little however busy its rooms are)
- * and hands the sync token and filter id to the owner to persist, so a restart resumes.
+ * and hands the sync token and filter id to the owner to persist, so a restart resumes. Each
+ * raw sync answer goes to `onSync` (the room lists the client tracks its rooms from).
  */
 class PersistedPositionStore extends StubStore {
   constructor(
     private token: string | null,
     private filterId: string | null,
     private readonly persist: (position: SyncPosition) => void,
+    private readonly onSync: (data: SyncRooms) => void,
   ) {
     super();
     super.setSyncToken(token ?? '');
+  }
+
+  override setSyncData(syncData: SyncRooms): Promise<void> {
+    this.onSync(syncData);
+    return Promise.resolve();
   }
 
   override getSyncToken(): string | null {
@@ -158,8 +197,15 @@ export class BotClient {
   private ok = true;
   private rejected = false;
   private readonly joining = new Set<string>();
+  /** Rooms the account is joined to or invited to: roomId → membership. */
+  private readonly memberships = new Map<string, 'join' | 'invite'>();
+  /** The invite event last answered per room (a sync that raced a join may show it again). */
+  private readonly answeredInvites = new Map<string, string>();
+  /** The /joined_rooms read under way, if any. */
+  private refreshing: Promise<void> | undefined;
+  /** Ids of the latest events handed to listeners, oldest first. */
+  private readonly recentEventIds = new Set<string>();
   private eventListeners: ((event: RoomEvent) => void)[] = [];
-  private membershipListeners: ((roomId: string, membership: string) => void)[] = [];
   remoteDisplayname: string | null = null;
   remoteAvatarUrl: string | null = null;
 
@@ -171,6 +217,7 @@ export class BotClient {
       options.nextBatch || null,
       options.filterId || null,
       (position) => options.onSyncPosition(position),
+      (data) => this.trackSyncRooms(data),
     );
     this.sdk = createClient({
       baseUrl: options.homeserver.replace(/\/+$/, ''),
@@ -197,16 +244,6 @@ export class BotClient {
       if (error instanceof HomeserverError) this.tokenRejected(error);
     });
     this.sdk.on(ClientEvent.Event, (event) => this.onEvent(event));
-    // Fires with "invite" only for rooms in the invite section of a sync, not for the old
-    // invite event that later shows in a joined room's timeline.
-    this.sdk.on(SdkRoomEvent.MyMembership, (room, membership) => {
-      for (const listener of this.membershipListeners) listener(room.roomId, membership);
-      if (membership === 'invite') {
-        const inviter =
-          room.getMember(this.userId)?.events.member?.getSender() ?? room.getDMInviter() ?? null;
-        this.onInvite(room.roomId, inviter);
-      }
-    });
   }
 
   /** False after a failed sync until the next successful one. */
@@ -223,9 +260,19 @@ export class BotClient {
     this.eventListeners.push(listener);
   }
 
-  /** The account's own membership changes as sync reports them (join, leave, invite, ban). */
-  onMembership(listener: (roomId: string, membership: string) => void): void {
-    this.membershipListeners.push(listener);
+  /** Whether the account is joined to the room, as far as the homeserver has told. */
+  isJoined(roomId: string): boolean {
+    return this.memberships.get(roomId) === 'join';
+  }
+
+  /** The account's membership of a room it is joined or invited to. */
+  membershipOf(roomId: string): 'join' | 'invite' | undefined {
+    return this.memberships.get(roomId);
+  }
+
+  /** The rooms the account is joined to, as far as the homeserver has told. */
+  joinedRoomIds(): string[] {
+    return [...this.memberships].flatMap(([roomId, m]) => (m === 'join' ? [roomId] : []));
   }
 
   /**
@@ -241,6 +288,10 @@ export class BotClient {
     }
     await this.pushProfile();
     this.ok = true;
+    if (this.options.trackRooms) {
+      for (const roomId of await this.joinedRooms())
+        this.setMembership({ roomId, membership: 'join' });
+    }
     if (this.options.sync) await this.startSync();
     await this.refreshRemoteProfile();
   }
@@ -312,12 +363,14 @@ export class BotClient {
     return body.joined_rooms;
   }
 
+  /** Joins; the room counts as joined as soon as the homeserver says so. */
   async joinRoom(roomIdOrAlias: string): Promise<string> {
     const body = await this.request<{ room_id: string }>(
       Method.Post,
       `/join/${encodeURIComponent(roomIdOrAlias)}`,
       {},
     );
+    this.setMembership({ roomId: body.room_id, membership: 'join', sender: this.userId });
     return body.room_id;
   }
 
@@ -327,6 +380,12 @@ export class BotClient {
       `/rooms/${encodeURIComponent(roomId)}/leave`,
       reason !== undefined ? { reason } : {},
     );
+    this.setMembership({
+      roomId,
+      membership: 'leave',
+      sender: this.userId,
+      ...(reason !== undefined ? { reason } : {}),
+    });
   }
 
   async inviteUser(roomId: string, userId: string): Promise<void> {
@@ -399,6 +458,7 @@ export class BotClient {
               body,
             );
             if (error.tokenRejected) this.tokenRejected(error);
+            this.noticeRefusal(error);
             reject(error);
           });
         },
@@ -499,12 +559,46 @@ export class BotClient {
   // ---- internals ----
 
   private async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
-    return viaSdk(() =>
-      this.sdk.http.authedRequest<T>(method, path, undefined, body as Record<string, unknown>, {
-        localTimeoutMs: HOMESERVER_TIMEOUT_MS,
-        priority: 'auto',
-      }),
+    try {
+      return await viaSdk(() =>
+        this.sdk.http.authedRequest<T>(method, path, undefined, body as Record<string, unknown>, {
+          localTimeoutMs: HOMESERVER_TIMEOUT_MS,
+          priority: 'auto',
+        }),
+      );
+    } catch (err) {
+      this.noticeRefusal(err);
+      throw err;
+    }
+  }
+
+  /**
+   * "Not in room" from the homeserver for a room the account counts as joined: it left in a way
+   * sync did not show (its own leave from another session is filtered out). Read the rooms
+   * again.
+   */
+  private noticeRefusal(err: unknown): void {
+    if (!this.options.trackRooms || !(err instanceof HomeserverError) || err.status !== 403) return;
+    if (!/not in room/i.test(err.message)) return;
+    void this.refreshJoinedRooms().catch((e: unknown) =>
+      this.logger.warn({ err: e }, 'could not read the joined rooms again'),
     );
+  }
+
+  /** Reads /joined_rooms again and corrects the rooms the account counts as joined. */
+  refreshJoinedRooms(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const joined = new Set(await this.joinedRooms());
+        for (const roomId of this.joinedRoomIds()) {
+          if (!joined.has(roomId)) this.setMembership({ roomId, membership: 'leave' });
+        }
+        for (const roomId of joined) this.setMembership({ roomId, membership: 'join' });
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
   }
 
   private async pushProfile(): Promise<void> {
@@ -554,9 +648,70 @@ export class BotClient {
   private onEvent(event: MatrixEvent): void {
     const roomEvent = toRoomEvent(event);
     if (!roomEvent) return;
-    if (this.sdk.isInitialSyncComplete()) {
-      for (const listener of this.eventListeners) listener(roomEvent);
+    if (!this.sdk.isInitialSyncComplete()) return;
+    // One sync may carry an event twice: a newly joined room lists the events since the last
+    // sync again, and lazy-loaded member events come in `state` as well as the timeline.
+    const id = roomEvent.eventId;
+    if (id !== undefined) {
+      if (this.recentEventIds.has(id)) return;
+      this.recentEventIds.add(id);
+      if (this.recentEventIds.size > RECENT_EVENT_IDS) {
+        this.recentEventIds.delete(this.recentEventIds.values().next().value!);
+      }
     }
+    for (const listener of this.eventListeners) listener(roomEvent);
+  }
+
+  /**
+   * The room lists of a sync answer say where the account is now: `join` (also for a join the
+   * account's own filtered-out events do not show), `invite`, `leave` (left, kicked or banned;
+   * the timeline names who did it when it shows). Leaves first: a room can be left and then
+   * joined or invited again between two syncs.
+   */
+  private trackSyncRooms(data: SyncRooms): void {
+    const rooms = data.rooms ?? {};
+    for (const [roomId, left] of Object.entries(rooms.leave ?? {})) {
+      const own = (left.timeline?.events ?? []).filter(
+        (e) => e.type === 'm.room.member' && e.state_key === this.userId,
+      );
+      const last = own[own.length - 1];
+      const membership = last?.content?.membership === 'ban' ? 'ban' : 'leave';
+      this.setMembership({
+        roomId,
+        membership,
+        ...(typeof last?.sender === 'string' ? { sender: last.sender } : {}),
+        ...(typeof last?.content?.reason === 'string' ? { reason: last.content.reason } : {}),
+      });
+    }
+    for (const [roomId, invited] of Object.entries(rooms.invite ?? {})) {
+      const invite = (invited.invite_state?.events ?? []).find(
+        (e) =>
+          e.type === 'm.room.member' &&
+          e.state_key === this.userId &&
+          e.content?.membership === 'invite',
+      );
+      const inviter = typeof invite?.sender === 'string' ? invite.sender : null;
+      const eventId = typeof invite?.event_id === 'string' ? invite.event_id : undefined;
+      // Seen before (a sync that raced our join), or invited to a room we are in: stale.
+      if (eventId !== undefined && this.answeredInvites.get(roomId) === eventId) continue;
+      if (eventId === undefined && this.isJoined(roomId)) continue;
+      if (eventId !== undefined) this.answeredInvites.set(roomId, eventId);
+      this.setMembership({ roomId, membership: 'invite', ...(inviter ? { sender: inviter } : {}) });
+      this.onInvite(roomId, inviter);
+    }
+    for (const roomId of Object.keys(rooms.join ?? {})) {
+      this.setMembership({ roomId, membership: 'join' });
+    }
+  }
+
+  private setMembership(change: MembershipChange): void {
+    const { roomId, membership } = change;
+    const before = this.memberships.get(roomId) ?? 'leave';
+    if (membership === 'join' || membership === 'invite') this.memberships.set(roomId, membership);
+    else this.memberships.delete(roomId);
+    const changed =
+      membership === 'join' || membership === 'invite' ? before !== membership : before !== 'leave';
+    if (changed) this.options.onMembership?.(change);
   }
 
   private onInvite(roomId: string, inviter: string | null): void {

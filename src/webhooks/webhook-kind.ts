@@ -15,6 +15,7 @@ import {
 import {
   findWebhookHookOfConnection,
   insertWebhookHook,
+  moveWebhookHook,
   setWebhookExpiryNoticeSent,
 } from '../db/webhook-repository';
 import { TransformationError, type TransformationRunner } from './transformation';
@@ -83,9 +84,10 @@ export class WebhookKind implements ConnectionKind {
 
   create(input: CreateInput): Promise<PreparedConnection> {
     return Promise.resolve().then(() => {
+      const { name } = input.body;
       const body =
-        input.body.name === undefined
-          ? // Dimension creates hooks with an empty body; give them a name instead of a 400.
+        name === undefined || name === null || name === ''
+          ? // Dimension sends {} or {"name": ""} when its name field is left empty.
             { ...input.body, name: `webhook-${randomBytes(4).toString('hex')}` }
           : input.body;
       const config = this.validate(body);
@@ -94,24 +96,21 @@ export class WebhookKind implements ConnectionKind {
     });
   }
 
-  async update(input: UpdateInput): Promise<PreparedConnection> {
-    // A PATCH without expirationDate removes the expiry, as hookshot does.
-    const merged: Record<string, unknown> = {
-      ...input.current.config,
-      expirationDate: undefined,
-      ...input.body,
-    };
-    // hookId is only shown in the state; the row is what binds it.
-    delete merged.hookId;
-    const config = this.validate(merged);
-    if (config.name !== input.current.stateKey) {
-      throw badValue('The name of a webhook cannot be changed');
-    }
-    const hookId = await this.hookIdOf(input.current.id);
-    return {
-      stateKey: input.current.stateKey,
-      config: { ...config, ...(hookId !== undefined ? { hookId } : {}) },
-    };
+  update(input: UpdateInput): Promise<PreparedConnection> {
+    return Promise.resolve().then(() => {
+      // A PATCH without expirationDate removes the expiry, as hookshot does.
+      const merged: Record<string, unknown> = {
+        ...input.current.config,
+        expirationDate: undefined,
+        ...input.body,
+      };
+      // Only the known fields are kept: the hook id stays a secret of the database.
+      const config = this.validate(merged);
+      if (config.name !== input.current.stateKey) {
+        throw badValue('The name of a webhook cannot be changed');
+      }
+      return { stateKey: input.current.stateKey, config: { ...config } };
+    });
   }
 
   async persist(trx: Knex.Transaction, connection: StoredConnection): Promise<void> {
@@ -145,7 +144,14 @@ export class WebhookKind implements ConnectionKind {
         hookId,
         ...(expiry !== undefined ? { timeRemainingMs: Math.max(0, expiry - this.now()) } : {}),
       },
+      // Dimension (written for hookshot 1.x) reads the URL from config.url.
+      config: { url },
     };
+  }
+
+  async moved(trx: Knex.Transaction, from: StoredConnection, to: StoredConnection): Promise<void> {
+    const hookId = await moveWebhookHook(trx, from.id, to.id);
+    if (hookId !== null) this.pending.set(to.id, hookId);
   }
 
   committed(connection: StoredConnection): void {

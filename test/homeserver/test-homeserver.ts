@@ -89,6 +89,14 @@ interface Request {
   rawBody: () => Promise<Buffer>;
 }
 
+/** A request the test holds until it releases it (holdNext). */
+interface Hold {
+  method: string;
+  path: RegExp;
+  reached: () => void;
+  released: Promise<void>;
+}
+
 interface Route {
   method: string;
   pattern: RegExp;
@@ -212,6 +220,7 @@ export class TestHomeserver {
   private readonly presence = new Map<string, string>();
   private stream = 0;
   private rateLimited = 0;
+  private readonly holds: Hold[] = [];
 
   private constructor(private readonly options: TestHomeserverOptions) {
     this.serverName = options.serverName ?? 'test.local';
@@ -263,6 +272,19 @@ export class TestHomeserver {
   /** The next `n` requests answer 429 M_LIMIT_EXCEEDED. */
   rateLimitNext(n: number): void {
     this.rateLimited = n;
+  }
+
+  /**
+   * Holds the next request with this method whose (decoded) path matches until `release()`:
+   * `reached` resolves once it arrived, so a test can look at the client while it waits.
+   */
+  holdNext(method: string, path: RegExp): { reached: Promise<void>; release(): void } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    this.holds.push({ method, path, reached, released });
+    return { reached: arrived, release };
   }
 
   userProfile(userId: string): { displayname?: string; avatar_url?: string } | undefined {
@@ -336,6 +358,14 @@ export class TestHomeserver {
         const params = m.slice(1).map((p) => decodeURIComponent(p ?? ''));
         const session = route.auth === 'required' ? this.authenticate(req, url) : undefined;
         if (session) logged.userId = session.userId;
+        const hold = this.holds.findIndex(
+          (h) => h.method === method && h.path.test(decodeURIComponent(url.pathname)),
+        );
+        if (hold >= 0) {
+          const [held] = this.holds.splice(hold, 1) as [Hold];
+          held.reached();
+          await held.released;
+        }
         let raw: Promise<Buffer> | undefined;
         const rawBody = () => (raw ??= readBody(req));
         const result = await route.handler({

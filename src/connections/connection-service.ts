@@ -320,7 +320,7 @@ export class ConnectionService {
 
   /**
    * Someone changed a connection's state event in the room by hand (as hookshot, this is
-   * configuration): `{"disabled": true}` or an empty (redacted) content removes the connection,
+   * configuration): `{"disabled": true}` or empty content removes the connection,
    * other content replaces its config. Senders without the bridge permission to manage the
    * service, and content that does not validate, get the stored state written back (and, for
    * invalid content, a notice saying why). New state events create nothing.

@@ -104,6 +104,13 @@ export class Bridge {
           : 'the bot left the room';
       void this.connections.dropRoom(roomId, how);
     });
+    // Rooms the bot left (or was removed from) while Switchboard was not running.
+    this.bot.onStarted(() => {
+      for (const roomId of new Set(this.connections.all().map((c) => c.roomId))) {
+        if (this.bot.isJoined(roomId)) continue;
+        void this.connections.dropRoom(roomId, 'the bot is no longer in the room');
+      }
+    });
     this.bot.onRoomEvent((event) => {
       if (event.stateKey === undefined) return;
       if (event.type === 'm.room.tombstone') upgrades.tombstone(event);

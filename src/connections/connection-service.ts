@@ -120,6 +120,10 @@ export class ConnectionService {
     return [...this.byId.values()].filter((c) => c.eventType === eventType);
   }
 
+  all(): StoredConnection[] {
+    return [...this.byId.values()];
+  }
+
   inRoom(roomId: string): StoredConnection[] {
     return [...this.byId.values()].filter((c) => c.roomId === roomId);
   }

@@ -74,6 +74,7 @@ export class ProvisioningBot implements RoomMessenger {
   private readonly queue: RoomSendQueue;
   private readonly eventListeners: ((event: RoomEvent) => void)[] = [];
   private readonly membershipListeners: ((change: MembershipChange) => void)[] = [];
+  private readonly startedListeners: (() => void)[] = [];
   private client: BotClient | undefined;
   /** The last start attempt failed (a retry is scheduled, or the bot was disabled). */
   private startFailed = false;
@@ -161,6 +162,11 @@ export class ProvisioningBot implements RoomMessenger {
   /** Room events as they arrive (after the first sync). */
   onRoomEvent(listener: (event: RoomEvent) => void): void {
     this.eventListeners.push(listener);
+  }
+
+  /** The bot runs (again), knowing the rooms it is in. */
+  onStarted(listener: () => void): void {
+    this.startedListeners.push(listener);
   }
 
   /** The bot joined, left, was kicked or banned, or was invited. */
@@ -279,6 +285,7 @@ export class ProvisioningBot implements RoomMessenger {
       'provisioning bot started',
     );
     for (const resolve of this.readyWaiters.splice(0)) resolve();
+    for (const listener of this.startedListeners) listener();
   }
 
   private membershipChanged(change: MembershipChange): void {

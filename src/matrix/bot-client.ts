@@ -288,9 +288,9 @@ export class BotClient {
     }
     await this.pushProfile();
     this.ok = true;
+    // Where the account is when it starts: known, not news (no membership notifications).
     if (this.options.trackRooms) {
-      for (const roomId of await this.joinedRooms())
-        this.setMembership({ roomId, membership: 'join' });
+      for (const roomId of await this.joinedRooms()) this.memberships.set(roomId, 'join');
     }
     if (this.options.sync) await this.startSync();
     await this.refreshRemoteProfile();

@@ -124,9 +124,22 @@ export function computeSync(ctx: SyncContext, req: SyncRequest): { hasData: bool
     if (!member) continue;
     const membership = member.event.content.membership;
     const before = since === undefined ? undefined : membershipAt(room, userId, since);
+    const changes = since === undefined ? [] : ownMemberEventsAfter(room, userId, since);
+    // Any leave or ban since the last sync shows in `leave` (up to the last one), even when the
+    // user was invited or joined again since.
+    const isLeave = (s: StoredEvent) =>
+      s.event.content.membership === 'leave' || s.event.content.membership === 'ban';
+    const left = changes.filter(isLeave).at(-1);
+    if (since !== undefined && left) {
+      const entry = leftRoom(ctx, req, room, since, left.pos);
+      if (entry) leave[room.roomId] = entry;
+    }
     if (membership === 'join') {
-      // A room joined since the last sync is sent as if it were an initial sync.
-      const newlyJoined = since !== undefined && before !== 'join';
+      // A room joined (or left and joined again) since the last sync is sent as if it were an
+      // initial sync.
+      const newlyJoined =
+        since !== undefined &&
+        (before !== 'join' || changes.some((s) => s.event.content.membership !== 'join'));
       const roomSince = newlyJoined ? undefined : since;
       const lastPos = room.events[room.events.length - 1]?.pos ?? 0;
       if (roomSince !== undefined && !req.fullState && lastPos <= roomSince) continue;
@@ -135,11 +148,6 @@ export function computeSync(ctx: SyncContext, req: SyncRequest): { hasData: bool
     } else if (membership === 'invite') {
       if (since !== undefined && member.pos <= since) continue;
       invite[room.roomId] = { invite_state: { events: inviteState(room, member, req.device) } };
-    } else if (since !== undefined && member.pos > since) {
-      // Left (or kicked, or banned) since the last sync: what happened up to the leave, once.
-      if (before !== 'join' && before !== 'invite') continue;
-      const entry = leftRoom(ctx, req, room, since, member.pos);
-      if (entry) leave[room.roomId] = entry;
     }
   }
   const rooms: Json = {};
@@ -162,6 +170,19 @@ export function computeSync(ctx: SyncContext, req: SyncRequest): { hasData: bool
       ...(hasData ? { rooms } : {}),
     },
   };
+}
+
+/** The user's own membership events after a stream position, oldest first. */
+function ownMemberEventsAfter(room: Room, userId: string, since: number): StoredEvent[] {
+  const events: StoredEvent[] = [];
+  for (
+    let s = room.state.get(stateKeyOf('m.room.member', userId));
+    s && s.pos > since;
+    s = s.replaced
+  ) {
+    events.unshift(s);
+  }
+  return events;
 }
 
 interface Timeline {

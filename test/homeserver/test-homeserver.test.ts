@@ -574,6 +574,29 @@ describe('TestHomeserver', () => {
   });
 
   describe('sync', () => {
+    it('when a user is kicked and invited again between two syncs, then the room is in both rooms.leave and rooms.invite', async () => {
+      const roomId = await roomWithBob();
+      const initial = await call(hs, 'GET', `${CS}/sync`, { token: bob.accessToken });
+      const path = `${CS}/rooms/${enc(roomId)}`;
+      await call(hs, 'POST', `${path}/kick`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      await call(hs, 'POST', `${path}/invite`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      const res = await call(hs, 'GET', `${CS}/sync?since=${initial.body.next_batch}`, {
+        token: bob.accessToken,
+      });
+      expect(res.body.rooms.leave[roomId].timeline.events.at(-1)).toMatchObject({
+        sender: alice.userId,
+        content: { membership: 'leave' },
+      });
+      expect(Object.keys(res.body.rooms.invite)).toEqual([roomId]);
+      expect(res.body.rooms.join).toBeUndefined();
+    });
+
     it('when a user that filters out its own events is kicked, then rooms.leave shows the kick; its own leave shows nowhere', async () => {
       const roomId = await roomWithBob();
       const filter = enc(JSON.stringify({ room: { timeline: { not_senders: [bob.userId] } } }));

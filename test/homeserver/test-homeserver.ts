@@ -723,15 +723,23 @@ export class TestHomeserver {
     return { room_id: room.roomId };
   }
 
-  private async invite(r: Request): Promise<Json> {
+  /** The start of /invite, /kick, /ban and /unban: whom, and a room the sender is joined to. */
+  private async memberRequest(
+    r: Request,
+  ): Promise<{ body: Json; target: string; sender: string; room: Room }> {
     const body = await r.body();
     const target = requireString(body, 'user_id');
     requireUserId(target);
-    const inviter = r.session.userId;
+    const sender = r.session.userId;
     const room = this.rooms.get(r.params[0]!);
-    if (!room || membershipOf(room, inviter) !== 'join') {
-      throw forbidden(`${inviter} not in room ${r.params[0]!}.`);
+    if (!room || membershipOf(room, sender) !== 'join') {
+      throw forbidden(`${sender} not in room ${r.params[0]!}.`);
     }
+    return { body, target, sender, room };
+  }
+
+  private async invite(r: Request): Promise<Json> {
+    const { body, target, sender: inviter, room } = await this.memberRequest(r);
     const current = membershipOf(room, target);
     if (current === 'join') throw forbidden(`${target} is already in the room.`);
     if (current === 'ban') throw forbidden(`${target} is banned from the room`);
@@ -809,14 +817,7 @@ export class TestHomeserver {
 
   /** A kick is a leave sent by someone else; a ban works whatever the target's membership. */
   private async kickOrBan(r: Request, membership: 'leave' | 'ban'): Promise<Json> {
-    const body = await r.body();
-    const target = requireString(body, 'user_id');
-    requireUserId(target);
-    const sender = r.session.userId;
-    const room = this.rooms.get(r.params[0]!);
-    if (!room || membershipOf(room, sender) !== 'join') {
-      throw forbidden(`${sender} not in room ${r.params[0]!}.`);
-    }
+    const { body, target, sender, room } = await this.memberRequest(r);
     const current = membershipOf(room, target);
     if (membership === 'leave' && current !== 'join' && current !== 'invite') {
       throw forbidden('The target user is not in the room');
@@ -837,13 +838,7 @@ export class TestHomeserver {
   }
 
   private async unban(r: Request): Promise<Json> {
-    const body = await r.body();
-    const target = requireString(body, 'user_id');
-    const sender = r.session.userId;
-    const room = this.rooms.get(r.params[0]!);
-    if (!room || membershipOf(room, sender) !== 'join') {
-      throw forbidden(`${sender} not in room ${r.params[0]!}.`);
-    }
+    const { target, sender, room } = await this.memberRequest(r);
     const levels = powerLevels(room);
     if (userLevel(levels, sender) < numberOr(levels.ban, 50)) {
       throw forbidden(`You cannot unban user ${target}.`);

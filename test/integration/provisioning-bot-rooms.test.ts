@@ -62,6 +62,13 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   }
   const invite = (roomId: string) =>
     b.matrix(alice, 'POST', `/rooms/${enc(roomId)}/invite`, { user_id: b.bot.userId });
+  /** A room of alice's that the bot was invited to and joined. */
+  async function joinedRoom(): Promise<string> {
+    const roomId = await createRoom();
+    await invite(roomId);
+    await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join' });
+    return roomId;
+  }
   const hookOf = async (roomId: string, name: string) => {
     const res = await b.v1('put', `/${roomId}/connections/${TYPE}`, alice.userId).send({ name });
     expect(res.status).toBe(200);
@@ -77,9 +84,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
       .map((e) => e.content.body);
 
   it('when invited while running, then it joins once and the room can be provisioned at once', async () => {
-    const roomId = await createRoom();
-    await invite(roomId);
-    await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join' });
+    const roomId = await joinedRoom();
     const listed = await b.v1('get', `/${roomId}/connections`, alice.userId);
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual([]);
@@ -101,9 +106,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   });
 
   it('when kicked, then its connections are dropped (hook 404, rows gone, logged); a new invite is joined again', async () => {
-    const roomId = await createRoom();
-    await invite(roomId);
-    await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join' });
+    const roomId = await joinedRoom();
     const hook = await hookOf(roomId, 'kicked-hook');
     expect((await post(hook.url, { text: 'before' })).status).toBe(202);
 
@@ -140,9 +143,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   });
 
   it('when banned, then its connections are dropped too', async () => {
-    const roomId = await createRoom();
-    await invite(roomId);
-    await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join' });
+    const roomId = await joinedRoom();
     const hook = await hookOf(roomId, 'banned-hook');
     await b.matrix(alice, 'POST', `/rooms/${enc(roomId)}/ban`, { user_id: b.bot.userId });
     await waitFor(() => b.t.bridge.connections.get(hook.id) === undefined, {
@@ -154,9 +155,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   });
 
   it('when it leaves from another session (invisible in its sync), then the homeserver\'s next "not in room" corrects its rooms', async () => {
-    const roomId = await createRoom();
-    await invite(roomId);
-    await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join' });
+    const roomId = await joinedRoom();
     await fetch(`${b.hs.url}/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${b.bot.accessToken}` },
@@ -191,6 +190,21 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
     expect((await b.v1('get', `/${roomId}/connections`, alice.userId)).status).toBe(200);
   });
 
+  it('when it was kicked and invited again while Switchboard was stopped, then the connections are dropped and it joins again', async () => {
+    const roomId = await joinedRoom();
+    const hook = await hookOf(roomId, 'kicked-while-down');
+    await b.t.close();
+    await b.matrix(alice, 'POST', `/rooms/${enc(roomId)}/kick`, { user_id: b.bot.userId });
+    await invite(roomId);
+    await b.restart();
+    await waitFor(() => b.t.bridge.connections.get(hook.id) === undefined, {
+      what: 'the connection to be dropped',
+    });
+    expect(await b.t.db.knex('connection').where({ room_id: roomId })).toEqual([]);
+    expect((await post(hook.url, { text: 'x' })).status).toBe(404);
+    await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join again' });
+  });
+
   it('when Dimension invites the bot and sends the PUT at once, then the PUT waits for the join and succeeds', async () => {
     const roomId = await createRoom();
     await invite(roomId);
@@ -215,9 +229,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   });
 
   it('when the room is upgraded, then the bot follows the tombstone and the connections move (same hook URL)', async () => {
-    const oldRoom = await createRoom();
-    await invite(oldRoom);
-    await waitFor(() => bot().isJoined(oldRoom), { what: 'the bot to join' });
+    const oldRoom = await joinedRoom();
     const hook = await hookOf(oldRoom, 'moving-hook');
     // The upgrade as a client performs it: a new room naming its predecessor, the bot
     // invited there, then the tombstone in the old room.
@@ -256,9 +268,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   });
 
   it('when an admin edits a hook in the room state, then it is read: disabled:true removes it, other content replaces its config', async () => {
-    const roomId = await createRoom();
-    await invite(roomId);
-    await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join' });
+    const roomId = await joinedRoom();
     const hook = await hookOf(roomId, 'edited-hook');
     await b.matrix(alice, 'PUT', `/rooms/${enc(roomId)}/state/${TYPE}/edited-hook`, {
       name: 'edited-hook',
@@ -280,12 +290,17 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
     });
     expect(await b.t.db.knex('connection').where({ id: hook.id })).toEqual([]);
     expect((await post(hook.url, { text: 'no more' })).status).toBe(404);
+
+    // Empty content (how clients "remove" state) removes it as well.
+    const emptied = await hookOf(roomId, 'emptied-hook');
+    await b.matrix(alice, 'PUT', `/rooms/${enc(roomId)}/state/${TYPE}/emptied-hook`, {});
+    await waitFor(() => b.t.bridge.connections.get(emptied.id) === undefined, {
+      what: 'the emptied hook to be removed',
+    });
   });
 
   it('when an admin writes invalid hook state, then the stored state is put back and the room is told why', async () => {
-    const roomId = await createRoom();
-    await invite(roomId);
-    await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join' });
+    const roomId = await joinedRoom();
     const hook = await hookOf(roomId, 'guarded-hook');
     await b.matrix(alice, 'PUT', `/rooms/${enc(roomId)}/state/${TYPE}/guarded-hook`, {
       name: 'guarded-hook',

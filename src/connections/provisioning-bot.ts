@@ -76,6 +76,8 @@ export class ProvisioningBot implements RoomMessenger {
   private readonly membershipListeners: ((change: MembershipChange) => void)[] = [];
   private readonly startedListeners: (() => void)[] = [];
   private client: BotClient | undefined;
+  /** The running bot has processed a first sync. */
+  private synced = false;
   /** The last start attempt failed (a retry is scheduled, or the bot was disabled). */
   private startFailed = false;
   private readyWaiters: (() => void)[] = [];
@@ -111,6 +113,7 @@ export class ProvisioningBot implements RoomMessenger {
         started: (_id, bot) => this.started(bot),
         stopped: () => {
           this.client = undefined;
+          this.synced = false;
         },
       },
       logger,
@@ -144,9 +147,9 @@ export class ProvisioningBot implements RoomMessenger {
     void this.pool.start(this.userId);
   }
 
-  /** Resolves once the bot runs and knows its rooms. */
+  /** Resolves once the bot runs, knows its rooms and has processed a first sync. */
   ready(): Promise<void> {
-    if (this.client) return Promise.resolve();
+    if (this.client && this.synced) return Promise.resolve();
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
@@ -284,8 +287,12 @@ export class ProvisioningBot implements RoomMessenger {
       { userId: this.userId, rooms: bot.joinedRoomIds().length },
       'provisioning bot started',
     );
-    for (const resolve of this.readyWaiters.splice(0)) resolve();
     for (const listener of this.startedListeners) listener();
+    void bot.synced().then(() => {
+      if (this.client !== bot) return;
+      this.synced = true;
+      for (const resolve of this.readyWaiters.splice(0)) resolve();
+    });
   }
 
   private membershipChanged(change: MembershipChange): void {

@@ -203,6 +203,8 @@ export class BotClient {
   private readonly answeredInvites = new Map<string, string>();
   /** The /joined_rooms read under way, if any. */
   private refreshing: Promise<void> | undefined;
+  private markSynced!: () => void;
+  private readonly firstSync = new Promise<void>((resolve) => (this.markSynced = resolve));
   /** Ids of the latest events handed to listeners, oldest first. */
   private readonly recentEventIds = new Set<string>();
   private eventListeners: ((event: RoomEvent) => void)[] = [];
@@ -231,8 +233,10 @@ export class BotClient {
       useAuthorizationHeader: true,
     });
     this.sdk.on(ClientEvent.Sync, (state, _prev, data) => {
-      if (state === SyncState.Prepared || state === SyncState.Syncing) this.setOk(true);
-      else if (state === SyncState.Error || state === SyncState.Reconnecting) {
+      if (state === SyncState.Prepared || state === SyncState.Syncing) {
+        this.setOk(true);
+        this.markSynced();
+      } else if (state === SyncState.Error || state === SyncState.Reconnecting) {
         this.setOk(false, data?.error);
         // The SDK stops syncing for good on a rejected token; so does the owner.
         const error = toHomeserverError(data?.error);
@@ -244,6 +248,11 @@ export class BotClient {
       if (error instanceof HomeserverError) this.tokenRejected(error);
     });
     this.sdk.on(ClientEvent.Event, (event) => this.onEvent(event));
+  }
+
+  /** Resolves once a first sync has been processed (events after it reach the listeners). */
+  synced(): Promise<void> {
+    return this.firstSync;
   }
 
   /** False after a failed sync until the next successful one. */

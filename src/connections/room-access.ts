@@ -25,7 +25,7 @@ export const NO_BOT_CONFIGURED =
   'No provisioning bot is configured (provisioning.bot), so the bridge cannot serve rooms.';
 
 /** Refuses room operations while the bot cannot act: hookshot's HS_UNKNOWN, as 503. */
-export function checkBotAvailable(bot: Pick<RoomAccessBot, 'status'>): void {
+function checkBotAvailable(bot: Pick<RoomAccessBot, 'status'>): void {
   if (bot.status === 'unconfigured') {
     throw new ConnectionError('HS_DISABLED_FEATURE', NO_BOT_CONFIGURED);
   }

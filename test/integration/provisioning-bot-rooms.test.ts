@@ -318,7 +318,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   });
 });
 
-describe.each(testDatabaseKinds())('bridge permissions and state edits (%s)', (kind) => {
+describe.each(testDatabaseKinds())('bridge permissions, listings and state edits (%s)', (kind) => {
   let b: BridgeHarness;
   let owner: RegisteredUser;
   let moderator: RegisteredUser;
@@ -343,7 +343,7 @@ describe.each(testDatabaseKinds())('bridge permissions and state edits (%s)', (k
   });
   afterAll(() => b.close());
 
-  it('when a moderator without the bridge permission edits a hook in the room, then the stored state is put back', async () => {
+  it('when a moderator without the bridge permission lists hooks, then no URL; when they edit one in the room, then the stored state is put back', async () => {
     const roomId = await b.room(owner, {
       users: { [b.bot.userId]: 50, [moderator.userId]: 50 },
       members: [moderator],
@@ -352,6 +352,10 @@ describe.each(testDatabaseKinds())('bridge permissions and state edits (%s)', (k
       name: 'owned',
     });
     expect(created.status).toBe(200);
+    // The power level to manage webhooks, but not the bridge permission: no URL in the listing.
+    const listed = await b.v1('get', `/${roomId}/connections`, moderator.userId);
+    expect(listed.body).toEqual([expect.objectContaining({ config: { name: 'owned' } })]);
+    expect(listed.text).not.toContain(created.body.secrets.hookId);
     await b.matrix(moderator, 'PUT', `/rooms/${enc(roomId)}/state/${TYPE}/owned`, {
       disabled: true,
     });

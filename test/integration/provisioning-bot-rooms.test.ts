@@ -205,6 +205,62 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
     await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join again' });
   });
 
+  it('when hooks were edited in the room state while Switchboard was stopped, then the edits are read after the restart', async () => {
+    const roomId = await joinedRoom();
+    const edited = await hookOf(roomId, 'edited-while-down');
+    const disabled = await hookOf(roomId, 'disabled-while-down');
+    await b.restart(async () => {
+      await b.matrix(alice, 'PUT', `/rooms/${enc(roomId)}/state/${TYPE}/edited-while-down`, {
+        name: 'edited-while-down',
+        waitForComplete: true,
+      });
+      await b.matrix(alice, 'PUT', `/rooms/${enc(roomId)}/state/${TYPE}/disabled-while-down`, {
+        disabled: true,
+      });
+      // More messages than a sync's timeline holds: the edits are only in the gap before it.
+      for (let i = 0; i < 60; i++) {
+        await b.matrix(alice, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/`, {
+          msgtype: 'm.text',
+          body: `filler ${i}`,
+        });
+      }
+    });
+    await waitFor(() => b.t.bridge.connections.get(edited.id)?.config.waitForComplete === true, {
+      what: 'the edit to be read',
+    });
+    await waitFor(() => b.t.bridge.connections.get(disabled.id) === undefined, {
+      what: 'the disabled hook to be removed',
+    });
+    expect(await b.t.db.knex('connection').where({ id: disabled.id })).toEqual([]);
+    const row = await b.t.db.knex('connection').where({ id: edited.id }).first();
+    expect(row.config).toEqual({ name: 'edited-while-down', waitForComplete: true });
+    expect((await post(disabled.url, { text: 'gone' })).status).toBe(404);
+  });
+
+  it('when the room was upgraded while Switchboard was stopped, then the bot follows the tombstone after the restart', async () => {
+    const oldRoom = await joinedRoom();
+    const hook = await hookOf(oldRoom, 'upgraded-while-down');
+    let newRoom = '';
+    await b.restart(async () => {
+      newRoom = await createRoom({
+        creation_content: { predecessor: { room_id: oldRoom, event_id: '$tombstone' } },
+        invite: [b.bot.userId],
+      });
+      await b.matrix(alice, 'PUT', `/rooms/${enc(oldRoom)}/state/m.room.tombstone/`, {
+        body: 'This room has been replaced',
+        replacement_room: newRoom,
+      });
+    });
+    const movedId = connectionId(newRoom, TYPE, 'upgraded-while-down');
+    await waitFor(() => b.t.bridge.connections.get(movedId), { what: 'the connection to move' });
+    expect(bot().isJoined(newRoom)).toBe(true);
+    expect(b.t.bridge.connections.get(hook.id)).toBeUndefined();
+    expect((await post(hook.url, { text: 'after the upgrade' })).status).toBe(202);
+    await waitFor(() => botNotices(newRoom).includes('after the upgrade'), {
+      what: 'the notice in the new room',
+    });
+  });
+
   it('when Dimension invites the bot and sends the PUT at once, then the PUT waits for the join and succeeds', async () => {
     const roomId = await createRoom();
     await invite(roomId);

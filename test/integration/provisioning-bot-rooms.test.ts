@@ -69,6 +69,21 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
     await waitFor(() => bot().isJoined(roomId), { what: 'the bot to join' });
     return roomId;
   }
+  /**
+   * The upgrade as a client performs it: a new room naming its predecessor, the bot invited
+   * there, then the tombstone in the old room.
+   */
+  async function upgrade(oldRoom: string): Promise<string> {
+    const newRoom = await createRoom({
+      creation_content: { predecessor: { room_id: oldRoom, event_id: '$tombstone' } },
+      invite: [b.bot.userId],
+    });
+    await b.matrix(alice, 'PUT', `/rooms/${enc(oldRoom)}/state/m.room.tombstone/`, {
+      body: 'This room has been replaced',
+      replacement_room: newRoom,
+    });
+    return newRoom;
+  }
   const hookOf = async (roomId: string, name: string) => {
     const res = await b.v1('put', `/${roomId}/connections/${TYPE}`, alice.userId).send({ name });
     expect(res.status).toBe(200);
@@ -242,14 +257,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
     const hook = await hookOf(oldRoom, 'upgraded-while-down');
     let newRoom = '';
     await b.restart(async () => {
-      newRoom = await createRoom({
-        creation_content: { predecessor: { room_id: oldRoom, event_id: '$tombstone' } },
-        invite: [b.bot.userId],
-      });
-      await b.matrix(alice, 'PUT', `/rooms/${enc(oldRoom)}/state/m.room.tombstone/`, {
-        body: 'This room has been replaced',
-        replacement_room: newRoom,
-      });
+      newRoom = await upgrade(oldRoom);
     });
     const movedId = connectionId(newRoom, TYPE, 'upgraded-while-down');
     await waitFor(() => b.t.bridge.connections.get(movedId), { what: 'the connection to move' });
@@ -287,16 +295,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   it('when the room is upgraded, then the bot follows the tombstone and the connections move (same hook URL)', async () => {
     const oldRoom = await joinedRoom();
     const hook = await hookOf(oldRoom, 'moving-hook');
-    // The upgrade as a client performs it: a new room naming its predecessor, the bot
-    // invited there, then the tombstone in the old room.
-    const newRoom = await createRoom({
-      creation_content: { predecessor: { room_id: oldRoom, event_id: '$tombstone' } },
-      invite: [b.bot.userId],
-    });
-    await b.matrix(alice, 'PUT', `/rooms/${enc(oldRoom)}/state/m.room.tombstone/`, {
-      body: 'This room has been replaced',
-      replacement_room: newRoom,
-    });
+    const newRoom = await upgrade(oldRoom);
     const movedId = connectionId(newRoom, TYPE, 'moving-hook');
     await waitFor(() => b.t.bridge.connections.get(movedId), { what: 'the connection to move' });
     expect(bot().isJoined(newRoom)).toBe(true);

@@ -79,10 +79,17 @@ export interface paths {
      *     kinds that cannot be described (GitHub issue/discussion/project/space, GitLab
      *     issue, Figma, ChallengeHound) are left out. There is no pagination.
      *
+     *     A webhook item's `config` carries the hook `url` for users who may manage the
+     *     room's webhooks (their power level reaches the webhook state event's level and
+     *     they have the bridge permission `manageConnections` for `generic`): Dimension
+     *     reads it there. Others never see it.
+     *
      *     Dimension reads 403 `HS_NOT_IN_ROOM` on this route as "the room has no
      *     connections", so that errcode must be used whenever the bot or the user is
      *     not in the room. Upstream hung when no bot was in the room; this API answers
-     *     403 `HS_NOT_IN_ROOM` "Bot is not joined to the room." instead.
+     *     403 `HS_NOT_IN_ROOM` "Bot is not joined to the room." instead. While the bot is
+     *     not running (starting, homeserver unreachable) the answer is 503 `HS_UNKNOWN`,
+     *     never `HS_NOT_IN_ROOM`: the room's connections are unknown, not absent.
      */
     get: operations['listConnections'];
     put?: never;
@@ -126,8 +133,8 @@ export interface paths {
     /**
      * Get one connection
      * @description The path segment is the connection `id`. Needs read access. The item carries
-     *     no `secrets` (feeds excepted: `secrets.lastResults`), so the webhook URL is not
-     *     shown here.
+     *     no `secrets` (feeds excepted: `secrets.lastResults`); a webhook's `config.url`
+     *     is shown to users who may manage it, as in the listing.
      */
     get: operations['getConnection'];
     /**
@@ -158,6 +165,15 @@ export interface paths {
      *
      *     The answer is the new item **with** `secrets` (webhook URL, outbound token), plus
      *     `warning` when the create step has one. Secrets are shown only by PUT and PATCH.
+     *     A webhook's URL is also in `config.url`, where Dimension reads it (never in the
+     *     room state). A webhook created without a name, or with `null` or `""`, gets a
+     *     generated one (`webhook-` and 8 hex digits); Dimension sends `{}` or
+     *     `{"name": ""}` when its name field is left empty.
+     *
+     *     Integration managers invite the bot and send this request at once: when the bot
+     *     is not in the room yet, the request waits for it (up to 2 seconds for the invite
+     *     to reach the bot, then up to 10 seconds for its join) before answering 403
+     *     `HS_NOT_IN_ROOM`.
      *
      *     Where upstream hung or answered 500, this API answers: unknown event type → 404
      *     `HS_NOTFOUND` "Unknown event type"; no bot in the room → 403 `HS_NOT_IN_ROOM`;
@@ -188,7 +204,8 @@ export interface paths {
      *     identity fields (`name`, `org`/`repo`, `url`) does not move the connection,
      *     and a feed's `url` cannot be changed at all. For webhooks, leaving
      *     `expirationDate` out of the body removes the expiry, and the create-only expiry
-     *     limits are not applied. The answer is the item **with** `secrets`.
+     *     limits are not applied. The answer is the item **with** `secrets` (and a
+     *     webhook's `config.url`).
      */
     patch: operations['updateConnection'];
     trace?: never;
@@ -447,7 +464,8 @@ export interface components {
     /** @description Every error body. Extra keys may be present. */
     Error: {
       /**
-       * @description Machine-readable code. Default HTTP statuses: HS_UNKNOWN 500, HS_NOTFOUND
+       * @description Machine-readable code. Default HTTP statuses: HS_UNKNOWN 500 (503 when the
+       *     bridge is unavailable), HS_NOTFOUND
        *     404, HS_UNSUPPORTED_OPERATION 400, HS_FORBIDDEN_USER 403, HS_FORBIDDEN_BOT
        *     403, HS_NOT_IN_ROOM 403, HS_BAD_VALUE 400, HS_BAD_TOKEN 401,
        *     HS_DISABLED_FEATURE 500, HS_ADDITIONAL_ACTION_REQUIRED 400,
@@ -549,7 +567,10 @@ export interface components {
     ConnectionList: components['schemas']['ConnectionItem'][];
     /** @description Inbound generic webhook (`uk.half-shot.matrix-hookshot.generic.hook`). The state key is `name`. */
     WebhookConnectionConfig: {
-      /** @description Name of the hook; "Missing name" when absent on create. */
+      /**
+       * @description Name of the hook (the state key). On create, an absent, `null` or empty name
+       *     gets a generated one (`webhook-` and 8 hex digits).
+       */
       name: string;
       /**
        * @description JavaScript run on each payload, as hookshot runs it: a function body (a
@@ -581,8 +602,12 @@ export interface components {
       showUrlPreviews?: boolean;
       priority?: number;
       commandPrefix?: string;
-      /** @description Copy of the hook id, written into the state by PATCH for display only. */
-      readonly hookId?: string;
+      /**
+       * @description The hook URL, in answers only (Dimension reads it here): PUT and PATCH answers,
+       *     and items listed for users who may manage the room's webhooks. Never in the
+       *     room state; ignored in request bodies.
+       */
+      readonly url?: string;
     };
     WebhookSecrets: {
       /** @description The URL to send webhook payloads to. */
@@ -954,8 +979,9 @@ export interface components {
     };
     /**
      * @description `HS_DISABLED_FEATURE`: a feature the request needs is switched off (for example
-     *     JIRA OAuth, JS transformation functions, feeds). Other unexpected failures on
-     *     the same route also use status 500, with `HS_UNKNOWN`.
+     *     JIRA OAuth, JS transformation functions, feeds, or no provisioning bot is
+     *     configured). Other unexpected failures on the same route also use status 500,
+     *     with `HS_UNKNOWN`.
      */
     DisabledFeature: {
       headers: {
@@ -965,8 +991,25 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
-    /** @description `HS_UNKNOWN`: an unexpected failure, e.g. the homeserver or a remote service failed. */
+    /**
+     * @description `HS_UNKNOWN`: an unexpected failure, e.g. a remote service failed.
+     *     `HS_DISABLED_FEATURE`: no provisioning bot is configured, so no room can be served.
+     */
     Unknown: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /**
+     * @description `HS_UNKNOWN` with status 503: the bridge cannot act in rooms right now because its
+     *     Matrix bot is not running (it is starting, or the homeserver cannot be reached).
+     *     Try again later; `/ready` shows the bot's state. Never answered as
+     *     `HS_NOT_IN_ROOM`, which Dimension would read as "no connections".
+     */
+    BridgeUnavailable: {
       headers: {
         [name: string]: unknown;
       };
@@ -974,7 +1017,7 @@ export interface components {
         /**
          * @example {
          *       "errcode": "HS_UNKNOWN",
-         *       "error": "An internal error occurred"
+         *       "error": "The bridge is unavailable: its Matrix bot is not running (starting, or the homeserver cannot be reached). Try again later."
          *     }
          */
         'application/json': components['schemas']['Error'];
@@ -1144,6 +1187,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
+      503: components['responses']['BridgeUnavailable'];
     };
   };
   getConnection: {
@@ -1205,6 +1249,7 @@ export interface operations {
       404: components['responses']['NotFound'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
+      503: components['responses']['BridgeUnavailable'];
     };
   };
   createConnection: {
@@ -1254,7 +1299,7 @@ export interface operations {
            *       "id": "5d41402abc4b2a76b9719d911017c592",
            *       "config": {
            *         "name": "alerts",
-           *         "waitForComplete": false
+           *         "url": "https://hooks.example.org/webhook/2f0e6f4e-9d9b-4c57-8f0e-0b6f0a6b3c21"
            *       },
            *       "secrets": {
            *         "url": "https://hooks.example.org/webhook/2f0e6f4e-9d9b-4c57-8f0e-0b6f0a6b3c21",
@@ -1302,6 +1347,7 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
+      503: components['responses']['BridgeUnavailable'];
     };
   };
   deleteConnection: {
@@ -1367,6 +1413,7 @@ export interface operations {
       404: components['responses']['NotFound'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['Unknown'];
+      503: components['responses']['BridgeUnavailable'];
     };
   };
   updateConnection: {
@@ -1431,6 +1478,7 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
+      503: components['responses']['BridgeUnavailable'];
     };
   };
   getGithubOauthUrls: {

@@ -7,12 +7,22 @@ import { HomeserverError, IdentityMismatchError } from '../matrix/matrix-errors'
 export type RunnableClient = Omit<StoredClient, 'accessToken'> & {
   accessToken: string;
 } & Partial<
-    Pick<BotClientOptions, 'acceptInvite' | 'inviteRefusal' | 'ignoreOwnEvents' | 'catchUp'>
+    Pick<
+      BotClientOptions,
+      | 'acceptInvite'
+      | 'inviteRefusal'
+      | 'ignoreOwnEvents'
+      | 'catchUp'
+      | 'trackRooms'
+      | 'onMembership'
+    >
   >;
 
 export interface ClientPoolHooks {
   /** The client as stored now; null when it is gone. */
   load(id: string): Promise<RunnableClient | null>;
+  /** A start failed (a retry may be scheduled). */
+  failed?(id: string, err: unknown): void;
   /** Persists enabled=false: the homeserver refused this client for good. */
   disable(id: string, reason: string): Promise<void>;
   savePosition(id: string, position: SyncPosition): Promise<void>;
@@ -236,6 +246,7 @@ export class ClientPool {
   }
 
   private scheduleRetry(id: string, runtime: Runtime, err: unknown): void {
+    this.hooks.failed?.(id, err);
     if (this.closed) return;
     const delay = Math.min(
       this.options.retryMaxMs,
@@ -261,6 +272,7 @@ export class ClientPool {
   }
 
   private async disable(id: string, reason: string): Promise<void> {
+    this.hooks.failed?.(id, new Error(reason));
     this.clientLogger(id).error({ reason }, 'client disabled: %s', reason);
     try {
       await this.hooks.disable(id, reason);

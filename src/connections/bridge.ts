@@ -12,6 +12,7 @@ import { createWebhookBridge, type WebhookBridge } from '../webhooks/webhook-bri
 import { ConnectionService } from './connection-service';
 import { OUTBOUND_HOOK } from './connection-types';
 import { ProvisioningBot, type SendRetryOptions } from './provisioning-bot';
+import { RoomUpgrades } from './room-upgrades';
 
 /** How long a stop waits for queued outbound hook deliveries. */
 const OUTBOUND_DRAIN_MS = 5_000;
@@ -56,6 +57,7 @@ export class Bridge {
       ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
     });
     this.connections = new ConnectionService(db, config, secrets, this.bot, this.logger);
+    this.followRooms();
     this.webhooks = createWebhookBridge({
       config,
       db,
@@ -87,6 +89,43 @@ export class Bridge {
       logger: this.logger,
       connections: this.connections,
       messenger: this.bot,
+    });
+  }
+
+  /**
+   * The bot's rooms decide where connections live: leaving a room (kicked, banned) drops its
+   * connections, an upgrade moves them to the new room, and connection state edited by hand
+   * in the room is read as configuration.
+   */
+  private followRooms(): void {
+    const upgrades = new RoomUpgrades(this.bot, this.connections, this.logger);
+    this.bot.onMembership(({ roomId, membership, sender }) => {
+      if (membership === 'join') upgrades.retry(roomId);
+      if (membership !== 'leave' && membership !== 'ban') return;
+      const how =
+        sender !== undefined && sender !== this.bot.userId
+          ? `the bot was ${membership === 'ban' ? 'banned' : 'kicked'} by ${sender}`
+          : 'the bot left the room';
+      void this.connections.dropRoom(roomId, how);
+    });
+    // Rooms the bot left (or was removed from) while Switchboard was not running.
+    this.bot.onStarted(() => {
+      for (const roomId of new Set(this.connections.all().map((c) => c.roomId))) {
+        if (this.bot.isJoined(roomId)) continue;
+        void this.connections.dropRoom(roomId, 'the bot is no longer in the room');
+      }
+    });
+    this.bot.onRoomEvent((event) => {
+      if (event.stateKey === undefined) return;
+      if (event.type === 'm.room.tombstone') upgrades.tombstone(event);
+      else if (event.type === 'm.room.power_levels') upgrades.retry(event.roomId);
+      else {
+        this.connections
+          .applyStateEdit(event)
+          .catch((err: unknown) =>
+            this.logger.error({ err, roomId: event.roomId }, 'could not apply a state change'),
+          );
+      }
     });
   }
 

@@ -8,6 +8,7 @@ import {
   type ConnectionRecord,
 } from '../db/connection-repository';
 import type { Logger } from '../logging/logger';
+import type { RoomEvent } from '../matrix/bot-client';
 import { HomeserverError } from '../matrix/matrix-errors';
 import type { SecretBox } from '../secrets/secret-box';
 import { KeyedLock } from '../util/keyed-lock';
@@ -17,12 +18,19 @@ import {
   connectionTypeOf,
   type ConnectionKind,
   type ConnectionWarning,
+  type PreparedConnection,
   type StoredConnection,
 } from './connection-types';
-import { checkRoomAccess, type RoomAccessBot } from './room-access';
+import {
+  checkRoomAccess,
+  powerLevelOf,
+  requiredStateLevel,
+  type RoomAccessBot,
+} from './room-access';
+import { notice, type RoomMessenger } from './room-messenger';
 
 /** The bot as the connection service uses it. */
-export interface ConnectionBot extends RoomAccessBot {
+export interface ConnectionBot extends RoomAccessBot, Pick<RoomMessenger, 'post'> {
   readonly permissions: BridgePermissions;
   setState(
     roomId: string,
@@ -112,6 +120,10 @@ export class ConnectionService {
     return [...this.byId.values()].filter((c) => c.eventType === eventType);
   }
 
+  all(): StoredConnection[] {
+    return [...this.byId.values()];
+  }
+
   inRoom(roomId: string): StoredConnection[] {
     return [...this.byId.values()].filter((c) => c.roomId === roomId);
   }
@@ -121,12 +133,15 @@ export class ConnectionService {
   async list(roomId: string, userId: string): Promise<ConnectionItem[]> {
     await checkRoomAccess(this.bot, roomId, userId);
     const connections = this.inRoom(roomId).sort((a, b) => priorityOf(b) - priorityOf(a));
-    return Promise.all(connections.map((c) => this.item(c, false)));
+    const manages = await this.managedBy(roomId, userId, connections);
+    return Promise.all(connections.map((c) => this.item(c, false, manages(c))));
   }
 
   async describe(roomId: string, id: string, userId: string): Promise<ConnectionItem> {
     await checkRoomAccess(this.bot, roomId, userId);
-    return this.item(this.find(roomId, id), false);
+    const connection = this.find(roomId, id);
+    const manages = await this.managedBy(roomId, userId, [connection]);
+    return this.item(connection, false, manages(connection));
   }
 
   async create(
@@ -136,7 +151,9 @@ export class ConnectionService {
     rawBody: unknown,
   ): Promise<ConnectionItem> {
     const declaration = connectionTypeOf(eventType);
-    await checkRoomAccess(this.bot, roomId, userId, declaration?.eventType ?? eventType);
+    await checkRoomAccess(this.bot, roomId, userId, declaration?.eventType ?? eventType, {
+      waitForJoin: true,
+    });
     if (!declaration) throw new ConnectionError('HS_NOTFOUND', 'Unknown event type');
     const kind = this.kinds.get(declaration.eventType);
     if (!kind || !declaration.enabled(this.config)) {
@@ -161,7 +178,7 @@ export class ConnectionService {
         secrets: prepared.secrets !== undefined ? prepared.secrets : (previous?.secrets ?? null),
         createdBy: previous?.createdBy ?? userId,
       };
-      await this.write(kind, connection, previous === undefined);
+      await this.write(kind, connection, previous);
       this.logger.info(
         {
           roomId,
@@ -173,7 +190,7 @@ export class ConnectionService {
         previous ? 'connection re-created' : 'connection created',
       );
       return {
-        ...(await this.item(connection, true)),
+        ...(await this.item(connection, true, true)),
         ...(prepared.warning ? { warning: prepared.warning } : {}),
       };
     });
@@ -205,9 +222,9 @@ export class ConnectionService {
         config: prepared.config,
         secrets: prepared.secrets !== undefined ? prepared.secrets : latest.secrets,
       };
-      await this.write(kind, connection, false);
+      await this.write(kind, connection, latest);
       this.logger.info({ roomId, connectionId: id, userId }, 'connection updated');
-      return this.item(connection, true);
+      return this.item(connection, true, true);
     });
   }
 
@@ -218,14 +235,158 @@ export class ConnectionService {
     await this.locks.run(id, async () => {
       const latest = this.find(roomId, id);
       const kind = this.kinds.get(latest.eventType);
-      await kind?.remove?.(latest);
-      await this.db.transaction(async (trx) => {
-        await deleteConnection(trx, id);
-        await this.writeState(latest, kind?.tombstone ?? { disabled: true });
-      });
-      this.byId.delete(id);
-      kind?.removed?.(latest);
+      // The room first: a refused state write leaves the connection as it was.
+      await this.writeState(latest, kind?.tombstone ?? { disabled: true });
+      try {
+        await this.forget(latest);
+      } catch (err) {
+        await this.restoreState(latest, latest.config);
+        throw err;
+      }
       this.logger.info({ roomId, connectionId: id, userId }, 'connection removed');
+    });
+  }
+
+  /**
+   * The bot is no longer in the room (kicked, banned, left): its connections cannot work, so
+   * they are gone (a webhook's URL answers 404). The room state is left as it is.
+   */
+  async dropRoom(roomId: string, why: string): Promise<void> {
+    for (const connection of this.inRoom(roomId)) {
+      await this.locks.run(connection.id, async () => {
+        const latest = this.byId.get(connection.id);
+        if (!latest) return;
+        try {
+          await this.forget(latest);
+        } catch (err) {
+          this.logger.error(
+            { err, roomId, connectionId: latest.id },
+            'could not drop a connection',
+          );
+          return;
+        }
+        this.logger.warn(
+          {
+            roomId,
+            connectionId: latest.id,
+            eventType: latest.eventType,
+            stateKey: latest.stateKey,
+          },
+          `connection dropped: ${why}`,
+        );
+      });
+    }
+  }
+
+  /**
+   * A room was upgraded: its connections move to the new room (state written there, rows and
+   * hook ids carried over, the old room's state marked removed). Throws the state write's
+   * refusal when the bot may not write there yet; what moved stays moved.
+   */
+  async moveRoom(oldRoomId: string, newRoomId: string): Promise<number> {
+    let moved = 0;
+    for (const connection of this.inRoom(oldRoomId)) {
+      await this.locks.run(connection.id, async () => {
+        const from = this.byId.get(connection.id);
+        if (!from) return;
+        const kind = this.kinds.get(from.eventType);
+        const to: StoredConnection = {
+          ...from,
+          id: connectionId(newRoomId, from.eventType, from.stateKey),
+          roomId: newRoomId,
+        };
+        if (this.byId.has(to.id)) {
+          this.logger.warn({ roomId: newRoomId, connectionId: to.id }, 'connection already moved');
+          return;
+        }
+        await this.writeState(to, to.config);
+        await this.db.transaction(async (trx) => {
+          await saveConnection(trx, this.toRecord(to));
+          await kind?.moved?.(trx, from, to);
+          await deleteConnection(trx, from.id);
+        });
+        this.byId.delete(from.id);
+        kind?.removed?.(from);
+        this.byId.set(to.id, to);
+        kind?.committed?.(to);
+        moved++;
+        this.logger.info(
+          { from: oldRoomId, to: newRoomId, connectionId: to.id, eventType: to.eventType },
+          'connection moved to the upgraded room',
+        );
+        await this.writeState(from, kind?.tombstone ?? { disabled: true }).catch((err: unknown) =>
+          this.logger.warn({ err, roomId: oldRoomId }, 'could not mark a moved connection removed'),
+        );
+      });
+    }
+    return moved;
+  }
+
+  /**
+   * Someone changed a connection's state event in the room by hand (as hookshot, this is
+   * configuration): `{"disabled": true}` or empty content removes the connection,
+   * other content replaces its config. Senders without the bridge permission to manage the
+   * service, and content that does not validate, get the stored state written back (and, for
+   * invalid content, a notice saying why). New state events create nothing.
+   */
+  async applyStateEdit(event: RoomEvent): Promise<void> {
+    if (event.stateKey === undefined || event.sender === this.bot.userId) return;
+    const declaration = connectionTypeOf(event.type);
+    if (!declaration) return;
+    const id = connectionId(event.roomId, declaration.eventType, event.stateKey);
+    const log = { roomId: event.roomId, connectionId: id, sender: event.sender };
+    if (!this.byId.has(id)) {
+      this.logger.info(
+        { ...log, eventType: event.type, stateKey: event.stateKey },
+        'connection state written by hand for no connection: ignored (connections are created through the provisioning API)',
+      );
+      return;
+    }
+    await this.locks.run(id, async () => {
+      const current = this.byId.get(id);
+      if (!current) return;
+      const kind = this.kinds.get(current.eventType);
+      if (
+        !(await this.bot.permissions.allows(event.sender, current.service, 'manageConnections'))
+      ) {
+        this.logger.warn(log, 'connection state changed by a user without permission: put back');
+        await this.restoreState(current, current.config);
+        return;
+      }
+      const content = event.content;
+      if (content.disabled === true || Object.keys(content).length === 0) {
+        await this.forget(current);
+        this.logger.info(log, 'connection removed in the room state');
+        return;
+      }
+      if (!kind) return;
+      let prepared: PreparedConnection;
+      try {
+        // The state replaces the config: merged over nothing, not over the stored config.
+        prepared = await kind.update({
+          userId: event.sender,
+          current: { ...current, config: {} },
+          body: content,
+        });
+      } catch (err) {
+        if (!(err instanceof ConnectionError)) throw err;
+        this.logger.warn({ ...log, error: err.message }, 'invalid connection state: put back');
+        await this.restoreState(current, current.config);
+        this.bot.post(
+          event.roomId,
+          notice(
+            `The change to the connection "${current.stateKey}" was not applied: ${err.message}`,
+          ),
+        );
+        return;
+      }
+      const connection: StoredConnection = {
+        ...current,
+        config: prepared.config,
+        secrets: prepared.secrets !== undefined ? prepared.secrets : current.secrets,
+      };
+      await this.store(kind, connection, false);
+      this.logger.info(log, 'connection changed in the room state');
     });
   }
 
@@ -274,15 +435,54 @@ export class ConnectionService {
     }
   }
 
-  /** Row (and the kind's rows) and room state together: a failed state write stores nothing. */
-  private async write(kind: ConnectionKind, connection: StoredConnection, created: boolean) {
+  /**
+   * Room state first, then the rows (no transaction stays open while the homeserver answers):
+   * a refused or failed state write stores nothing; rows that cannot be stored put the
+   * previous state back.
+   */
+  private async write(
+    kind: ConnectionKind,
+    connection: StoredConnection,
+    previous: StoredConnection | undefined,
+  ) {
+    await this.writeState(connection, connection.config);
+    try {
+      await this.store(kind, connection, previous === undefined);
+    } catch (err) {
+      await this.restoreState(connection, previous?.config ?? kind.tombstone);
+      throw err;
+    }
+  }
+
+  /** The connection's row and the kind's rows in one transaction, then memory. */
+  private async store(kind: ConnectionKind, connection: StoredConnection, created: boolean) {
     await this.db.transaction(async (trx) => {
       await saveConnection(trx, this.toRecord(connection));
       await kind.persist?.(trx, connection, created);
-      await this.writeState(connection, connection.config);
     });
     this.byId.set(connection.id, connection);
     kind.committed?.(connection);
+  }
+
+  /** Deletes the connection's rows (the kind's with them) and forgets it. */
+  private async forget(connection: StoredConnection): Promise<void> {
+    const kind = this.kinds.get(connection.eventType);
+    await kind?.remove?.(connection);
+    await deleteConnection(this.db, connection.id);
+    this.byId.delete(connection.id);
+    kind?.removed?.(connection);
+  }
+
+  /** Best effort: the room state back to what is stored (logged when even that fails). */
+  private async restoreState(connection: StoredConnection, content: Record<string, unknown>) {
+    try {
+      await this.writeState(connection, content);
+    } catch (err) {
+      this.logger.error(
+        { err, roomId: connection.roomId, connectionId: connection.id },
+        'could not put the room state of a connection back',
+      );
+    }
   }
 
   private async writeState(connection: StoredConnection, content: Record<string, unknown>) {
@@ -320,9 +520,18 @@ export class ConnectionService {
     };
   }
 
-  private async item(connection: StoredConnection, withSecrets: boolean): Promise<ConnectionItem> {
+  /**
+   * A connection as answered: secrets only in PUT and PATCH answers; the kind's `config`
+   * additions (a webhook's URL, which Dimension reads there) for users who may manage it.
+   */
+  private async item(
+    connection: StoredConnection,
+    withSecrets: boolean,
+    managed: boolean,
+  ): Promise<ConnectionItem> {
     const item = this.baseItem(connection);
     const secrets = await this.kinds.get(connection.eventType)?.secrets?.(connection);
+    if (managed && secrets?.config) item.config = { ...item.config, ...secrets.config };
     const shown = {
       ...(withSecrets ? secrets?.shown : undefined),
       ...secrets?.always,
@@ -330,6 +539,35 @@ export class ConnectionService {
     return Object.keys(shown).length > 0 || (withSecrets && secrets?.shown)
       ? { ...item, secrets: shown }
       : item;
+  }
+
+  /**
+   * Which of these connections the user may manage: the power level to send its state event,
+   * and the bridge permission to manage its service.
+   */
+  private async managedBy(
+    roomId: string,
+    userId: string,
+    connections: readonly StoredConnection[],
+  ): Promise<(connection: StoredConnection) => boolean> {
+    if (connections.length === 0) return () => false;
+    let levels: Record<string, unknown> | null = null;
+    try {
+      levels = await this.bot.powerLevels(roomId);
+    } catch (err) {
+      this.logger.warn({ err, roomId }, 'could not read power levels');
+    }
+    if (!levels) return () => false;
+    const managed = new Set<string>();
+    for (const { eventType, service } of connections) {
+      const key = `${eventType} ${service}`;
+      if (managed.has(key)) continue;
+      const level = powerLevelOf(levels, userId) >= requiredStateLevel(levels, eventType);
+      if (level && (await this.bot.permissions.allows(userId, service, 'manageConnections'))) {
+        managed.add(key);
+      }
+    }
+    return (c) => managed.has(`${c.eventType} ${c.service}`);
   }
 
   private open(record: ConnectionRecord): StoredConnection {

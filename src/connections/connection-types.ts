@@ -138,16 +138,20 @@ export interface UpdateInput {
   body: Record<string, unknown>;
 }
 
-/** Secrets of an answer: `shown` only in PUT/PATCH answers, `always` in every item. */
+/**
+ * Secrets of an answer: `shown` only in PUT/PATCH answers, `always` in every item; `config`
+ * is added to the item's config for users who may manage the connection (never in room state).
+ */
 export interface ConnectionSecrets {
   shown?: Record<string, unknown>;
   always?: Record<string, unknown>;
+  config?: Record<string, unknown>;
 }
 
 /**
  * The behaviour of one connection type. Methods throw ConnectionError for refusals. Created and
- * updated connections are written by the connection service: the row (with `persist` in the
- * same transaction), then the room state, then `committed`.
+ * updated connections are written by the connection service: the room state, then the row
+ * (with `persist` in the same transaction), then `committed`.
  */
 export interface ConnectionKind {
   readonly declaration: ConnectionTypeDeclaration;
@@ -163,6 +167,8 @@ export interface ConnectionKind {
   secrets?(connection: StoredConnection): Promise<ConnectionSecrets>;
   /** After the connection was stored (created or updated) and its state written. */
   committed?(connection: StoredConnection): void;
+  /** Carries the kind's rows over to the connection's new id (a room upgrade moved it). */
+  moved?(trx: Knex.Transaction, from: StoredConnection, to: StoredConnection): Promise<void>;
   /** Before the row is deleted: release the kind's side data. */
   remove?(connection: StoredConnection): Promise<void>;
   /** After the connection is gone. */

@@ -7,12 +7,18 @@ import {
   saveBotSyncPosition,
 } from '../db/provisioning-bot-repository';
 import type { Logger } from '../logging/logger';
-import { PROFILE_DISABLED, type BotClient, type RoomEvent } from '../matrix/bot-client';
+import {
+  PROFILE_DISABLED,
+  type BotClient,
+  type MembershipChange,
+  type RoomEvent,
+} from '../matrix/bot-client';
 import { homeserverApi } from '../matrix/homeserver-api';
 import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
 import type { SecretBox } from '../secrets/secret-box';
 import { BridgePermissions } from './bridge-permissions';
 import { contentBudget, fitMessage, TOO_LARGE_TEXT } from './event-size';
+import type { BotStatus } from './room-access';
 import { notice, type MessageContent, type RoomMessenger } from './room-messenger';
 import { RoomSendQueue, type SendDone } from './room-send-queue';
 import { AdaptiveConcurrency } from './send-concurrency';
@@ -28,6 +34,10 @@ const DEFAULT_SEND_RETRY: SendRetryOptions = { attempts: 7, baseDelayMs: 500 };
 const MESSAGE = 'm.room.message';
 const DEVICE_NAME = 'Switchboard provisioning bot';
 const INVITE_REFUSAL = 'You do not have permission to invite this bot.';
+/** How long a request waits for an invite to the bot to show up in its sync... */
+const INVITE_WAIT_MS = 2_000;
+/** ...and for a join under way to complete. */
+const JOIN_WAIT_MS = 10_000;
 
 export interface ProvisioningBotOptions {
   config: Config;
@@ -67,12 +77,17 @@ export class ProvisioningBot implements RoomMessenger {
   readonly userId: string;
   readonly permissions: BridgePermissions;
   private readonly pool: ClientPool;
-  private readonly joined = new Set<string>();
   private readonly queue: RoomSendQueue;
   private readonly eventListeners: ((event: RoomEvent) => void)[] = [];
   /** Bytes a message's content may take in each room (its id is part of the event's size). */
   private readonly budgets = new Map<string, number>();
+  private readonly membershipListeners: ((change: MembershipChange) => void)[] = [];
+  private readonly startedListeners: (() => void)[] = [];
   private client: BotClient | undefined;
+  /** The running bot has processed a first sync. */
+  private synced = false;
+  /** The last start attempt failed (a retry is scheduled, or the bot was disabled). */
+  private startFailed = false;
   private readyWaiters: (() => void)[] = [];
 
   constructor(private readonly options: ProvisioningBotOptions) {
@@ -99,15 +114,18 @@ export class ProvisioningBot implements RoomMessenger {
     this.pool = new ClientPool(
       {
         load: () => this.runnable(),
+        failed: () => {
+          this.startFailed = true;
+        },
         disable: async (_id, reason) => {
           logger.error({ reason }, 'the provisioning bot cannot run: %s', reason);
           await this.forgetLoginToken();
         },
         savePosition: (id, position) => saveBotSyncPosition(options.db, id, position),
-        started: (_id, bot) => void this.started(bot),
+        started: (_id, bot) => this.started(bot),
         stopped: () => {
           this.client = undefined;
-          this.joined.clear();
+          this.synced = false;
         },
       },
       logger,
@@ -117,6 +135,17 @@ export class ProvisioningBot implements RoomMessenger {
 
   get configured(): boolean {
     return this.options.config.provisioning.bot !== null;
+  }
+
+  get status(): BotStatus {
+    if (!this.configured) return 'unconfigured';
+    if (this.client) return 'running';
+    return this.startFailed ? 'unavailable' : 'starting';
+  }
+
+  /** Whether the running bot's sync works (false while the homeserver cannot be reached). */
+  get syncing(): boolean {
+    return this.client?.syncOk ?? false;
   }
 
   /** Starts syncing in the background (retried while the homeserver is unreachable). */
@@ -130,9 +159,9 @@ export class ProvisioningBot implements RoomMessenger {
     void this.pool.start(this.userId);
   }
 
-  /** Resolves once the bot runs and knows its rooms. */
+  /** Resolves once the bot runs, knows its rooms and has processed a first sync. */
   ready(): Promise<void> {
-    if (this.client) return Promise.resolve();
+    if (this.client && this.synced) return Promise.resolve();
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
@@ -140,13 +169,56 @@ export class ProvisioningBot implements RoomMessenger {
     await this.pool.stopAll();
   }
 
+  /** Whether the bot is joined to the room (false while it is not running). */
   isJoined(roomId: string): boolean {
-    return this.joined.has(roomId);
+    return this.client?.isJoined(roomId) ?? false;
   }
 
   /** Room events as they arrive (after the first sync). */
   onRoomEvent(listener: (event: RoomEvent) => void): void {
     this.eventListeners.push(listener);
+  }
+
+  /** The bot runs (again), knowing the rooms it is in. */
+  onStarted(listener: () => void): void {
+    this.startedListeners.push(listener);
+  }
+
+  /** The bot joined, left, was kicked or banned, or was invited. */
+  onMembership(listener: (change: MembershipChange) => void): void {
+    this.membershipListeners.push(listener);
+  }
+
+  /**
+   * Resolves true once the bot is in the room: at once when it is; after its join when an
+   * invite is under way (or shows up in a moment); false when none comes or it is refused.
+   */
+  awaitJoin(roomId: string): Promise<boolean> {
+    const bot = this.client;
+    if (!bot) return Promise.resolve(false);
+    if (bot.isJoined(roomId)) return Promise.resolve(true);
+    const since = Date.now();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (joined: boolean) => {
+        clearTimeout(timer);
+        const i = this.membershipListeners.indexOf(listener);
+        if (i >= 0) this.membershipListeners.splice(i, 1);
+        resolve(joined);
+      };
+      const wait = (ms: number) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => finish(this.isJoined(roomId)), since + ms - Date.now());
+      };
+      const listener = (change: MembershipChange) => {
+        if (change.roomId !== roomId) return;
+        if (change.membership === 'join') finish(true);
+        else if (change.membership === 'invite') wait(JOIN_WAIT_MS);
+        else finish(false);
+      };
+      this.membershipListeners.push(listener);
+      wait(bot.membershipOf(roomId) === 'invite' ? JOIN_WAIT_MS : INVITE_WAIT_MS);
+    });
   }
 
   /** A user's membership in a room the bot is in ("join", "invite", ...) or null. */
@@ -156,6 +228,19 @@ export class ProvisioningBot implements RoomMessenger {
 
   async powerLevels(roomId: string): Promise<Record<string, unknown> | null> {
     return this.running().getPowerLevels(roomId);
+  }
+
+  /** A state event's content, or null when the room has none. */
+  async stateContent(
+    roomId: string,
+    type: string,
+    stateKey = '',
+  ): Promise<Record<string, unknown> | null> {
+    return this.running().getState(roomId, type, stateKey);
+  }
+
+  async join(roomIdOrAlias: string): Promise<string> {
+    return this.running().joinRoom(roomIdOrAlias);
   }
 
   async setState(
@@ -236,31 +321,47 @@ export class ProvisioningBot implements RoomMessenger {
     return this.client;
   }
 
-  private async started(bot: BotClient): Promise<void> {
+  /** Runs with the rooms it is joined to known (read before its first sync). */
+  private started(bot: BotClient): void {
     const { logger } = this.options;
-    bot.onMembership((roomId, membership) => {
-      if (membership === 'join') this.joined.add(roomId);
-      else if (membership === 'leave' || membership === 'ban') this.joined.delete(roomId);
-    });
     bot.onRoomEvent((event) => {
       for (const listener of this.eventListeners) listener(event);
     });
-    try {
-      for (const roomId of await bot.joinedRooms()) this.joined.add(roomId);
-    } catch (err) {
-      logger.warn({ err }, 'could not list the rooms of the provisioning bot');
-    }
     // Members of these rooms are permission actors: the bot must see their memberships.
     for (const roomId of this.permissions.actorRooms) {
-      if (this.joined.has(roomId)) continue;
-      bot.joinRoom(roomId).then(
-        () => this.joined.add(roomId),
-        (err: unknown) => logger.warn({ err, roomId }, 'could not join a permission room'),
-      );
+      if (bot.isJoined(roomId)) continue;
+      bot
+        .joinRoom(roomId)
+        .catch((err: unknown) => logger.warn({ err, roomId }, 'could not join a permission room'));
     }
     this.client = bot;
-    logger.info({ userId: this.userId, rooms: this.joined.size }, 'provisioning bot started');
-    for (const resolve of this.readyWaiters.splice(0)) resolve();
+    this.startFailed = false;
+    logger.info(
+      { userId: this.userId, rooms: bot.joinedRoomIds().length },
+      'provisioning bot started',
+    );
+    for (const listener of this.startedListeners) listener();
+    void bot.synced().then(() => {
+      if (this.client !== bot) return;
+      this.synced = true;
+      for (const resolve of this.readyWaiters.splice(0)) resolve();
+    });
+  }
+
+  private membershipChanged(change: MembershipChange): void {
+    const { roomId, membership, sender, reason } = change;
+    const by = sender !== undefined && sender !== this.userId ? sender : undefined;
+    this.options.logger.info(
+      { roomId, membership, ...(by ? { by } : {}), ...(reason ? { reason } : {}) },
+      membership === 'join'
+        ? 'the provisioning bot joined a room'
+        : membership === 'invite'
+          ? 'the provisioning bot was invited to a room'
+          : by
+            ? `the provisioning bot was ${membership === 'ban' ? 'banned from' : 'kicked from'} a room`
+            : 'the provisioning bot left a room',
+    );
+    for (const listener of [...this.membershipListeners]) listener(change);
   }
 
   /** The bot as a runnable client: the configured token, or one from a (stored) login. */
@@ -316,6 +417,8 @@ export class ProvisioningBot implements RoomMessenger {
       ignoreOwnEvents: true,
       // Outbound hooks get the room messages sent while Switchboard was stopped.
       catchUp: true,
+      trackRooms: true,
+      onMembership: (change) => this.membershipChanged(change),
     };
   }
 

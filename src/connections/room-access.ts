@@ -1,12 +1,52 @@
-import { HomeserverError } from '../matrix/matrix-errors';
+import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
 import { ConnectionError } from './connection-errors';
+
+/**
+ * The provisioning bot's state: `running`; `starting` (its first start is under way);
+ * `unavailable` (its start failed and is retried: the homeserver cannot be reached, or it
+ * refused the bot's login); `unconfigured` (no `provisioning.bot`).
+ */
+export type BotStatus = 'running' | 'starting' | 'unavailable' | 'unconfigured';
 
 /** What the access check needs of the bot. */
 export interface RoomAccessBot {
   readonly userId: string;
+  readonly status: BotStatus;
   isJoined(roomId: string): boolean;
+  /** Waits briefly for the bot to join (an invite just sent); true once it is in the room. */
+  awaitJoin(roomId: string): Promise<boolean>;
   membership(roomId: string, userId: string): Promise<string | null>;
   powerLevels(roomId: string): Promise<Record<string, unknown> | null>;
+}
+
+export const BRIDGE_UNAVAILABLE =
+  'The bridge is unavailable: its Matrix bot is not running (starting, or the homeserver cannot be reached). Try again later.';
+export const NO_BOT_CONFIGURED =
+  'No provisioning bot is configured (provisioning.bot), so the bridge cannot serve rooms.';
+
+/** Refuses room operations while the bot cannot act: hookshot's HS_UNKNOWN, as 503. */
+function checkBotAvailable(bot: Pick<RoomAccessBot, 'status'>): void {
+  if (bot.status === 'unconfigured') {
+    throw new ConnectionError('HS_DISABLED_FEATURE', NO_BOT_CONFIGURED);
+  }
+  if (bot.status !== 'running') throw unavailable();
+}
+
+const unavailable = () => new ConnectionError('HS_UNKNOWN', BRIDGE_UNAVAILABLE, {}, 503);
+
+/** The homeserver could not be asked (down, or failing): the bridge is unavailable. */
+async function askHomeserver<T>(question: () => Promise<T>): Promise<T> {
+  try {
+    return await question();
+  } catch (err) {
+    if (
+      err instanceof HomeserverUnreachableError ||
+      (err instanceof HomeserverError && err.status >= 500)
+    ) {
+      throw unavailable();
+    }
+    throw err;
+  }
 }
 
 const numberOr = (value: unknown, fallback: number): number =>
@@ -31,21 +71,26 @@ const isRefusal = (err: unknown): boolean =>
   err instanceof HomeserverError && err.status < 500 && err.status !== 429;
 
 /**
- * The bot must be in the room and the user joined to it (read); to change connections both
- * need the power level to send the connection's state event (write). The bot is checked first.
+ * The bot must be running and in the room and the user joined to it (read); to change
+ * connections both need the power level to send the connection's state event (write). The bot
+ * is checked first. With `waitForJoin`, a bot that is not in the room yet gets a moment to
+ * join (an integration manager invites it and sends the request at once).
  */
 export async function checkRoomAccess(
   bot: RoomAccessBot,
   roomId: string,
   userId: string,
   writeEventType?: string,
+  { waitForJoin = false } = {},
 ): Promise<void> {
-  if (!bot.isJoined(roomId)) {
+  checkBotAvailable(bot);
+  if (!bot.isJoined(roomId) && !(waitForJoin && (await bot.awaitJoin(roomId)))) {
+    checkBotAvailable(bot);
     throw new ConnectionError('HS_NOT_IN_ROOM', 'Bot is not joined to the room.');
   }
   let membership: string | null;
   try {
-    membership = await bot.membership(roomId, userId);
+    membership = await askHomeserver(() => bot.membership(roomId, userId));
   } catch (err) {
     if (err instanceof HomeserverError && err.status < 500) {
       throw new ConnectionError(
@@ -62,7 +107,7 @@ export async function checkRoomAccess(
 
   let levels: Record<string, unknown> | null;
   try {
-    levels = await bot.powerLevels(roomId);
+    levels = await askHomeserver(() => bot.powerLevels(roomId));
   } catch (err) {
     if (!isRefusal(err)) throw err;
     levels = null;

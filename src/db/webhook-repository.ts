@@ -60,3 +60,16 @@ export async function setWebhookExpiryNoticeSent(
 ): Promise<void> {
   await db('webhook_hook').where({ hook_id: hookId }).update({ expiry_notice_sent: sent });
 }
+
+/** Points a connection's hook at its new connection id; the hook id, or null when none. */
+export async function moveWebhookHook(
+  db: Knex | Knex.Transaction,
+  fromConnectionId: string,
+  toConnectionId: string,
+): Promise<string | null> {
+  const rows = await db('webhook_hook')
+    .where({ connection_id: fromConnectionId })
+    .update({ connection_id: toConnectionId })
+    .returning<Pick<DbWebhookHookRow, 'hook_id'>[]>('hook_id');
+  return rows[0]?.hook_id ?? null;
+}

@@ -86,13 +86,17 @@ export function createApp(deps: AppDeps): Express {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Ready means the database answers; the provisioning bot's state is reported beside it
+  // (the maubot side works without it).
   app.get('/ready', async (_req, res) => {
+    const { bot } = deps.bridge;
+    const provisioningBot = { status: bot.status, syncing: bot.syncing };
     try {
       await db.knex.raw('select 1');
-      res.json({ ready: true });
+      res.json({ ready: true, provisioningBot });
     } catch (err) {
       logger.warn({ err }, 'readiness check failed');
-      res.status(503).json({ ready: false });
+      res.status(503).json({ ready: false, provisioningBot });
     }
   });
 

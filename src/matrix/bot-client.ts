@@ -4,7 +4,6 @@ import {
   Filter,
   HttpApiEvent,
   Method,
-  RoomEvent as SdkRoomEvent,
   SyncState,
   type MatrixClient,
   type MatrixEvent,
@@ -63,8 +62,9 @@ export interface BotClientOptions {
   /** Leave reason for a refused invite. */
   inviteRefusal?: string;
   /**
-   * Leave the account's own messages out of sync (a bridge that posts a lot would otherwise
-   * receive every message it sends). Membership changes still arrive.
+   * Leave the account's own events out of sync (a bridge that posts a lot would otherwise
+   * receive every message it sends). Its own joins and leaves then show nowhere in sync: the
+   * client tracks its rooms from the rooms sync lists and from its own joins and leaves.
    */
   ignoreOwnEvents?: boolean;
   /**
@@ -73,6 +73,19 @@ export interface BotClientOptions {
    * (maubot's clients skip both, as maubot does).
    */
   catchUp?: boolean;
+  /** Read the joined rooms (/joined_rooms) before the first sync, so isJoined() is right at once. */
+  trackRooms?: boolean;
+  /** The account's membership of a room changed (registered before the first sync). */
+  onMembership?(change: MembershipChange): void;
+}
+
+/** The account's own membership of a room, as the homeserver reported it. */
+export interface MembershipChange {
+  roomId: string;
+  membership: 'join' | 'invite' | 'leave' | 'ban';
+  /** Who changed it, when known: a kick or ban names the moderator. */
+  sender?: string;
+  reason?: string;
 }
 
 /** A room event as delivered by sync, without SDK types. */
@@ -97,9 +110,11 @@ const FILTER_NAME_PREFIX = 'FILTER_SYNC_';
 /** Pages of /messages fetched to fill one gap: beyond that many events the rest is skipped. */
 const MAX_GAP_PAGES = 50;
 const GAP_PAGE_SIZE = 100;
+/** How many recent event ids are remembered to hand each event to listeners once. */
+const RECENT_EVENT_IDS = 1024;
 
 /** An event as /messages answers it. */
-interface RawEvent {
+interface PaginatedEvent {
   event_id: string;
   type: string;
   sender: string;
@@ -108,9 +123,28 @@ interface RawEvent {
   origin_server_ts: number;
 }
 
+/** The parts of a /sync answer the room tracking reads. */
+interface SyncRooms {
+  rooms?: {
+    join?: Record<string, unknown>;
+    invite?: Record<string, { invite_state?: { events?: RawEvent[] } }>;
+    leave?: Record<string, { timeline?: { events?: RawEvent[] } }>;
+  };
+}
+
+interface RawEvent {
+  type?: unknown;
+  state_key?: unknown;
+  sender?: unknown;
+  event_id?: unknown;
+  content?: { membership?: unknown; reason?: unknown };
+}
+
 /**
  * Keeps no rooms or timelines in memory (an idle bot costs little however busy its rooms are)
- * and hands the sync token and filter id to the owner to persist, so a restart resumes.
+ * and hands the sync token and filter id to the owner to persist, so a restart resumes. Each
+ * processed sync answer goes to `onSync` with the token it started from (the room lists the
+ * client tracks its rooms from, the limited timelines it catches up on).
  */
 class PersistedPositionStore extends StubStore {
   /** Where the sync being processed started (the token before the last one set). */
@@ -120,15 +154,15 @@ class PersistedPositionStore extends StubStore {
     private token: string | null,
     private filterId: string | null,
     private readonly persist: (position: SyncPosition) => void,
-    private readonly synced: (data: SyncGaps, since: string | null) => void,
+    private readonly onSync: (data: SyncRooms & SyncGaps, since: string | null) => void,
   ) {
     super();
     super.setSyncToken(token ?? '');
   }
 
   // The SDK hands each answer over once it is processed.
-  override setSyncData(data: Parameters<StubStore['setSyncData']>[0]): Promise<void> {
-    this.synced(data, this.since);
+  override setSyncData(data: SyncRooms & SyncGaps): Promise<void> {
+    this.onSync(data, this.since);
     return Promise.resolve();
   }
 
@@ -194,8 +228,17 @@ export class BotClient {
   /** The homeserver has no authenticated media: downloads use the older endpoint. */
   private legacyMedia = false;
   private readonly catchUp: CatchUp | undefined;
+  /** Rooms the account is joined to or invited to: roomId → membership. */
+  private readonly memberships = new Map<string, 'join' | 'invite'>();
+  /** The invite event last answered per room (a sync that raced a join may show it again). */
+  private readonly answeredInvites = new Map<string, string>();
+  /** The /joined_rooms read under way, if any. */
+  private refreshing: Promise<void> | undefined;
+  private markSynced!: () => void;
+  private readonly firstSync = new Promise<void>((resolve) => (this.markSynced = resolve));
+  /** Ids of the latest events handed to listeners, oldest first. */
+  private readonly recentEventIds = new Set<string>();
   private eventListeners: ((event: RoomEvent) => void)[] = [];
-  private membershipListeners: ((roomId: string, membership: string) => void)[] = [];
   remoteDisplayname: string | null = null;
   remoteAvatarUrl: string | null = null;
 
@@ -214,7 +257,12 @@ export class BotClient {
       options.nextBatch || null,
       options.filterId || null,
       (position) => options.onSyncPosition(position),
-      (data, since) => this.catchUp?.synced(data, since),
+      (data, since) => {
+        // The events held back for catching up first, as the SDK hands over the events of
+        // clients that do not catch up: a room's last events before a kick reach the listeners.
+        this.catchUp?.synced(data, since);
+        this.trackSyncRooms(data);
+      },
     );
     this.sdk = createClient({
       baseUrl: options.homeserver.replace(/\/+$/, ''),
@@ -228,8 +276,10 @@ export class BotClient {
       useAuthorizationHeader: true,
     });
     this.sdk.on(ClientEvent.Sync, (state, _prev, data) => {
-      if (state === SyncState.Prepared || state === SyncState.Syncing) this.setOk(true);
-      else if (state === SyncState.Error || state === SyncState.Reconnecting) {
+      if (state === SyncState.Prepared || state === SyncState.Syncing) {
+        this.setOk(true);
+        this.markSynced();
+      } else if (state === SyncState.Error || state === SyncState.Reconnecting) {
         this.setOk(false, data?.error);
         // The SDK stops syncing for good on a rejected token; so does the owner.
         const error = toHomeserverError(data?.error);
@@ -241,16 +291,11 @@ export class BotClient {
       if (error instanceof HomeserverError) this.tokenRejected(error);
     });
     this.sdk.on(ClientEvent.Event, (event) => this.onEvent(event));
-    // Fires with "invite" only for rooms in the invite section of a sync, not for the old
-    // invite event that later shows in a joined room's timeline.
-    this.sdk.on(SdkRoomEvent.MyMembership, (room, membership) => {
-      for (const listener of this.membershipListeners) listener(room.roomId, membership);
-      if (membership === 'invite') {
-        const inviter =
-          room.getMember(this.userId)?.events.member?.getSender() ?? room.getDMInviter() ?? null;
-        this.onInvite(room.roomId, inviter);
-      }
-    });
+  }
+
+  /** Resolves once a first sync has been processed (events after it reach the listeners). */
+  synced(): Promise<void> {
+    return this.firstSync;
   }
 
   /** False after a failed sync until the next successful one. */
@@ -267,9 +312,19 @@ export class BotClient {
     this.eventListeners.push(listener);
   }
 
-  /** The account's own membership changes as sync reports them (join, leave, invite, ban). */
-  onMembership(listener: (roomId: string, membership: string) => void): void {
-    this.membershipListeners.push(listener);
+  /** Whether the account is joined to the room, as far as the homeserver has told. */
+  isJoined(roomId: string): boolean {
+    return this.memberships.get(roomId) === 'join';
+  }
+
+  /** The account's membership of a room it is joined or invited to. */
+  membershipOf(roomId: string): 'join' | 'invite' | undefined {
+    return this.memberships.get(roomId);
+  }
+
+  /** The rooms the account is joined to, as far as the homeserver has told. */
+  joinedRoomIds(): string[] {
+    return [...this.memberships].flatMap(([roomId, m]) => (m === 'join' ? [roomId] : []));
   }
 
   /**
@@ -285,6 +340,10 @@ export class BotClient {
     }
     await this.pushProfile();
     this.ok = true;
+    // Where the account is when it starts: known, not news (no membership notifications).
+    if (this.options.trackRooms) {
+      for (const roomId of await this.joinedRooms()) this.memberships.set(roomId, 'join');
+    }
     if (this.options.sync) await this.startSync();
     await this.refreshRemoteProfile();
   }
@@ -359,12 +418,14 @@ export class BotClient {
     return body.joined_rooms;
   }
 
+  /** Joins; the room counts as joined as soon as the homeserver says so. */
   async joinRoom(roomIdOrAlias: string): Promise<string> {
     const body = await this.request<{ room_id: string }>(
       Method.Post,
       `/join/${encodeURIComponent(roomIdOrAlias)}`,
       {},
     );
+    this.setMembership({ roomId: body.room_id, membership: 'join', sender: this.userId });
     return body.room_id;
   }
 
@@ -374,6 +435,12 @@ export class BotClient {
       `/rooms/${encodeURIComponent(roomId)}/leave`,
       reason !== undefined ? { reason } : {},
     );
+    this.setMembership({
+      roomId,
+      membership: 'leave',
+      sender: this.userId,
+      ...(reason !== undefined ? { reason } : {}),
+    });
   }
 
   async inviteUser(roomId: string, userId: string): Promise<void> {
@@ -446,6 +513,7 @@ export class BotClient {
               body,
             );
             if (error.tokenRejected) this.tokenRejected(error);
+            this.noticeRefusal(error);
             reject(error);
           });
         },
@@ -576,12 +644,46 @@ export class BotClient {
     body?: unknown,
     query?: Record<string, string>,
   ): Promise<T> {
-    return viaSdk(() =>
-      this.sdk.http.authedRequest<T>(method, path, query, body as Record<string, unknown>, {
-        localTimeoutMs: HOMESERVER_TIMEOUT_MS,
-        priority: 'auto',
-      }),
+    try {
+      return await viaSdk(() =>
+        this.sdk.http.authedRequest<T>(method, path, query, body as Record<string, unknown>, {
+          localTimeoutMs: HOMESERVER_TIMEOUT_MS,
+          priority: 'auto',
+        }),
+      );
+    } catch (err) {
+      this.noticeRefusal(err);
+      throw err;
+    }
+  }
+
+  /**
+   * "Not in room" from the homeserver for a room the account counts as joined: it left in a way
+   * sync did not show (its own leave from another session is filtered out). Read the rooms
+   * again.
+   */
+  private noticeRefusal(err: unknown): void {
+    if (!this.options.trackRooms || !(err instanceof HomeserverError) || err.status !== 403) return;
+    if (!/not in room/i.test(err.message)) return;
+    void this.refreshJoinedRooms().catch((e: unknown) =>
+      this.logger.warn({ err: e }, 'could not read the joined rooms again'),
     );
+  }
+
+  /** Reads /joined_rooms again and corrects the rooms the account counts as joined. */
+  refreshJoinedRooms(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const joined = new Set(await this.joinedRooms());
+        for (const roomId of this.joinedRoomIds()) {
+          if (!joined.has(roomId)) this.setMembership({ roomId, membership: 'leave' });
+        }
+        for (const roomId of joined) this.setMembership({ roomId, membership: 'join' });
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
   }
 
   private async pushProfile(): Promise<void> {
@@ -644,6 +746,16 @@ export class BotClient {
   }
 
   private emit(event: RoomEvent): void {
+    // One sync may carry an event twice: a newly joined room lists the events since the last
+    // sync again, and lazy-loaded member events come in `state` as well as the timeline.
+    const id = event.eventId;
+    if (id !== undefined) {
+      if (this.recentEventIds.has(id)) return;
+      this.recentEventIds.add(id);
+      if (this.recentEventIds.size > RECENT_EVENT_IDS) {
+        this.recentEventIds.delete(this.recentEventIds.values().next().value!);
+      }
+    }
     for (const listener of this.eventListeners) {
       try {
         listener(event);
@@ -661,7 +773,7 @@ export class BotClient {
     );
     let token = from;
     for (let page = 0; page < MAX_GAP_PAGES; page++) {
-      const body = await this.request<{ chunk?: RawEvent[]; end?: string }>(
+      const body = await this.request<{ chunk?: PaginatedEvent[]; end?: string }>(
         Method.Get,
         `/rooms/${encodeURIComponent(roomId)}/messages`,
         undefined,
@@ -686,6 +798,58 @@ export class BotClient {
       'a room had more events missed than are fetched at once; the newer ones are skipped',
     );
     return events;
+  }
+
+  /**
+   * The room lists of a sync answer say where the account is now: `join` (also for a join the
+   * account's own filtered-out events do not show), `invite`, `leave` (left, kicked or banned;
+   * the timeline names who did it when it shows). Leaves first: a room can be left and then
+   * joined or invited again between two syncs.
+   */
+  private trackSyncRooms(data: SyncRooms): void {
+    const rooms = data.rooms ?? {};
+    for (const [roomId, left] of Object.entries(rooms.leave ?? {})) {
+      const own = (left.timeline?.events ?? []).filter(
+        (e) => e.type === 'm.room.member' && e.state_key === this.userId,
+      );
+      const last = own[own.length - 1];
+      const membership = last?.content?.membership === 'ban' ? 'ban' : 'leave';
+      this.setMembership({
+        roomId,
+        membership,
+        ...(typeof last?.sender === 'string' ? { sender: last.sender } : {}),
+        ...(typeof last?.content?.reason === 'string' ? { reason: last.content.reason } : {}),
+      });
+    }
+    for (const [roomId, invited] of Object.entries(rooms.invite ?? {})) {
+      const invite = (invited.invite_state?.events ?? []).find(
+        (e) =>
+          e.type === 'm.room.member' &&
+          e.state_key === this.userId &&
+          e.content?.membership === 'invite',
+      );
+      const inviter = typeof invite?.sender === 'string' ? invite.sender : null;
+      const eventId = typeof invite?.event_id === 'string' ? invite.event_id : undefined;
+      // Seen before (a sync that raced our join), or invited to a room we are in: stale.
+      if (eventId !== undefined && this.answeredInvites.get(roomId) === eventId) continue;
+      if (eventId === undefined && this.isJoined(roomId)) continue;
+      if (eventId !== undefined) this.answeredInvites.set(roomId, eventId);
+      this.setMembership({ roomId, membership: 'invite', ...(inviter ? { sender: inviter } : {}) });
+      this.onInvite(roomId, inviter);
+    }
+    for (const roomId of Object.keys(rooms.join ?? {})) {
+      this.setMembership({ roomId, membership: 'join' });
+    }
+  }
+
+  private setMembership(change: MembershipChange): void {
+    const { roomId, membership } = change;
+    const before = this.memberships.get(roomId) ?? 'leave';
+    if (membership === 'join' || membership === 'invite') this.memberships.set(roomId, membership);
+    else this.memberships.delete(roomId);
+    const changed =
+      membership === 'join' || membership === 'invite' ? before !== membership : before !== 'leave';
+    if (changed) this.options.onMembership?.(change);
   }
 
   private onInvite(roomId: string, inviter: string | null): void {

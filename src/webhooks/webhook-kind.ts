@@ -15,6 +15,7 @@ import {
 import {
   findWebhookHookOfConnection,
   insertWebhookHook,
+  moveWebhookHook,
   setWebhookExpiryNoticeSent,
 } from '../db/webhook-repository';
 import { TransformationError, type TransformationRunner } from './transformation';
@@ -86,9 +87,10 @@ export class WebhookKind implements ConnectionKind {
   }
 
   async create(input: CreateInput): Promise<PreparedConnection> {
+    const { name } = input.body;
     const body =
-      input.body.name === undefined
-        ? // Dimension creates hooks with an empty body; give them a name instead of a 400.
+      name === undefined || name === null || name === ''
+        ? // Dimension sends {} or {"name": ""} when its name field is left empty.
           { ...input.body, name: `webhook-${randomBytes(4).toString('hex')}` }
         : input.body;
     const config = this.validate(body);
@@ -104,18 +106,13 @@ export class WebhookKind implements ConnectionKind {
       expirationDate: undefined,
       ...input.body,
     };
-    // hookId is only shown in the state; the row is what binds it.
-    delete merged.hookId;
+    // Only the known fields are kept: the hook id stays a secret of the database.
     const config = this.validate(merged);
     if (config.name !== input.current.stateKey) {
       throw badValue('The name of a webhook cannot be changed');
     }
     await this.checkCompiles(config);
-    const hookId = await this.hookIdOf(input.current.id);
-    return {
-      stateKey: input.current.stateKey,
-      config: { ...config, ...(hookId !== undefined ? { hookId } : {}) },
-    };
+    return { stateKey: input.current.stateKey, config: { ...config } };
   }
 
   async persist(trx: Knex.Transaction, connection: StoredConnection): Promise<void> {
@@ -149,7 +146,14 @@ export class WebhookKind implements ConnectionKind {
         hookId,
         ...(expiry !== undefined ? { timeRemainingMs: Math.max(0, expiry - this.now()) } : {}),
       },
+      // Dimension (written for hookshot 1.x) reads the URL from config.url.
+      config: { url },
     };
+  }
+
+  async moved(trx: Knex.Transaction, from: StoredConnection, to: StoredConnection): Promise<void> {
+    const hookId = await moveWebhookHook(trx, from.id, to.id);
+    if (hookId !== null) this.pending.set(to.id, hookId);
   }
 
   committed(connection: StoredConnection): void {

@@ -72,7 +72,11 @@ describe('the HTTP app', () => {
 
   it('when /health and /ready are requested, then both are ok', async () => {
     expect((await request(t.app).get('/health')).body).toEqual({ status: 'ok' });
-    expect((await request(t.app).get('/ready')).body).toEqual({ ready: true });
+    // No provisioning bot is configured here: /ready says so beside the database's state.
+    expect((await request(t.app).get('/ready')).body).toEqual({
+      ready: true,
+      provisioningBot: { status: 'unconfigured', syncing: false },
+    });
   });
 
   it('when /metrics is requested, then Prometheus text with the request counter', async () => {

@@ -50,7 +50,7 @@ describe.each(testDatabaseKinds())('maubot Matrix API proxy (%s)', (kind) => {
     expect(uri).toMatch(/^mxc:\/\/test\.local\/.+/);
     const [, server, mediaId] = /^mxc:\/\/([^/]+)\/(.+)$/.exec(uri)!;
     const download = await request(t.app)
-      .get(`${API}/proxy/${bot.userId}/_matrix/client/v1/media/download/${server}/${mediaId}`)
+      .get(`${API}/proxy/${bot.userId}/_matrix/media/v3/download/${server}/${mediaId}`)
       .query({ access_token: t.token })
       .buffer(true)
       .parse((res, done) => {

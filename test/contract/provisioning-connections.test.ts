@@ -2,9 +2,15 @@ import type { ConnectionKind, PreparedConnection } from '../../src/connections/c
 import { WEBHOOK } from '../../src/connections/connection-types';
 import { badValue } from '../../src/connections/connection-errors';
 import { connectionId } from '../../src/connections/connection-service';
+import request from 'supertest';
+import { BRIDGE_UNAVAILABLE, NO_BOT_CONFIGURED } from '../../src/connections/room-access';
 import { HomeserverError } from '../../src/matrix/matrix-errors';
-import { startBridge, type BridgeHarness } from '../helpers/bridge';
-import { testDatabaseKinds } from '../helpers/databases';
+import { createTestApp, type TestApp } from '../helpers/app';
+import { PROVISIONING_AUTH, startBridge, type BridgeHarness } from '../helpers/bridge';
+import { TEST_PROVISIONING_SECRET, testConfig } from '../helpers/config';
+import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+import type { Database } from '../../src/db/database';
+import { freePort } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../homeserver/test-homeserver';
 
@@ -429,5 +435,176 @@ describe.each(testDatabaseKinds())('provisioning bridge permissions (%s)', (kind
       .find((e) => e.type === 'm.room.member' && e.state_key === b.bot.userId)!;
     expect(leave.content.reason).toBe('You do not have permission to invite this bot.');
     expect(b.t.bridge.bot.isJoined(daveRoom)).toBe(false);
+  });
+});
+
+describe.each(testDatabaseKinds())('room connections while the bot cannot act (%s)', (kind) => {
+  // One database for the three servers below; each leaves it empty.
+  let db: Database;
+  beforeAll(async () => {
+    db = await openTestDatabase(kind);
+  });
+  afterAll(() => db.close());
+  const unavailable = {
+    errcode: 'HS_UNKNOWN',
+    error: BRIDGE_UNAVAILABLE,
+  };
+  const ROOM = '!room:test.local';
+  const USER = '@alice:test.local';
+  const v1 = (t: TestApp, method: 'get' | 'put' | 'delete', path: string) => {
+    const agent = request(t.app);
+    return agent[method](`/v1${path}?userId=${encodeURIComponent(USER)}`).set(
+      'Authorization',
+      PROVISIONING_AUTH,
+    );
+  };
+
+  it('when no bot is configured, then room requests say so (not "Bot is not joined")', async () => {
+    const t = await createTestApp(kind, {
+      db,
+      config: testConfig({ webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' } }),
+    });
+    try {
+      const noBot = { errcode: 'HS_DISABLED_FEATURE', error: NO_BOT_CONFIGURED };
+      const listed = await v1(t, 'get', `/${ROOM}/connections`);
+      expect(listed.status).toBe(500);
+      expect(listed.body).toEqual(noBot);
+      const created = await v1(t, 'put', `/${ROOM}/connections/${TYPE}`).send({ name: 'x-x' });
+      expect(created.status).toBe(500);
+      expect(created.body).toEqual(noBot);
+      expect(await t.db.knex('connection')).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('when the bot cannot start (homeserver unreachable), then 503 "the bridge is unavailable" and /ready tells', async () => {
+    const port = await freePort();
+    const t = await createTestApp(kind, {
+      db,
+      config: testConfig({
+        webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' },
+        provisioning: {
+          secret: TEST_PROVISIONING_SECRET,
+          botUserId: '@bot:test.local',
+          bot: { homeserver: `http://127.0.0.1:${port}`, accessToken: 'token' },
+        },
+      }),
+    });
+    try {
+      await waitFor(() => t.bridge.bot.status === 'unavailable', { what: 'the failed start' });
+      expect((await request(t.app).get('/ready')).body).toEqual({
+        ready: true,
+        provisioningBot: { status: 'unavailable', syncing: false },
+      });
+      for (const res of [
+        await v1(t, 'get', `/${ROOM}/connections`),
+        await v1(t, 'put', `/${ROOM}/connections/${TYPE}`).send({ name: 'x-x' }),
+        await v1(t, 'delete', `/${ROOM}/connections/abc`),
+      ]) {
+        expect(res.status).toBe(503);
+        expect(res.body).toEqual(unavailable);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('when the homeserver goes away while the bot runs, then 503 instead of HS_NOT_IN_ROOM; back again, 200', async () => {
+    const b = await startBridge(kind, {
+      db,
+      config: { webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' } },
+    });
+    try {
+      const alice = b.user('alice');
+      const roomId = await b.room(alice, { users: { [b.bot.userId]: 50 } });
+      await b.hs.stop();
+      const down = await b.v1('get', `/${roomId}/connections`, alice.userId);
+      expect(down.status).toBe(503);
+      expect(down.body).toEqual(unavailable);
+      await b.hs.restart();
+      const up = await b.v1('get', `/${roomId}/connections`, alice.userId);
+      expect(up.status).toBe(200);
+      expect((await request(b.t.app).get('/ready')).body.provisioningBot.status).toBe('running');
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe.each(testDatabaseKinds())('connection writes and the homeserver (%s)', (kind) => {
+  let b: BridgeHarness;
+  let alice: RegisteredUser;
+  let roomId: string;
+  const stateOf = (stateKey: string) =>
+    b.hs.roomState(roomId)!.find((e) => e.type === TYPE && e.state_key === stateKey);
+
+  beforeAll(async () => {
+    b = await startBridge(kind, {
+      config: { webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' } },
+    });
+    alice = b.user('alice');
+    roomId = await b.room(alice, { users: { [b.bot.userId]: 50 } });
+  });
+  afterAll(() => b.close());
+
+  it('when the homeserver takes its time over the state write, then no database transaction is open meanwhile', async () => {
+    const hold = b.hs.holdNext('PUT', new RegExp(`/state/${TYPE.replace(/\./g, '\\.')}/held$`));
+    const put = Promise.resolve(
+      b.v1('put', `/${roomId}/connections/${TYPE}`, alice.userId).send({ name: 'held' }),
+    );
+    await hold.reached;
+    // A transaction held open would show here (or, on a one-connection pool, block the query).
+    const idle = await Promise.race([
+      b.t.db.knex.raw<{ rows: { n: number }[] }>(
+        "select count(*)::int as n from pg_stat_activity where state like 'idle in transaction%'",
+      ),
+      new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 5000).unref()),
+    ]);
+    hold.release();
+    expect(idle === 'blocked' ? idle : idle.rows[0]!.n).toBe(0);
+    expect((await put).status).toBe(200);
+    expect(await b.t.db.knex('connection').where({ state_key: 'held' })).toHaveLength(1);
+  });
+
+  it('when the rows cannot be stored after the state was written, then the room state is put back and nothing is stored', async () => {
+    await b.t.db.knex.raw(`
+      create function refuse_doomed() returns trigger language plpgsql as $$
+      begin
+        if new.state_key = 'doomed' then raise exception 'refused for the test'; end if;
+        return new;
+      end $$`);
+    await b.t.db.knex.raw(`
+      create trigger refuse_doomed before insert on connection
+        for each row execute function refuse_doomed()`);
+    try {
+      const res = await b
+        .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
+        .send({ name: 'doomed' });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ errcode: 'HS_UNKNOWN', error: 'An internal error occurred' });
+      expect(stateOf('doomed')!.content).toEqual({ disabled: true });
+      expect(await b.t.db.knex('connection').where({ state_key: 'doomed' })).toEqual([]);
+      expect(await b.t.db.knex('webhook_hook')).toHaveLength(
+        (await b.t.db.knex('connection')).length,
+      );
+    } finally {
+      await b.t.db.knex.raw('drop trigger refuse_doomed on connection');
+      await b.t.db.knex.raw('drop function refuse_doomed()');
+    }
+  });
+
+  it('when the homeserver refuses the state write, then nothing is stored', async () => {
+    const path = `/rooms/${encodeURIComponent(roomId)}/state/m.room.power_levels/`;
+    const levels = (await (await b.matrix(alice, 'GET', path)).json()) as Record<string, unknown>;
+    // The webhook state event now needs more than the bot's 50.
+    await b.matrix(alice, 'PUT', path, { ...levels, events: { [TYPE]: 100 } });
+    const res = await b
+      .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
+      .send({ name: 'refused' });
+    expect(res.status).toBe(403);
+    expect(res.body.errcode).toBe('HS_FORBIDDEN_BOT');
+    expect(stateOf('refused')).toBeUndefined();
+    expect(await b.t.db.knex('connection').where({ state_key: 'refused' })).toEqual([]);
   });
 });

@@ -43,6 +43,7 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
         '20261122010000_clients',
         '20261122020000_instances',
         '20261201000000_connections',
+        '20261210000000_webhook_config_without_hook_id',
       ]);
       expect(await tables(db.knex)).toEqual(ALL_TABLES);
     } finally {

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { openDatabase, type Database } from '../../src/db/database';
 import { EMBEDDED_DATABASE, EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { runInstanceQuery } from '../../src/db/instance-database';
+import { migrationSource } from '../../src/db/migrations';
 import { readArchive } from '../../src/db/plugin-repository';
 import { SecretBox } from '../../src/secrets/secret-box';
 import { databaseUrl, openTestDatabase } from '../helpers/databases';
@@ -92,6 +93,27 @@ async function snapshot(query: Query): Promise<Snapshot> {
   return { tables, sequences, owners, indexes, constraints };
 }
 
+const MIGRATIONS = 'public.knex_migrations';
+const MIGRATIONS_SEQUENCE = 'public.knex_migrations_id_seq';
+
+/**
+ * The snapshot as the release left it: without the rows of the migrations added since, which
+ * run after the import (checked apart).
+ */
+function asReleased(s: Snapshot, released: Snapshot): Snapshot {
+  const rows = released.tables[MIGRATIONS]!;
+  return {
+    ...s,
+    tables: { ...s.tables, [MIGRATIONS]: s.tables[MIGRATIONS]!.filter((r) => rows.includes(r)) },
+    sequences: { ...s.sequences, [MIGRATIONS_SEQUENCE]: released.sequences[MIGRATIONS_SEQUENCE]! },
+  };
+}
+
+const migrationNames = (s: Snapshot): string[] =>
+  s.tables[MIGRATIONS]!.map((r) => JSON.parse(r) as { id: number; name: string })
+    .sort((a, b) => a.id - b.id)
+    .map((m) => m.name);
+
 async function pgliteSnapshot(dir: string): Promise<Snapshot> {
   const pglite = await PGlite.create(dir);
   try {
@@ -147,7 +169,15 @@ describe('importing the database of release 0.1.0 (PGlite)', () => {
     const logs = captureLogs();
     const db = await openDatabase({ dataDir, logger: logs.logger });
     try {
-      expect(await serverSnapshot(db)).toEqual(before);
+      const after = await serverSnapshot(db);
+      expect(asReleased(after, before)).toEqual(before);
+      // Then the migrations added since the release ran, in order after the release's own.
+      const all = (await migrationSource.getMigrations([])).map((m) =>
+        migrationSource.getMigrationName(m),
+      );
+      expect(migrationNames(before)).toEqual(all.slice(0, migrationNames(before).length));
+      expect(migrationNames(after)).toEqual(all);
+      expect(after.sequences[MIGRATIONS_SEQUENCE]).toBe(`${all.length}/true`);
       expect(existsSync(join(dataDir, 'db'))).toBe(false);
       expect(existsSync(join(dataDir, 'db.pglite-imported', 'PG_VERSION'))).toBe(true);
       const messages = logs.lines.map((l) => l.msg);

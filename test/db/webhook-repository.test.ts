@@ -4,11 +4,17 @@ import {
   findWebhookHookOfConnection,
   insertWebhookHook,
   listWebhookHooks,
+  moveWebhookHook,
   setWebhookExpiryNoticeSent,
 } from '../../src/db/webhook-repository';
+import { migrationSource } from '../../src/db/migrations';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 
-async function insertConnection(db: Database, id: string): Promise<void> {
+async function insertConnection(
+  db: Database,
+  id: string,
+  config: Record<string, unknown> = { name: `hook-${id}` },
+): Promise<void> {
   await db.knex('connection').insert({
     id,
     room_id: '!room:switchboard.test',
@@ -16,7 +22,7 @@ async function insertConnection(db: Database, id: string): Promise<void> {
     state_key: `hook-${id}`,
     type: 'Webhook',
     service: 'generic',
-    config: { name: `hook-${id}` },
+    config: JSON.stringify(config),
     secret_ciphertext: null,
     secret_key_id: null,
     created_by: '@alice:switchboard.test',
@@ -78,5 +84,25 @@ describe.each(testDatabaseKinds())('webhook repository on %s', (kind) => {
     await db.knex('connection').where({ id: 'c1' }).delete();
     expect(await findWebhookHook(db.knex, 'h1')).toBeNull();
     expect(await listWebhookHooks(db.knex)).toEqual([]);
+  });
+
+  it('when a hook is moved to another connection then it keeps its id and leaves the old one', async () => {
+    await insertWebhookHook(db.knex, { hookId: 'h1', connectionId: 'c1' });
+    await insertConnection(db, 'c3');
+    expect(await moveWebhookHook(db.knex, 'c1', 'c3')).toBe('h1');
+    expect(await findWebhookHook(db.knex, 'h1')).toMatchObject({ connectionId: 'c3' });
+    expect(await findWebhookHookOfConnection(db.knex, 'c1')).toBeNull();
+    expect(await moveWebhookHook(db.knex, 'c2', 'c3')).toBeNull();
+  });
+
+  it('when the hook-id migration runs then webhook configs lose the hookId an update copied in', async () => {
+    // Back to before the migration, with the data it fixes.
+    await db.knex.migrate.down({ migrationSource });
+    await insertConnection(db, 'c3', { name: 'hook-c3', hookId: 'h3', waitForComplete: true });
+    await insertWebhookHook(db.knex, { hookId: 'h3', connectionId: 'c3' });
+    await db.knex.migrate.up({ migrationSource });
+    const row = await db.knex('connection').where({ id: 'c3' }).first();
+    expect(row.config).toEqual({ name: 'hook-c3', waitForComplete: true });
+    expect(await findWebhookHookOfConnection(db.knex, 'c3')).toMatchObject({ hookId: 'h3' });
   });
 });

@@ -66,24 +66,24 @@ describe('TestHomeserver', () => {
   }
 
   describe('discovery and errors', () => {
-    it('when /versions is requested without a token, then v1.1 to v1.11 are listed', async () => {
+    it("when /versions is requested without a token, then Synapse 1.67's r0.0.1 to v1.2 are listed", async () => {
       const res = await call(hs, 'GET', '/_matrix/client/versions');
       expect(res.status).toBe(200);
       expect(res.body.versions).toContain('v1.1');
-      expect(res.body.versions).toContain('v1.11');
-      expect(res.body.unstable_features).toEqual({});
+      expect(res.body.versions).toContain('v1.2');
+      expect(res.body.versions).not.toContain('v1.11');
     });
 
-    it('when an unknown endpoint is requested, then 404 M_UNRECOGNIZED', async () => {
+    it('when an unknown endpoint is requested, then 400 M_UNRECOGNIZED', async () => {
       const res = await call(hs, 'GET', `${CS}/nope`, { token: alice.accessToken });
-      expect(res.status).toBe(404);
+      expect(res.status).toBe(400);
       expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
     });
 
-    it('when a known path is used with the wrong method, then 405 M_UNRECOGNIZED', async () => {
+    it('when a known path is used with the wrong method, then 400 M_UNRECOGNIZED', async () => {
       const res = await call(hs, 'DELETE', `${CS}/account/whoami`, { token: alice.accessToken });
-      expect(res.status).toBe(405);
-      expect(res.body.errcode).toBe('M_UNRECOGNIZED');
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
     });
 
     it('when the body is not JSON, then 400 M_NOT_JSON; when not an object, M_BAD_JSON', async () => {
@@ -190,7 +190,7 @@ describe('TestHomeserver', () => {
         },
       });
       expect(bad.status).toBe(403);
-      expect(bad.body).toEqual({ errcode: 'M_FORBIDDEN', error: 'HMAC incorrect' });
+      expect(bad.body).toEqual({ errcode: 'M_UNKNOWN', error: 'HMAC incorrect' });
       const reuse = await call(hs, 'POST', '/_synapse/admin/v1/register', {
         body: {
           nonce: n,
@@ -253,7 +253,9 @@ describe('TestHomeserver', () => {
   describe('login, whoami, logout', () => {
     it('when GET /login, then the password flow is offered', async () => {
       const res = await call(hs, 'GET', `${CS}/login`);
-      expect(res.body).toEqual({ flows: [{ type: 'm.login.password' }] });
+      expect(res.body).toEqual({
+        flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }],
+      });
     });
 
     it('when the password is right, then a token is returned; logout invalidates it', async () => {
@@ -359,11 +361,11 @@ describe('TestHomeserver', () => {
         body: { user_id: bob.userId },
       });
       expect(invite.status).toBe(200);
-      // An invitee may read its own membership, but nothing else.
+      // An invitee reads nothing, not even its own membership (as Synapse).
       const ownMember = await call(hs, 'GET', `${path}/state/m.room.member/${enc(bob.userId)}`, {
         token: bob.accessToken,
       });
-      expect(ownMember.body.membership).toBe('invite');
+      expect(ownMember.status).toBe(403);
       const name = await call(hs, 'GET', `${path}/state/m.room.create/`, {
         token: bob.accessToken,
       });
@@ -517,7 +519,116 @@ describe('TestHomeserver', () => {
     });
   });
 
+  describe('kick and ban', () => {
+    const membership = (roomId: string, userId: string) =>
+      hs.roomState(roomId)!.find((e) => e.type === 'm.room.member' && e.state_key === userId);
+
+    it('when a moderator kicks, then the member leaves (sent by the kicker) and may come back only on invite', async () => {
+      const roomId = await roomWithBob();
+      const path = `${CS}/rooms/${enc(roomId)}`;
+      const byMember = await call(hs, 'POST', `${path}/kick`, {
+        token: bob.accessToken,
+        body: { user_id: alice.userId },
+      });
+      expect(byMember.status).toBe(403);
+      const kick = await call(hs, 'POST', `${path}/kick`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId, reason: 'out' },
+      });
+      expect(kick.body).toEqual({});
+      expect(membership(roomId, bob.userId)).toMatchObject({
+        sender: alice.userId,
+        content: { membership: 'leave', reason: 'out' },
+      });
+      const back = await call(hs, 'POST', `${CS}/join/${enc(roomId)}`, { token: bob.accessToken });
+      expect(back.status).toBe(403);
+      await call(hs, 'POST', `${path}/invite`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      expect(
+        (await call(hs, 'POST', `${CS}/join/${enc(roomId)}`, { token: bob.accessToken })).status,
+      ).toBe(200);
+    });
+
+    it('when a moderator bans, then the member cannot join or be invited until unbanned', async () => {
+      const roomId = await roomWithBob();
+      const path = `${CS}/rooms/${enc(roomId)}`;
+      await call(hs, 'POST', `${path}/ban`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      expect(membership(roomId, bob.userId)?.content.membership).toBe('ban');
+      const join = await call(hs, 'POST', `${CS}/join/${enc(roomId)}`, { token: bob.accessToken });
+      expect(join.status).toBe(403);
+      const invite = await call(hs, 'POST', `${path}/invite`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      expect(invite.status).toBe(403);
+      await call(hs, 'POST', `${path}/unban`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      expect(membership(roomId, bob.userId)?.content.membership).toBe('leave');
+    });
+  });
+
   describe('sync', () => {
+    it('when a user is kicked and invited again between two syncs, then the room is in both rooms.leave and rooms.invite', async () => {
+      const roomId = await roomWithBob();
+      const initial = await call(hs, 'GET', `${CS}/sync`, { token: bob.accessToken });
+      const path = `${CS}/rooms/${enc(roomId)}`;
+      await call(hs, 'POST', `${path}/kick`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      await call(hs, 'POST', `${path}/invite`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      const res = await call(hs, 'GET', `${CS}/sync?since=${initial.body.next_batch}`, {
+        token: bob.accessToken,
+      });
+      expect(res.body.rooms.leave[roomId].timeline.events.at(-1)).toMatchObject({
+        sender: alice.userId,
+        content: { membership: 'leave' },
+      });
+      expect(Object.keys(res.body.rooms.invite)).toEqual([roomId]);
+      expect(res.body.rooms.join).toBeUndefined();
+    });
+
+    it('when a user that filters out its own events is kicked, then rooms.leave shows the kick; its own leave shows nowhere', async () => {
+      const roomId = await roomWithBob();
+      const filter = enc(JSON.stringify({ room: { timeline: { not_senders: [bob.userId] } } }));
+      const sync = async (since?: string): Promise<Reply['body']> => {
+        const query = `filter=${filter}${since ? `&since=${since}` : ''}`;
+        return (await call(hs, 'GET', `${CS}/sync?${query}`, { token: bob.accessToken })).body;
+      };
+      const initial = await sync();
+      await call(hs, 'POST', `${CS}/rooms/${enc(roomId)}/kick`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      const kicked = await sync(initial.next_batch);
+      const events = kicked.rooms.leave[roomId].timeline.events;
+      expect(events.at(-1)).toMatchObject({
+        sender: alice.userId,
+        state_key: bob.userId,
+        content: { membership: 'leave' },
+      });
+
+      await call(hs, 'POST', `${CS}/rooms/${enc(roomId)}/invite`, {
+        token: alice.accessToken,
+        body: { user_id: bob.userId },
+      });
+      await call(hs, 'POST', `${CS}/join/${enc(roomId)}`, { token: bob.accessToken });
+      const rejoined = await sync(kicked.next_batch);
+      expect(Object.keys(rejoined.rooms.join)).toEqual([roomId]);
+      await call(hs, 'POST', `${CS}/rooms/${enc(roomId)}/leave`, { token: bob.accessToken });
+      expect((await sync(rejoined.next_batch)).rooms).toBeUndefined();
+    });
+
     it('when syncing initially then incrementally, then only new events arrive', async () => {
       const user = hs.registerUser('syncer');
       const roomId = await createRoom(user.accessToken, { name: 'S' });
@@ -540,7 +651,8 @@ describe('TestHomeserver', () => {
 
       const since = first.body.next_batch as string;
       const empty = await call(hs, 'GET', `${CS}/sync?since=${since}`, { token: user.accessToken });
-      expect(empty.body.rooms.join).toEqual({});
+      // Nothing new: no `rooms` key at all.
+      expect(empty.body.rooms).toBeUndefined();
 
       const sent = await call(hs, 'PUT', `${CS}/rooms/${enc(roomId)}/send/m.room.message/s1`, {
         token: user.accessToken,
@@ -590,7 +702,7 @@ describe('TestHomeserver', () => {
         token: user.accessToken,
       });
       expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-      expect(res.body.rooms.join).toEqual({});
+      expect(res.body.rooms).toBeUndefined();
     });
 
     it('when the user is invited, then the room shows in rooms.invite with stripped state', async () => {
@@ -615,7 +727,7 @@ describe('TestHomeserver', () => {
           }),
         ]),
       );
-      expect(res.body.rooms.join[roomId]).toBeUndefined();
+      expect(res.body.rooms.join).toBeUndefined();
     });
 
     it('when the user leaves, then the room shows in rooms.leave once', async () => {
@@ -629,7 +741,7 @@ describe('TestHomeserver', () => {
       const again = await call(hs, 'GET', `${CS}/sync?since=${res.body.next_batch}`, {
         token: bob.accessToken,
       });
-      expect(again.body.rooms.leave[roomId]).toBeUndefined();
+      expect(again.body.rooms).toBeUndefined();
     });
 
     it('when a filter sets timeline.limit, then the timeline is limited', async () => {
@@ -691,16 +803,16 @@ describe('TestHomeserver', () => {
         `${CS}/sync?filter=${filter}&since=${res.body.next_batch}&timeout=0`,
         { token: bob.accessToken },
       );
-      expect(quiet.body.rooms.join[roomId]).toBeUndefined();
+      expect(quiet.body.rooms).toBeUndefined();
     });
 
-    it('when since is garbage or from the future, then 400 M_INVALID_PARAM', async () => {
+    it('when since is garbage or from the future, then 400 M_UNKNOWN Invalid stream token', async () => {
       for (const since of ['garbage', 's999999999']) {
         const res = await call(hs, 'GET', `${CS}/sync?since=${since}`, {
           token: alice.accessToken,
         });
         expect(res.status).toBe(400);
-        expect(res.body.errcode).toBe('M_INVALID_PARAM');
+        expect(res.body).toEqual({ errcode: 'M_UNKNOWN', error: 'Invalid stream token' });
       }
     });
   });
@@ -731,13 +843,16 @@ describe('TestHomeserver', () => {
       expect(hs.userProfile(user.userId)?.displayname).toBe('Profiled Bot');
     });
 
-    it('when a user sets another user’s profile, then 403; unknown users are 404', async () => {
+    it('when a user sets another user’s profile, then 400 M_FORBIDDEN; unknown users are 404', async () => {
       const res = await call(hs, 'PUT', `${CS}/profile/${enc(alice.userId)}/displayname`, {
         token: bob.accessToken,
         body: { displayname: 'hacked' },
       });
-      expect(res.status).toBe(403);
-      expect(res.body.errcode).toBe('M_FORBIDDEN');
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        errcode: 'M_FORBIDDEN',
+        error: "Cannot set another user's displayname",
+      });
       const unknown = await call(hs, 'GET', `${CS}/profile/${enc('@ghost:test.local')}`);
       expect(unknown.status).toBe(404);
       expect(unknown.body.errcode).toBe('M_NOT_FOUND');
@@ -772,60 +887,59 @@ describe('TestHomeserver', () => {
   });
 
   describe('media', () => {
-    it('when media is uploaded, then both download endpoints return the bytes and type', async () => {
-      const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]);
-      const up = await fetch(`${hs.url}/_matrix/media/v3/upload?filename=a.png`, {
+    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]);
+    async function upload(server: TestHomeserver, token: string): Promise<string> {
+      const up = await fetch(`${server.url}/_matrix/media/v3/upload?filename=a.png`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${alice.accessToken}`, 'Content-Type': 'image/png' },
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' },
         body: bytes,
       });
       expect(up.status).toBe(200);
       const { content_uri } = (await up.json()) as { content_uri: string };
       expect(content_uri).toMatch(/^mxc:\/\/test\.local\/[\w-]+$/);
-      const mediaPath = content_uri.slice('mxc://'.length);
+      return content_uri.slice('mxc://'.length);
+    }
 
-      // Synapse 1.67 has no authenticated media (recorded: 400 M_UNRECOGNIZED).
+    it('when media is uploaded, then the v3 download returns it and the v1 (authenticated) one is unknown', async () => {
+      const mediaPath = await upload(hs, alice.accessToken);
+      const legacy = await fetch(`${hs.url}/_matrix/media/v3/download/${mediaPath}`);
+      expect(legacy.headers.get('content-type')).toBe('image/png');
+      expect(legacy.headers.get('content-disposition')).toBe('inline; filename=a.png');
+      expect(Buffer.from(await legacy.arrayBuffer())).toEqual(bytes);
       const authed = await call(hs, 'GET', `/_matrix/client/v1/media/download/${mediaPath}`, {
         token: alice.accessToken,
       });
       expect(authed.status).toBe(400);
       expect(authed.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
-      const legacy = await fetch(`${hs.url}/_matrix/media/v3/download/${mediaPath}`);
-      expect(Buffer.from(await legacy.arrayBuffer())).toEqual(bytes);
 
       const missing = await call(hs, 'GET', '/_matrix/media/v3/download/test.local/nope');
       expect(missing.status).toBe(404);
       expect(missing.body.errcode).toBe('M_NOT_FOUND');
     });
 
-    it('when authenticated media is on, then /_matrix/client/v1/media serves it to a token only', async () => {
+    it('when uploading without a token, then 401', async () => {
+      const res = await call(hs, 'POST', '/_matrix/media/v3/upload', { raw: 'x' });
+      expect(res.status).toBe(401);
+    });
+
+    it('when authenticatedMedia is on, then /_matrix/client/v1/media serves downloads to users with a token', async () => {
       const modern = await TestHomeserver.start({ authenticatedMedia: true });
       try {
-        const user = modern.registerUser('media');
-        const bytes = Buffer.from('image bytes');
-        const up = await fetch(`${modern.url}/_matrix/media/v3/upload?filename=a.png`, {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${user.accessToken}`, 'Content-Type': 'image/png' },
-          body: bytes,
-        });
-        const { content_uri } = (await up.json()) as { content_uri: string };
-        const mediaPath = content_uri.slice('mxc://'.length);
-        const url = `${modern.url}/_matrix/client/v1/media/download/${mediaPath}/a.png`;
+        const user = modern.registerUser('modern');
+        const mediaPath = await upload(modern, user.accessToken);
+        const url = `${modern.url}/_matrix/client/v1/media/download/${mediaPath}`;
         const authed = await fetch(url, {
           headers: { Authorization: `Bearer ${user.accessToken}` },
         });
         expect(authed.status).toBe(200);
-        expect(authed.headers.get('content-type')).toBe('image/png');
         expect(Buffer.from(await authed.arrayBuffer())).toEqual(bytes);
         expect((await fetch(url)).status).toBe(401);
+        expect((await call(modern, 'GET', '/_matrix/client/versions')).body.versions).toContain(
+          'v1.11',
+        );
       } finally {
         await modern.close();
       }
-    });
-
-    it('when uploading without a token, then 401', async () => {
-      const res = await call(hs, 'POST', '/_matrix/media/v3/upload', { raw: 'x' });
-      expect(res.status).toBe(401);
     });
   });
 });

@@ -1,12 +1,36 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { clientFormat, redactedContent } from './event-format';
+import { defaultPushRules } from './push-rules';
+import {
+  forbidden,
+  isObject,
+  MatrixError,
+  membershipOf,
+  numberOr,
+  powerLevels,
+  sendLevel,
+  stateAt,
+  stateKeyOf,
+  userLevel,
+  type ClientEvent,
+  type Json,
+  type Room,
+  type StoredEvent,
+} from './room-model';
 import { SendSlots } from './send-slots';
+import { computeSync, eventFilter, parseFilter } from './sync';
+
+export { MatrixError } from './room-model';
+export type { ClientEvent } from './room-model';
+export type { SyncEvent } from './event-format';
 
 /**
  * An in-process Matrix homeserver for tests: the Client-Server API subset Switchboard's Matrix
- * adapters use, over real HTTP on 127.0.0.1. It is strict like Synapse where a lenient fake would
- * hide bugs (auth, membership, power levels), and keeps its state across stop()/restart().
+ * adapters use, over real HTTP on 127.0.0.1. It answers as Synapse 1.67 does (checked against
+ * recorded Synapse answers by conformance.test.ts; README.md lists where it deliberately
+ * differs), and keeps its state across stop()/restart().
  */
 
 export interface TestHomeserverOptions {
@@ -15,15 +39,15 @@ export interface TestHomeserverOptions {
   registrationSharedSecret?: string;
   /** Offers single sign-on; whoever completes it is logged in as this user (localpart). */
   ssoUser?: string;
+  /**
+   * Serves the authenticated media endpoints (`/_matrix/client/v1/media/*`, Matrix 1.11) as
+   * newer Synapse versions do. Off by default: Synapse 1.67 answers 400 M_UNRECOGNIZED there.
+   */
+  authenticatedMedia?: boolean;
   /** Each message send takes this long once it has a slot (default 0). */
   sendLatencyMs?: number;
   /** Message sends handled at once; more wait for a slot (default: no limit). See SendSlots. */
   sendCapacity?: number;
-  /**
-   * Serves authenticated media (`/_matrix/client/v1/media`, Synapse 1.111 and later). Off by
-   * default: Synapse 1.67 answers 400 M_UNRECOGNIZED there.
-   */
-  authenticatedMedia?: boolean;
   /** The event size limit (default Synapse's 65536 bytes); lower models a stricter server. */
   maxEventBytes?: number;
 }
@@ -34,20 +58,6 @@ export interface RegisteredUser {
   deviceId: string;
 }
 
-export interface ClientEvent {
-  event_id: string;
-  type: string;
-  sender: string;
-  origin_server_ts: number;
-  content: Record<string, unknown>;
-  state_key?: string;
-  room_id: string;
-  unsigned: Record<string, unknown>;
-}
-
-/** Events in /sync omit room_id (ClientEventWithoutRoomID). */
-export type SyncEvent = Omit<ClientEvent, 'room_id'>;
-
 export interface LoggedRequest {
   method: string;
   /** The path without the query string. */
@@ -56,21 +66,6 @@ export interface LoggedRequest {
   query: Record<string, string>;
   /** Whose token authenticated it, when it needed one and it was valid. */
   userId?: string;
-}
-
-type Json = Record<string, unknown>;
-
-interface StoredEvent {
-  pos: number;
-  event: ClientEvent;
-  /** Set for events sent with a transaction id, so only that device sees `transaction_id`. */
-  txn?: { device: string; txnId: string };
-}
-
-interface Room {
-  roomId: string;
-  events: StoredEvent[];
-  state: Map<string, StoredEvent>;
 }
 
 interface User {
@@ -101,6 +96,14 @@ interface Request {
   rawBody: () => Promise<Buffer>;
 }
 
+/** A request the test holds until it releases it (holdNext). */
+interface Hold {
+  method: string;
+  path: RegExp;
+  reached: () => void;
+  released: Promise<void>;
+}
+
 interface Route {
   method: string;
   pattern: RegExp;
@@ -108,31 +111,72 @@ interface Route {
   handler: (r: Request) => Promise<unknown>;
 }
 
-export class MatrixError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errcode: string,
-    message: string,
-    readonly extra: Json = {},
-  ) {
-    super(message);
-  }
-}
-
 const CS = '/_matrix/client/(?:v3|r0)';
 const MAX_BODY = 50 * 1024 * 1024;
 /** Synapse refuses an event whose federation form (canonical JSON) is larger. */
 const MAX_PDU_BYTES = 65_536;
-const DEFAULT_TIMELINE_LIMIT = 10;
-// Stripped state shown to invitees, as Synapse's room_prejoin_state default.
-const INVITE_STATE_TYPES = [
-  'm.room.create',
-  'm.room.join_rules',
-  'm.room.name',
-  'm.room.avatar',
-  'm.room.canonical_alias',
-  'm.room.encryption',
+const ROOM_VERSION = '9';
+const SYNAPSE_VERSIONS = [
+  'r0.0.1',
+  'r0.1.0',
+  'r0.2.0',
+  'r0.3.0',
+  'r0.4.0',
+  'r0.5.0',
+  'r0.6.0',
+  'r0.6.1',
+  'v1.1',
+  'v1.2',
 ];
+const UNSTABLE_FEATURES = {
+  'org.matrix.label_based_filtering': true,
+  'org.matrix.e2e_cross_signing': true,
+  'org.matrix.msc2432': true,
+  'uk.half-shot.msc2666.mutual_rooms': true,
+  'io.element.e2ee_forced.public': false,
+  'io.element.e2ee_forced.private': false,
+  'io.element.e2ee_forced.trusted_private': false,
+  'org.matrix.msc3026.busy_presence': false,
+  'org.matrix.msc2285.stable': true,
+  'org.matrix.msc3827.stable': true,
+  'org.matrix.msc2716': false,
+  'org.matrix.msc3030': false,
+  'org.matrix.msc3440.stable': true,
+  'fi.mau.msc2815': false,
+};
+const CAPABILITIES = {
+  'm.room_versions': {
+    default: ROOM_VERSION,
+    available: {
+      ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i + 1), 'stable'])),
+      'org.matrix.msc2176': 'unstable',
+      'org.matrix.msc3787': 'unstable',
+      'org.matrix.msc2716v4': 'unstable',
+    },
+    'org.matrix.msc3244.room_capabilities': {
+      knock: {
+        preferred: '7',
+        support: ['7', '8', '9', 'org.matrix.msc3787', '10', 'org.matrix.msc2716v4'],
+      },
+      restricted: { preferred: '9', support: ['8', '9', 'org.matrix.msc3787', '10'] },
+    },
+  },
+  'm.change_password': { enabled: true },
+  'm.set_displayname': { enabled: true },
+  'm.set_avatar_url': { enabled: true },
+  'm.3pid_changes': { enabled: true },
+};
+// Synapse's default power levels of a new room (the preset may lower `invite`).
+const DEFAULT_EVENT_LEVELS = {
+  'm.room.name': 50,
+  'm.room.power_levels': 100,
+  'm.room.history_visibility': 100,
+  'm.room.canonical_alias': 50,
+  'm.room.avatar': 50,
+  'm.room.tombstone': 100,
+  'm.room.server_acl': 100,
+  'm.room.encryption': 100,
+};
 const PL_TOP_LEVEL = [
   'users_default',
   'events_default',
@@ -144,10 +188,9 @@ const PL_TOP_LEVEL = [
 ];
 const LOCALPART = /^[a-z0-9._=\-/+]+$/;
 
-const stateKeyOf = (type: string, stateKey: string) => `${type}\u0000${stateKey}`;
 const randomId = (bytes = 12) => randomBytes(bytes).toString('base64url');
-const isObject = (v: unknown): v is Json =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const notInRoom = (userId: string, roomId: string) =>
+  forbidden(`User ${userId} not in room ${roomId}, and room previews are disabled`);
 
 export class TestHomeserver {
   readonly serverName: string;
@@ -160,7 +203,6 @@ export class TestHomeserver {
   private readonly sharedSecret: string | undefined;
   private readonly ssoUser: string | undefined;
   private readonly sendSlots: SendSlots | undefined;
-  private readonly authenticatedMedia: boolean;
   private readonly maxEventBytes: number;
   /** Single-use `m.login.token` tokens → user ID. */
   private readonly loginTokens = new Map<string, string>();
@@ -174,18 +216,20 @@ export class TestHomeserver {
   private readonly txns = new Map<string, string>();
   private readonly filters = new Map<string, Json[]>();
   private readonly media = new Map<string, Media>();
+  /** Per device: the lazy-loaded member events it was sent (user id → event id). */
+  private readonly memberCaches = new Map<string, Map<string, string>>();
   private readonly waiters = new Set<() => void>();
   private readonly eventListeners = new Set<(event: ClientEvent) => void>();
   /** Each user's presence as last set by a /sync `set_presence` (absent means online). */
   private readonly presence = new Map<string, string>();
   private stream = 0;
   private rateLimited = 0;
+  private readonly holds: Hold[] = [];
 
-  private constructor(options: TestHomeserverOptions) {
+  private constructor(private readonly options: TestHomeserverOptions) {
     this.serverName = options.serverName ?? 'test.local';
     this.sharedSecret = options.registrationSharedSecret;
     this.ssoUser = options.ssoUser;
-    this.authenticatedMedia = options.authenticatedMedia === true;
     this.maxEventBytes = options.maxEventBytes ?? MAX_PDU_BYTES;
     if (options.sendCapacity !== undefined || options.sendLatencyMs !== undefined) {
       this.sendSlots = new SendSlots(options.sendCapacity ?? Infinity, options.sendLatencyMs ?? 0);
@@ -236,6 +280,19 @@ export class TestHomeserver {
   /** The next `n` requests answer 429 M_LIMIT_EXCEEDED. */
   rateLimitNext(n: number): void {
     this.rateLimited = n;
+  }
+
+  /**
+   * Holds the next request with this method whose (decoded) path matches until `release()`:
+   * `reached` resolves once it arrived, so a test can look at the client while it waits.
+   */
+  holdNext(method: string, path: RegExp): { reached: Promise<void>; release(): void } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    this.holds.push({ method, path, reached, released });
+    return { reached: arrived, release };
   }
 
   userProfile(userId: string): { displayname?: string; avatar_url?: string } | undefined {
@@ -302,15 +359,21 @@ export class TestHomeserver {
           retry_after_ms: 1000,
         });
       }
-      let pathMatched = false;
       for (const route of this.routes) {
+        if (route.method !== method && !(route.method === 'GET' && method === 'HEAD')) continue;
         const m = route.pattern.exec(url.pathname);
         if (!m) continue;
-        pathMatched = true;
-        if (route.method !== method && !(route.method === 'GET' && method === 'HEAD')) continue;
         const params = m.slice(1).map((p) => decodeURIComponent(p ?? ''));
         const session = route.auth === 'required' ? this.authenticate(req, url) : undefined;
         if (session) logged.userId = session.userId;
+        const hold = this.holds.findIndex(
+          (h) => h.method === method && h.path.test(decodeURIComponent(url.pathname)),
+        );
+        if (hold >= 0) {
+          const [held] = this.holds.splice(hold, 1) as [Hold];
+          held.reached();
+          await held.released;
+        }
         let raw: Promise<Buffer> | undefined;
         const rawBody = () => (raw ??= readBody(req));
         const result = await route.handler({
@@ -325,8 +388,8 @@ export class TestHomeserver {
         if (result !== undefined) sendJson(res, 200, result);
         return;
       }
-      if (pathMatched) throw new MatrixError(405, 'M_UNRECOGNIZED', 'Unrecognized request');
-      throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+      // Synapse answers unknown endpoints and unsupported methods alike.
+      throw new MatrixError(400, 'M_UNRECOGNIZED', 'Unrecognized request');
     } catch (err) {
       if (err instanceof MatrixError) {
         sendJson(res, err.status, { errcode: err.errcode, error: err.message, ...err.extra });
@@ -368,14 +431,21 @@ export class TestHomeserver {
       '/_matrix/client/versions',
       () =>
         Promise.resolve({
-          versions: Array.from({ length: 11 }, (_, i) => `v1.${i + 1}`),
-          unstable_features: {},
+          versions: this.options.authenticatedMedia
+            ? [...SYNAPSE_VERSIONS, 'v1.11']
+            : SYNAPSE_VERSIONS,
+          unstable_features: UNSTABLE_FEATURES,
         }),
       'none',
     );
 
     this.route('GET', '/_synapse/admin/v1/register', () => this.getNonce(), 'none');
     this.route('POST', '/_synapse/admin/v1/register', (r) => this.sharedSecretRegister(r), 'none');
+    const registrationDisabled = () => {
+      throw forbidden('Registration has been disabled');
+    };
+    this.route('POST', `${CS}/register`, registrationDisabled, 'none');
+    this.route('GET', `${CS}/register/available`, registrationDisabled, 'none');
 
     this.route(
       'GET',
@@ -385,6 +455,7 @@ export class TestHomeserver {
           flows: [
             { type: 'm.login.password' },
             ...(this.ssoUser ? [{ type: 'm.login.sso' }, { type: 'm.login.token' }] : []),
+            { type: 'm.login.application_service' },
           ],
         }),
       'none',
@@ -393,7 +464,7 @@ export class TestHomeserver {
     this.route('GET', `${CS}/login/sso/redirect`, (r) => this.ssoRedirect(r), 'none');
     this.route('POST', `${CS}/login`, (r) => this.login(r), 'none');
     this.route('GET', `${CS}/account/whoami`, ({ session }) =>
-      Promise.resolve({ user_id: session.userId, device_id: session.deviceId, is_guest: false }),
+      Promise.resolve({ user_id: session.userId, is_guest: false, device_id: session.deviceId }),
     );
     // Logging out also ends the device's pending long-polls (they answer M_UNKNOWN_TOKEN).
     this.route('POST', `${CS}/logout`, ({ session }) => {
@@ -408,20 +479,16 @@ export class TestHomeserver {
       this.wake();
       return Promise.resolve({});
     });
-    this.route('GET', `${CS}/capabilities`, () =>
-      Promise.resolve({
-        capabilities: {
-          'm.change_password': { enabled: false },
-          'm.room_versions': { default: '10', available: { '10': 'stable' } },
-        },
-      }),
-    );
+    this.route('GET', `${CS}/capabilities`, () => Promise.resolve({ capabilities: CAPABILITIES }));
 
     this.route('POST', `${CS}/createRoom`, (r) => this.createRoom(r));
     this.route('POST', `${CS}/rooms/([^/]+)/invite`, (r) => this.invite(r));
     this.route('POST', `${CS}/rooms/([^/]+)/join`, (r) => this.join(r));
     this.route('POST', `${CS}/join/([^/]+)`, (r) => this.join(r));
     this.route('POST', `${CS}/rooms/([^/]+)/leave`, (r) => this.leave(r));
+    this.route('POST', `${CS}/rooms/([^/]+)/kick`, (r) => this.kickOrBan(r, 'leave'));
+    this.route('POST', `${CS}/rooms/([^/]+)/ban`, (r) => this.kickOrBan(r, 'ban'));
+    this.route('POST', `${CS}/rooms/([^/]+)/unban`, (r) => this.unban(r));
     this.route('GET', `${CS}/joined_rooms`, ({ session }) =>
       Promise.resolve({
         joined_rooms: [...this.rooms.values()]
@@ -430,12 +497,16 @@ export class TestHomeserver {
       }),
     );
     this.route('GET', `${CS}/rooms/([^/]+)/state`, (r) => this.getAllState(r));
+    this.route('GET', `${CS}/rooms/([^/]+)/state/([^/]+)(?:/(.*))?`, (r) => this.getState(r));
+    this.route('PUT', `${CS}/rooms/([^/]+)/state/([^/]+)(?:/(.*))?`, (r) => this.putState(r));
+    this.route('GET', `${CS}/rooms/([^/]+)/members`, (r) => this.members(r));
+    this.route('GET', `${CS}/rooms/([^/]+)/joined_members`, (r) => this.joinedMembers(r));
     this.route('GET', `${CS}/rooms/([^/]+)/messages`, (r) => this.messages(r));
-    this.route('GET', `${CS}/rooms/([^/]+)/state/([^/]+)(?:/([^/]*))?`, (r) => this.getState(r));
-    this.route('PUT', `${CS}/rooms/([^/]+)/state/([^/]+)(?:/([^/]*))?`, (r) => this.putState(r));
+    this.route('GET', `${CS}/rooms/([^/]+)/event/([^/]+)`, (r) => this.getEvent(r));
     this.route('PUT', `${CS}/rooms/([^/]+)/send/([^/]+)/([^/]+)`, (r) =>
       this.sendSlots ? this.sendSlots.run(() => this.send(r)) : this.send(r),
     );
+    this.route('PUT', `${CS}/rooms/([^/]+)/redact/([^/]+)/([^/]+)`, (r) => this.redact(r));
 
     this.route('GET', `${CS}/profile/([^/]+)`, (r) => this.getProfile(r), 'none');
     for (const field of ['displayname', 'avatar_url'] as const) {
@@ -452,11 +523,8 @@ export class TestHomeserver {
     this.route('GET', `${CS}/user/([^/]+)/filter/([^/]+)`, (r) => this.getFilter(r));
 
     this.route('GET', `${CS}/sync`, (r) => this.sync(r));
-    // Clients fetch push rules before their first sync; an account starts with empty rule sets.
-    this.route('GET', `${CS}/pushrules/?`, () =>
-      Promise.resolve({
-        global: { override: [], content: [], room: [], sender: [], underride: [] },
-      }),
+    this.route('GET', `${CS}/pushrules/?`, ({ session }) =>
+      Promise.resolve(defaultPushRules(session.userId)),
     );
     this.route('GET', `${CS}/presence/([^/]+)/status`, (r) => {
       const presence = this.presence.get(r.params[0]!);
@@ -464,18 +532,20 @@ export class TestHomeserver {
       return Promise.resolve({ presence });
     });
 
-    this.route('POST', '/_matrix/media/(?:v3|r0)/upload', (r) => this.upload(r));
-    const download = '/download/([^/]+)/([^/]+)(?:/[^/]*)?';
-    this.route('GET', `/_matrix/media/(?:v3|r0)${download}`, (r) => this.download(r), 'none');
+    const media = '/_matrix/media/(?:v3|r0)';
     const mediaConfig = () => Promise.resolve({ 'm.upload.size': MAX_BODY });
-    this.route('GET', '/_matrix/media/(?:v3|r0)/config', mediaConfig);
-    if (this.authenticatedMedia) {
-      this.route('GET', `/_matrix/client/v1/media${download}`, (r) => this.download(r));
+    this.route('POST', `${media}/upload`, (r) => this.upload(r));
+    this.route('GET', `${media}/config`, mediaConfig);
+    const file = '/([^/]+)/([^/]+)(?:/([^/]*))?';
+    this.route('GET', `${media}/download${file}`, (r) => this.download(r), 'none');
+    // Thumbnails are the original bytes here (no image library).
+    this.route('GET', `${media}/thumbnail${file}`, (r) => this.download(r, false), 'none');
+    if (this.options.authenticatedMedia) {
+      this.route('GET', `/_matrix/client/v1/media/download${file}`, (r) => this.download(r));
+      this.route('GET', `/_matrix/client/v1/media/thumbnail${file}`, (r) =>
+        this.download(r, false),
+      );
       this.route('GET', '/_matrix/client/v1/media/config', mediaConfig);
-    } else {
-      this.route('GET', '/_matrix/client/v1/media/.*', () => {
-        throw new MatrixError(400, 'M_UNRECOGNIZED', 'Unrecognized request');
-      });
     }
   }
 
@@ -514,24 +584,32 @@ export class TestHomeserver {
     const want = Buffer.from(hmac.digest('hex'));
     const got = Buffer.from(mac);
     if (want.length !== got.length || !timingSafeEqual(want, got)) {
-      throw new MatrixError(403, 'M_FORBIDDEN', 'HMAC incorrect');
+      throw new MatrixError(403, 'M_UNKNOWN', 'HMAC incorrect');
     }
     const userId = this.createUser(username, password, admin);
-    return this.credentials(userId, this.createSession(userId));
+    const session = this.createSession(userId);
+    return {
+      user_id: userId,
+      home_server: this.serverName,
+      access_token: session.accessToken,
+      device_id: session.deviceId,
+    };
   }
 
-  /** What registration and login answer. */
-  private credentials(userId: string, session: { accessToken: string; deviceId: string }): Json {
+  /** What a login answers. */
+  private loggedIn(userId: string, deviceId: string | undefined): Json {
+    const session = this.createSession(userId, deviceId);
     return {
       user_id: userId,
       access_token: session.accessToken,
-      device_id: session.deviceId,
       home_server: this.serverName,
+      device_id: session.deviceId,
+      well_known: { 'm.homeserver': { base_url: `${this.url}/` } },
     };
   }
 
   private ssoRedirect(r: Request): Promise<undefined> {
-    if (!this.ssoUser) throw new MatrixError(404, 'M_UNRECOGNIZED', 'SSO is not enabled');
+    if (!this.ssoUser) throw new MatrixError(400, 'M_UNRECOGNIZED', 'Unrecognized request');
     const redirectUrl = r.query.get('redirectUrl');
     if (!redirectUrl) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing redirectUrl');
     const userId = `@${this.ssoUser}:${this.serverName}`;
@@ -546,12 +624,12 @@ export class TestHomeserver {
 
   private async login(r: Request): Promise<Json> {
     const body = await r.body();
+    const deviceId = typeof body.device_id === 'string' ? body.device_id : undefined;
     if (body.type === 'm.login.token' && this.ssoUser) {
       const userId = typeof body.token === 'string' ? this.loginTokens.get(body.token) : undefined;
       if (!userId) throw new MatrixError(403, 'M_FORBIDDEN', 'Invalid login token');
       this.loginTokens.delete(body.token as string);
-      const deviceId = typeof body.device_id === 'string' ? body.device_id : undefined;
-      return this.loginAnswer(userId, this.createSession(userId, deviceId));
+      return this.loggedIn(userId, deviceId);
     }
     if (body.type !== 'm.login.password') {
       throw new MatrixError(400, 'M_UNKNOWN', 'Unknown login type');
@@ -567,16 +645,7 @@ export class TestHomeserver {
     if (account?.password === undefined || account.password !== password) {
       throw new MatrixError(403, 'M_FORBIDDEN', 'Invalid username or password');
     }
-    const deviceId = typeof body.device_id === 'string' ? body.device_id : undefined;
-    return this.loginAnswer(userId, this.createSession(userId, deviceId));
-  }
-
-  /** Logins also carry discovery information, as Synapse's do when public_baseurl is set. */
-  private loginAnswer(userId: string, session: { accessToken: string; deviceId: string }): Json {
-    return {
-      ...this.credentials(userId, session),
-      well_known: { 'm.homeserver': { base_url: `${this.url}/` } },
-    };
+    return this.loggedIn(userId, deviceId);
   }
 
   private async createRoom(r: Request): Promise<Json> {
@@ -586,7 +655,7 @@ export class TestHomeserver {
     if (!Array.isArray(invites) || !invites.every((i) => typeof i === 'string')) {
       throw new MatrixError(400, 'M_INVALID_PARAM', 'invite must be a list of user IDs');
     }
-    for (const invitee of invites) this.requireKnownUser(invitee);
+    for (const invitee of invites) requireUserId(invitee);
     const preset =
       typeof body.preset === 'string'
         ? body.preset
@@ -611,30 +680,36 @@ export class TestHomeserver {
     if (!isObject(plOverride)) {
       throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid power_level_content_override');
     }
+    const creation = body.creation_content ?? {};
+    if (!isObject(creation)) {
+      throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid creation_content');
+    }
 
     const room: Room = {
       roomId: `!${randomId()}:${this.serverName}`,
       events: [],
       state: new Map(),
+      byId: new Map(),
+      unread: new Map(),
     };
     this.rooms.set(room.roomId, room);
     const state = (type: string, content: Json, stateKey = '') =>
       this.appendEvent(room, { type, sender: creator, content, state_key: stateKey });
-    state('m.room.create', { creator, room_version: '10' });
+    state('m.room.create', { ...creation, room_version: ROOM_VERSION, creator });
     state('m.room.member', this.memberContent(creator, 'join'), creator);
     const users: Json = { [creator]: 100 };
     if (preset === 'trusted_private_chat') for (const i of invites) users[i] = 100;
     state('m.room.power_levels', {
       users,
       users_default: 0,
-      events: {},
+      events: DEFAULT_EVENT_LEVELS,
       events_default: 0,
       state_default: 50,
       ban: 50,
       kick: 50,
       redact: 50,
-      invite: 0,
-      notifications: { room: 50 },
+      invite: preset === 'public_chat' ? 50 : 0,
+      historical: 100,
       ...plOverride,
     });
     if (alias) {
@@ -658,22 +733,34 @@ export class TestHomeserver {
     return { room_id: room.roomId };
   }
 
-  private async invite(r: Request): Promise<Json> {
+  /** The start of /invite, /kick, /ban and /unban: whom, and a room the sender is joined to. */
+  private async memberRequest(
+    r: Request,
+  ): Promise<{ body: Json; target: string; sender: string; room: Room }> {
     const body = await r.body();
     const target = requireString(body, 'user_id');
-    const room = this.roomForMember(r.params[0]!, r.session.userId);
-    this.requireKnownUser(target);
+    requireUserId(target);
+    const sender = r.session.userId;
+    const room = this.rooms.get(r.params[0]!);
+    if (!room || membershipOf(room, sender) !== 'join') {
+      throw forbidden(`${sender} not in room ${r.params[0]!}.`);
+    }
+    return { body, target, sender, room };
+  }
+
+  private async invite(r: Request): Promise<Json> {
+    const { body, target, sender: inviter, room } = await this.memberRequest(r);
     const current = membershipOf(room, target);
     if (current === 'join') throw forbidden(`${target} is already in the room.`);
     if (current === 'ban') throw forbidden(`${target} is banned from the room`);
     const levels = powerLevels(room);
-    if (userLevel(levels, r.session.userId) < numberOr(levels.invite, 0)) {
+    if (userLevel(levels, inviter) < numberOr(levels.invite, 0)) {
       throw forbidden(`You don't have permission to invite users`);
     }
     if (current !== 'invite') {
       this.appendEvent(room, {
         type: 'm.room.member',
-        sender: r.session.userId,
+        sender: inviter,
         state_key: target,
         content: { ...this.memberContent(target, 'invite'), ...optionalReason(body) },
       });
@@ -684,9 +771,21 @@ export class TestHomeserver {
   private async join(r: Request): Promise<Json> {
     await r.body();
     const idOrAlias = r.params[0]!;
-    const roomId = idOrAlias.startsWith('#') ? this.aliases.get(idOrAlias) : idOrAlias;
-    const room = roomId ? this.rooms.get(roomId) : undefined;
-    if (!room) throw new MatrixError(404, 'M_NOT_FOUND', 'No known servers');
+    let roomId = idOrAlias;
+    if (idOrAlias.startsWith('#')) {
+      roomId = this.aliases.get(idOrAlias) ?? '';
+      if (!roomId) throw new MatrixError(404, 'M_NOT_FOUND', `Room alias ${idOrAlias} not found`);
+    } else if (!idOrAlias.startsWith('!')) {
+      throw new MatrixError(400, 'M_UNKNOWN', `${idOrAlias} was not legal room ID or room alias`);
+    }
+    const room = this.rooms.get(roomId);
+    if (!room) {
+      throw new MatrixError(
+        404,
+        'M_UNKNOWN',
+        "Can't join remote room because no servers that are in the room have been provided.",
+      );
+    }
     const userId = r.session.userId;
     const current = membershipOf(room, userId);
     if (current === 'ban') throw forbidden('You are banned from this room');
@@ -707,11 +806,15 @@ export class TestHomeserver {
 
   private async leave(r: Request): Promise<Json> {
     const body = await r.body();
-    const room = this.rooms.get(r.params[0]!);
+    const roomId = r.params[0]!;
+    const room = this.rooms.get(roomId);
+    if (!room) throw new MatrixError(404, 'M_UNKNOWN', 'Not a known room');
     const userId = r.session.userId;
-    const current = room && membershipOf(room, userId);
-    if (!room || (current !== 'join' && current !== 'invite')) {
-      throw forbidden(`User ${userId} not in room ${r.params[0]!}`);
+    const current = membershipOf(room, userId);
+    // Leaving again is a no-op; leaving a room never joined is refused.
+    if (current === 'leave') return {};
+    if (current !== 'join' && current !== 'invite') {
+      throw forbidden(`${userId} not in room ${roomId}.`);
     }
     this.appendEvent(room, {
       type: 'm.room.member',
@@ -722,94 +825,191 @@ export class TestHomeserver {
     return {};
   }
 
-  private getAllState(r: Request): Promise<ClientEvent[]> {
-    const room = this.roomForMember(r.params[0]!, r.session.userId, true);
-    return Promise.resolve([...this.visibleState(room, r.session.userId).values()]);
+  /** A kick is a leave sent by someone else; a ban works whatever the target's membership. */
+  private async kickOrBan(r: Request, membership: 'leave' | 'ban'): Promise<Json> {
+    const { body, target, sender, room } = await this.memberRequest(r);
+    const current = membershipOf(room, target);
+    if (membership === 'leave' && current !== 'join' && current !== 'invite') {
+      throw forbidden('The target user is not in the room');
+    }
+    const levels = powerLevels(room);
+    const senderLevel = userLevel(levels, sender);
+    const needed = numberOr(membership === 'ban' ? levels.ban : levels.kick, 50);
+    if (senderLevel < needed || senderLevel <= userLevel(levels, target)) {
+      throw forbidden(`You cannot ${membership === 'ban' ? 'ban' : 'kick'} user ${target}.`);
+    }
+    this.appendEvent(room, {
+      type: 'm.room.member',
+      sender,
+      state_key: target,
+      content: { membership, ...optionalReason(body) },
+    });
+    return {};
+  }
+
+  private async unban(r: Request): Promise<Json> {
+    const { target, sender, room } = await this.memberRequest(r);
+    const levels = powerLevels(room);
+    if (userLevel(levels, sender) < numberOr(levels.ban, 50)) {
+      throw forbidden(`You cannot unban user ${target}.`);
+    }
+    if (membershipOf(room, target) === 'ban') {
+      this.appendEvent(room, {
+        type: 'm.room.member',
+        sender,
+        state_key: target,
+        content: { membership: 'leave' },
+      });
+    }
+    return {};
   }
 
   /**
-   * `/messages`: a token `s<n>` is the point after stream position n (sync tokens are such
-   * points too, as in Synapse); `dir=f` gives the events after `from` oldest first, `dir=b` those
-   * up to `from` newest first, in both cases not past `to`. Former members see the room as of
-   * their leaving. Every page with events has an `end`.
+   * The room and the stream position up to which the user may read it: now for members, the
+   * moment they left for former members; anyone else is refused, invitees too.
    */
-  private messages(r: Request): Promise<Json> {
-    const userId = r.session.userId;
-    const room = this.roomForMember(r.params[0]!, userId, true);
-    const dir = r.query.get('dir') ?? 'b';
-    if (dir !== 'f' && dir !== 'b') throw new MatrixError(400, 'M_INVALID_PARAM', 'Unknown dir');
-    const point = (name: string): number | undefined => {
-      const token = r.query.get(name);
-      if (token === null) return undefined;
-      const m = /^s(\d+)$/.exec(token);
-      if (!m) throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid ${name} token: ${token}`);
-      return Number(m[1]);
-    };
-    const from = point('from') ?? (dir === 'f' ? 0 : this.stream);
-    const to = point('to');
-    const limit = Math.min(1000, Math.max(1, Number(r.query.get('limit') ?? 10) || 10));
-    let filter: Json = {};
-    const filterParam = r.query.get('filter');
-    if (filterParam !== null) {
-      try {
-        filter = parseJsonObject(Buffer.from(filterParam));
-      } catch {
-        throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid filter');
-      }
+  private readableRoom(roomId: string, userId: string): { room: Room; upTo: number } {
+    const room = this.rooms.get(roomId);
+    const member = room?.state.get(stateKeyOf('m.room.member', userId));
+    const membership = member?.event.content.membership;
+    if (room && membership === 'join') return { room, upTo: this.stream };
+    if (room && member && (membership === 'leave' || membership === 'ban')) {
+      const wasJoined = room.events.some(
+        (s) =>
+          s.pos < member.pos &&
+          s.event.type === 'm.room.member' &&
+          s.event.state_key === userId &&
+          s.event.content.membership === 'join',
+      );
+      if (wasJoined) return { room, upTo: member.pos };
     }
-    const notSenders = new Set(Array.isArray(filter.not_senders) ? filter.not_senders : []);
-    const leftAt =
-      membershipOf(room, userId) === 'join'
-        ? Infinity
-        : (room.state.get(stateKeyOf('m.room.member', userId))?.pos ?? -1);
-    const visible = room.events.filter((e) => e.pos <= leftAt && !notSenders.has(e.event.sender));
-    const inRange =
-      dir === 'f'
-        ? visible.filter((e) => e.pos > from && (to === undefined || e.pos <= to))
-        : visible.filter((e) => e.pos <= from && (to === undefined || e.pos > to)).reverse();
-    const page = inRange.slice(0, limit);
-    const last = page[page.length - 1];
-    return Promise.resolve({
-      chunk: page.map((s) => ({
-        ...s.event,
-        unsigned: { ...s.event.unsigned, age: Math.max(0, Date.now() - s.event.origin_server_ts) },
-      })),
-      start: r.query.get('from') ?? `s${from}`,
-      ...(last ? { end: `s${dir === 'f' ? last.pos : last.pos - 1}` } : {}),
-    });
+    throw notInRoom(userId, roomId);
+  }
+
+  private visibleState(roomId: string, userId: string): Map<string, StoredEvent> {
+    const { room, upTo } = this.readableRoom(roomId, userId);
+    return upTo === this.stream ? room.state : stateAt(room, upTo);
+  }
+
+  private getAllState(r: Request): Promise<Json[]> {
+    const state = this.visibleState(r.params[0]!, r.session.userId);
+    return Promise.resolve([...state.values()].map((s) => clientFormat(s, 'state')));
   }
 
   private getState(r: Request): Promise<Json> {
     const [roomId, type, stateKey = ''] = r.params as [string, string, string?];
-    const userId = r.session.userId;
-    const room = this.rooms.get(roomId);
-    // Invitees may see their own invite; anything else needs (past) membership.
-    const ownMember = type === 'm.room.member' && stateKey === userId;
-    if (!(room && ownMember && membershipOf(room, userId) === 'invite')) {
-      this.roomForMember(roomId, userId, true);
-    }
-    const event = this.visibleState(room!, userId).get(stateKeyOf(type, stateKey));
+    const state = this.visibleState(roomId, r.session.userId);
+    const event = state.get(stateKeyOf(type, stateKey));
     if (!event) throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found.');
-    return Promise.resolve(event.content);
+    return Promise.resolve(event.event.content);
+  }
+
+  private members(r: Request): Promise<Json> {
+    const state = this.visibleState(r.params[0]!, r.session.userId);
+    const only = r.query.get('membership');
+    const not = r.query.get('not_membership');
+    const chunk = [...state.values()]
+      .filter((s) => s.event.type === 'm.room.member')
+      .filter((s) => only === null || s.event.content.membership === only)
+      .filter((s) => not === null || s.event.content.membership !== not)
+      .map((s) => clientFormat(s, 'state'));
+    return Promise.resolve({ chunk });
+  }
+
+  private joinedMembers(r: Request): Promise<Json> {
+    const state = this.visibleState(r.params[0]!, r.session.userId);
+    const joined: Json = {};
+    for (const s of state.values()) {
+      if (s.event.type !== 'm.room.member' || s.event.content.membership !== 'join') continue;
+      joined[s.event.state_key!] = {
+        avatar_url: s.event.content.avatar_url ?? null,
+        display_name: s.event.content.displayname ?? null,
+      };
+    }
+    return Promise.resolve({ joined });
+  }
+
+  /**
+   * Pagination: tokens are stream positions, `from` is echoed as `start`; a `filter` leaves
+   * events out before the limit counts them.
+   */
+  private messages(r: Request): Promise<Json> {
+    const { room, upTo } = this.readableRoom(r.params[0]!, r.session.userId);
+    const filterParam = r.query.get('filter');
+    let passes: (s: StoredEvent) => boolean = () => true;
+    if (filterParam !== null) {
+      let definition: unknown;
+      try {
+        definition = JSON.parse(filterParam);
+      } catch {
+        throw new MatrixError(400, 'M_UNKNOWN', 'Invalid filter JSON');
+      }
+      if (!isObject(definition)) throw new MatrixError(400, 'M_UNKNOWN', 'Invalid filter JSON');
+      passes = eventFilter(definition);
+    }
+    const dir = r.query.get('dir') ?? 'f';
+    if (dir !== 'b' && dir !== 'f') {
+      throw new MatrixError(
+        400,
+        'M_INVALID_PARAM',
+        "Query parameter 'dir' must be one of ['b', 'f']",
+      );
+    }
+    const limit = Math.max(0, Number(r.query.get('limit') ?? 10) || 10);
+    const fromParam = r.query.get('from');
+    const from = fromParam === null ? (dir === 'b' ? upTo : 0) : this.parseToken(fromParam);
+    const toParam = r.query.get('to');
+    const to = toParam === null ? undefined : this.parseToken(toParam);
+    const chunk: StoredEvent[] = [];
+    if (dir === 'b') {
+      for (let i = room.events.length - 1; i >= 0 && chunk.length < limit; i--) {
+        const s = room.events[i]!;
+        if (s.pos > from || s.pos > upTo) continue;
+        if (to !== undefined && s.pos <= to) break;
+        if (passes(s)) chunk.push(s);
+      }
+    } else {
+      for (const s of room.events) {
+        if (chunk.length >= limit || s.pos > upTo) break;
+        if (s.pos <= from) continue;
+        if (to !== undefined && s.pos > to) break;
+        if (passes(s)) chunk.push(s);
+      }
+    }
+    const last = chunk[chunk.length - 1];
+    return Promise.resolve({
+      chunk: chunk.map((s) => clientFormat(s, 'history')),
+      start: fromParam ?? `s${from}`,
+      ...(last ? { end: `s${dir === 'b' ? last.pos - 1 : last.pos}` } : {}),
+    });
+  }
+
+  private getEvent(r: Request): Promise<Json> {
+    const [roomId, eventId] = r.params as [string, string];
+    const { room, upTo } = this.readableRoom(roomId, r.session.userId);
+    const s = room.byId.get(eventId);
+    if (!s || s.pos > upTo) {
+      throw new MatrixError(404, 'M_NOT_FOUND', `Could not find event ${eventId}`);
+    }
+    return Promise.resolve(clientFormat(s, 'history'));
   }
 
   private async putState(r: Request): Promise<Json> {
     const [roomId, type, stateKey = ''] = r.params as [string, string, string?];
     const content = await r.body();
     const sender = r.session.userId;
-    const room = this.roomForMember(roomId, sender);
+    const room = this.roomToSendIn(roomId, sender);
     if (stateKey.startsWith('@') && stateKey !== sender) {
       throw forbidden('You are not allowed to set others state');
     }
     if (type === 'm.room.create') throw forbidden('The room create event cannot be replaced');
     if (type === 'm.room.member' && content.membership !== 'join') {
-      // Membership changes go through /invite, /join and /leave here.
+      // Membership changes go through /invite, /join, /leave, /kick and /ban here.
       throw forbidden('Use the membership endpoints to change membership');
     }
     const levels = powerLevels(room);
     const senderLevel = userLevel(levels, sender);
-    const events = isObject(levels.events) ? levels.events : {};
-    const required = numberOr(events[type], numberOr(levels.state_default, 50));
+    const required = sendLevel(levels, type, true);
     if (senderLevel < required) {
       throw forbidden(
         `You don't have permission to post that to the room. user_level (${senderLevel}) < send_level (${required})`,
@@ -828,10 +1028,9 @@ export class TestHomeserver {
     const txnKey = `${device}|${roomId}|${txnId}`;
     const previous = this.txns.get(txnKey);
     if (previous) return { event_id: previous };
-    const room = this.roomForMember(roomId, sender);
+    const room = this.roomToSendIn(roomId, sender);
     const levels = powerLevels(room);
-    const events = isObject(levels.events) ? levels.events : {};
-    const required = numberOr(events[type], numberOr(levels.events_default, 0));
+    const required = sendLevel(levels, type, false);
     const senderLevel = userLevel(levels, sender);
     if (senderLevel < required) {
       throw forbidden(
@@ -843,6 +1042,48 @@ export class TestHomeserver {
     return { event_id: stored.event.event_id };
   }
 
+  /** Own events need `m.room.redaction` rights; others' the `redact` level too. */
+  private async redact(r: Request): Promise<Json> {
+    const [roomId, eventId, txnId] = r.params as [string, string, string];
+    const body = await r.body();
+    const sender = r.session.userId;
+    const device = `${sender}|${r.session.deviceId}`;
+    const txnKey = `${device}|${roomId}|redact|${txnId}`;
+    const previous = this.txns.get(txnKey);
+    if (previous) return { event_id: previous };
+    const room = this.roomToSendIn(roomId, sender);
+    const target = room.byId.get(eventId);
+    if (!target) throw new MatrixError(404, 'M_NOT_FOUND', `Could not find event ${eventId}`);
+    const levels = powerLevels(room);
+    const senderLevel = userLevel(levels, sender);
+    if (
+      senderLevel < sendLevel(levels, 'm.room.redaction', false) ||
+      (target.event.sender !== sender && senderLevel < numberOr(levels.redact, 50))
+    ) {
+      throw forbidden("You don't have permission to redact events");
+    }
+    const stored = this.appendEvent(
+      room,
+      { type: 'm.room.redaction', sender, content: { ...optionalReason(body) }, redacts: eventId },
+      { device, txnId },
+    );
+    target.redactedBy = stored;
+    target.event.content = redactedContent(target.event);
+    this.txns.set(txnKey, stored.event.event_id);
+    return { event_id: stored.event.event_id };
+  }
+
+  /** The room, if the sender is joined; Synapse's wording for rooms it does not know. */
+  private roomToSendIn(roomId: string, sender: string): Room {
+    const room = this.rooms.get(roomId);
+    if (!room) throw forbidden('Unknown room');
+    const membership = membershipOf(room, sender);
+    if (membership !== 'join') {
+      throw forbidden(`User ${sender} not in room ${roomId} (${membership ?? 'None'})`);
+    }
+    return room;
+  }
+
   private getProfile(r: Request): Promise<Json> {
     const profile = this.userProfile(r.params[0]!);
     if (!profile) throw new MatrixError(404, 'M_NOT_FOUND', 'Profile was not found');
@@ -852,7 +1093,7 @@ export class TestHomeserver {
   private async putProfile(r: Request, field: 'displayname' | 'avatar_url'): Promise<Json> {
     const userId = r.params[0]!;
     if (userId !== r.session.userId) {
-      throw forbidden(`Cannot set another user's ${field}`);
+      throw new MatrixError(400, 'M_FORBIDDEN', `Cannot set another user's ${field}`);
     }
     const body = await r.body();
     const value = body[field];
@@ -879,6 +1120,7 @@ export class TestHomeserver {
     const userId = r.params[0]!;
     if (userId !== r.session.userId) throw forbidden('Can only create filters for local users');
     const filter = await r.body();
+    parseFilter(filter);
     const list = this.filters.get(userId) ?? [];
     this.filters.set(userId, list);
     list.push(filter);
@@ -888,28 +1130,29 @@ export class TestHomeserver {
   private getFilter(r: Request): Promise<Json> {
     const [userId, filterId] = r.params as [string, string];
     if (userId !== r.session.userId) throw forbidden('Cannot get filters for other users');
-    return Promise.resolve(this.lookupFilter(userId, filterId));
+    const filter = this.lookupFilter(userId, filterId);
+    if (!filter) throw new MatrixError(404, 'M_NOT_FOUND', 'No such filter');
+    return Promise.resolve(filter);
   }
 
-  private lookupFilter(userId: string, filterId: string): Json {
-    const filter = /^\d+$/.test(filterId)
-      ? this.filters.get(userId)?.[Number(filterId)]
-      : undefined;
-    if (!filter) throw new MatrixError(404, 'M_NOT_FOUND', 'No such filter');
-    return filter;
+  private lookupFilter(userId: string, filterId: string): Json | undefined {
+    return /^\d+$/.test(filterId) ? this.filters.get(userId)?.[Number(filterId)] : undefined;
+  }
+
+  /** A stream position from a sync or pagination token. */
+  private parseToken(value: string): number {
+    const m = /^s(\d+)$/.exec(value);
+    const pos = m ? Number(m[1]) : NaN;
+    if (!Number.isSafeInteger(pos) || pos > this.stream) {
+      throw new MatrixError(400, 'M_UNKNOWN', 'Invalid stream token');
+    }
+    return pos;
   }
 
   private async sync(r: Request): Promise<Json> {
     const userId = r.session.userId;
     const sinceParam = r.query.get('since');
-    let since: number | undefined;
-    if (sinceParam !== null) {
-      const m = /^s(\d+)$/.exec(sinceParam);
-      since = m ? Number(m[1]) : NaN;
-      if (!Number.isSafeInteger(since) || since > this.stream) {
-        throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid stream token: ${sinceParam}`);
-      }
-    }
+    const since = sinceParam === null ? undefined : this.parseToken(sinceParam);
     const timeout = Math.max(0, Number(r.query.get('timeout') ?? 0) || 0);
     const setPresence = r.query.get('set_presence') ?? 'online';
     if (!['online', 'offline', 'unavailable'].includes(setPresence)) {
@@ -917,32 +1160,34 @@ export class TestHomeserver {
     }
     this.presence.set(userId, setPresence);
     const fullState = r.query.get('full_state') === 'true';
-    let filter: Json = {};
+    let definition: Json = {};
     const filterParam = r.query.get('filter');
     if (filterParam !== null) {
       if (filterParam.trimStart().startsWith('{')) {
         try {
-          filter = parseJsonObject(Buffer.from(filterParam));
+          definition = parseJsonObject(Buffer.from(filterParam));
         } catch {
-          throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid filter');
+          throw new MatrixError(400, 'M_UNKNOWN', 'Invalid filter JSON');
         }
       } else {
-        filter = this.lookupFilter(userId, filterParam);
+        const stored = this.lookupFilter(userId, filterParam);
+        if (!stored) throw new MatrixError(400, 'M_INVALID_PARAM', 'No such filter');
+        definition = stored;
       }
     }
-    const roomFilter = isObject(filter.room) ? filter.room : {};
-    const timelineFilter = isObject(roomFilter.timeline) ? roomFilter.timeline : {};
-    const limit = Math.max(1, numberOr(timelineFilter.limit, DEFAULT_TIMELINE_LIMIT));
-    const notSenders = new Set(
-      Array.isArray(timelineFilter.not_senders)
-        ? timelineFilter.not_senders.filter((v): v is string => typeof v === 'string')
-        : [],
-    );
-    const device = `${userId}|${r.session.deviceId}`;
+    const request = {
+      userId,
+      device: `${userId}|${r.session.deviceId}`,
+      since,
+      fullState,
+      filter: parseFilter(definition),
+    };
+    const memberCache = (device: string) => this.memberCache(device);
 
     const deadline = Date.now() + timeout;
     for (;;) {
-      const result = this.computeSync(userId, device, since, fullState, limit, notSenders);
+      const context = { rooms: this.rooms.values(), stream: this.stream, memberCache };
+      const result = computeSync(context, request);
       // An initial or full-state sync answers at once, as Synapse does.
       if (result.hasData || since === undefined || fullState || Date.now() >= deadline) {
         return result.body;
@@ -969,96 +1214,13 @@ export class TestHomeserver {
     }
   }
 
-  private computeSync(
-    userId: string,
-    device: string,
-    since: number | undefined,
-    fullState: boolean,
-    limit: number,
-    notSenders: ReadonlySet<string> = new Set(),
-  ): { hasData: boolean; body: Json } {
-    const join: Json = {};
-    const invite: Json = {};
-    const leave: Json = {};
-    const format = (s: StoredEvent): SyncEvent => this.formatForSync(s, device);
-    for (const room of this.rooms.values()) {
-      const member = room.state.get(stateKeyOf('m.room.member', userId));
-      if (!member) continue;
-      const membership = member.event.content.membership;
-      const before = since === undefined ? undefined : membershipAt(room, userId, since);
-      if (membership === 'join') {
-        const fresh = since === undefined || fullState || before !== 'join';
-        // Nothing new in the room (state events are in its timeline too): skip it cheaply.
-        if (!fresh && (room.events[room.events.length - 1]?.pos ?? 0) <= since) continue;
-        // The timeline filter's not_senders drops events from the timeline only.
-        const candidates = (fresh ? room.events : eventsAfter(room, since)).filter(
-          (e) => !notSenders.has(e.event.sender),
-        );
-        const inTimeline = new Set(candidates.slice(-limit));
-        const state = [...room.state.values()].filter(
-          (s) => !inTimeline.has(s) && (fresh || s.pos > since),
-        );
-        if (!fresh && candidates.length === 0 && state.length === 0) continue;
-        const timeline = candidates.slice(-limit);
-        join[room.roomId] = {
-          timeline: {
-            events: timeline.map(format),
-            limited: candidates.length > timeline.length,
-            prev_batch: `s${(timeline[0]?.pos ?? this.stream + 1) - 1}`,
-          },
-          state: { events: state.map(format) },
-          account_data: { events: [] },
-          ephemeral: { events: [] },
-          unread_notifications: { notification_count: 0, highlight_count: 0 },
-          summary: {},
-        };
-      } else if (membership === 'invite') {
-        if (since !== undefined && member.pos <= since) continue;
-        const stripped = INVITE_STATE_TYPES.flatMap((type) => {
-          const s = room.state.get(stateKeyOf(type, ''));
-          return s ? [s] : [];
-        });
-        stripped.push(member);
-        invite[room.roomId] = {
-          invite_state: {
-            events: stripped.map(({ event }) => ({
-              type: event.type,
-              state_key: event.state_key,
-              sender: event.sender,
-              content: event.content,
-            })),
-          },
-        };
-      } else if (since !== undefined && member.pos > since) {
-        // Leave (or ban) since the last sync: send the events up to the leave, once.
-        if (before !== 'join' && before !== 'invite') continue;
-        const candidates = eventsAfter(room, since).filter((e) => e.pos <= member.pos);
-        const timeline = candidates.slice(-limit);
-        leave[room.roomId] = {
-          timeline: {
-            events: timeline.map(format),
-            limited: candidates.length > timeline.length,
-            prev_batch: `s${timeline[0]!.pos - 1}`,
-          },
-          state: { events: [] },
-          account_data: { events: [] },
-        };
-      }
+  private memberCache(device: string): Map<string, string> {
+    let cache = this.memberCaches.get(device);
+    if (!cache) {
+      cache = new Map();
+      this.memberCaches.set(device, cache);
     }
-    const hasData =
-      Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length > 0;
-    return {
-      hasData,
-      body: {
-        next_batch: `s${this.stream}`,
-        rooms: { join, invite, leave, knock: {} },
-        presence: { events: [] },
-        account_data: { events: [] },
-        to_device: { events: [] },
-        device_lists: { changed: [], left: [] },
-        device_one_time_keys_count: {},
-      },
-    };
+    return cache;
   }
 
   private async upload(r: Request): Promise<Json> {
@@ -1073,18 +1235,17 @@ export class TestHomeserver {
     return { content_uri: `mxc://${this.serverName}/${mediaId}` };
   }
 
-  private download(r: Request): Promise<undefined> {
-    const [serverName, mediaId] = r.params as [string, string];
+  private download(r: Request, named = true): Promise<undefined> {
+    const [serverName, mediaId, pathName] = r.params as [string, string, string?];
     const media = serverName === this.serverName ? this.media.get(mediaId) : undefined;
-    if (!media) throw new MatrixError(404, 'M_NOT_FOUND', 'Not found');
+    if (!media) {
+      throw new MatrixError(404, 'M_NOT_FOUND', `Not found [b'${serverName}', b'${mediaId}']`);
+    }
+    const filename = (named && (pathName || media.filename)) || undefined;
     r.res.writeHead(200, {
       'Content-Type': media.contentType,
       'Content-Length': media.data.length,
-      ...(media.filename
-        ? {
-            'Content-Disposition': `inline; filename*=utf-8''${encodeURIComponent(media.filename)}`,
-          }
-        : {}),
+      ...(filename ? { 'Content-Disposition': contentDisposition(filename) } : {}),
     });
     r.res.end(r.req.method === 'HEAD' ? undefined : media.data);
     return Promise.resolve(undefined);
@@ -1122,14 +1283,6 @@ export class TestHomeserver {
     return { accessToken, deviceId: session.deviceId };
   }
 
-  private requireKnownUser(userId: string): void {
-    if (!/^@[^:]+:.+$/.test(userId))
-      throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid user ID: ${userId}`);
-    if (userId.endsWith(`:${this.serverName}`) && !this.users.has(userId)) {
-      throw new MatrixError(404, 'M_NOT_FOUND', `Unknown user ${userId}`);
-    }
-  }
-
   private memberContent(userId: string, membership: string): Json {
     const user = this.users.get(userId);
     return {
@@ -1139,43 +1292,9 @@ export class TestHomeserver {
     };
   }
 
-  /** The room, if the user is joined (or, with `pastOk`, was joined and has since left). */
-  private roomForMember(roomId: string, userId: string, pastOk = false): Room {
-    const room = this.rooms.get(roomId);
-    const membership = room && membershipOf(room, userId);
-    if (room && membership === 'join') return room;
-    if (room && pastOk && (membership === 'leave' || membership === 'ban')) {
-      if (room.events.some((e) => isMemberEvent(e, userId, 'join'))) return room;
-    }
-    throw forbidden(`User ${userId} not in room ${roomId}`);
-  }
-
-  /** Current state for members; for former members, the state as of their leaving. */
-  private visibleState(room: Room, userId: string): Map<string, ClientEvent> {
-    const result = new Map<string, ClientEvent>();
-    const membership = membershipOf(room, userId);
-    if (membership === 'join' || membership === 'invite') {
-      for (const [key, s] of room.state) result.set(key, s.event);
-      if (membership === 'invite') {
-        const own = result.get(stateKeyOf('m.room.member', userId))!;
-        result.clear();
-        result.set(stateKeyOf('m.room.member', userId), own);
-      }
-      return result;
-    }
-    const leftAt = room.state.get(stateKeyOf('m.room.member', userId))?.pos ?? -1;
-    for (const s of room.events) {
-      if (s.pos > leftAt) break;
-      if (s.event.state_key !== undefined) {
-        result.set(stateKeyOf(s.event.type, s.event.state_key), s.event);
-      }
-    }
-    return result;
-  }
-
   private appendEvent(
     room: Room,
-    partial: { type: string; sender: string; content: Json; state_key?: string },
+    partial: { type: string; sender: string; content: Json; state_key?: string; redacts?: string },
     txn?: StoredEvent['txn'],
   ): StoredEvent {
     const event: ClientEvent = {
@@ -1187,42 +1306,31 @@ export class TestHomeserver {
       room_id: room.roomId,
       unsigned: {},
       ...(partial.state_key !== undefined ? { state_key: partial.state_key } : {}),
+      ...(partial.redacts !== undefined ? { redacts: partial.redacts } : {}),
     };
     if (federationBytes(event, room, this.serverName) > this.maxEventBytes) {
       throw new MatrixError(413, 'M_TOO_LARGE', 'event too large');
     }
+    const stored: StoredEvent = { pos: ++this.stream, event, ...(txn ? { txn } : {}) };
     if (partial.state_key !== undefined) {
-      const previous = room.state.get(stateKeyOf(partial.type, partial.state_key));
+      const key = stateKeyOf(partial.type, partial.state_key);
+      const previous = room.state.get(key);
       if (previous) {
+        stored.replaced = previous;
         event.unsigned = {
           replaces_state: previous.event.event_id,
           prev_content: previous.event.content,
           prev_sender: previous.event.sender,
         };
       }
+      room.state.set(key, stored);
     }
-    const stored: StoredEvent = { pos: ++this.stream, event, ...(txn ? { txn } : {}) };
     room.events.push(stored);
-    if (partial.state_key !== undefined) {
-      room.state.set(stateKeyOf(partial.type, partial.state_key), stored);
-    }
+    room.byId.set(event.event_id, stored);
+    countUnread(room, stored);
     this.wake();
     for (const listener of this.eventListeners) listener(event);
     return stored;
-  }
-
-  private formatForSync(stored: StoredEvent, device: string): SyncEvent {
-    // Sync events omit room_id (ClientEventWithoutRoomID); the sending device sees its txn id.
-    const event: Partial<ClientEvent> = { ...stored.event };
-    delete event.room_id;
-    return {
-      ...(event as SyncEvent),
-      unsigned: {
-        ...stored.event.unsigned,
-        age: Math.max(0, Date.now() - stored.event.origin_server_ts),
-        ...(stored.txn?.device === device ? { transaction_id: stored.txn.txnId } : {}),
-      },
-    };
   }
 
   private wake(): void {
@@ -1231,33 +1339,6 @@ export class TestHomeserver {
 }
 
 // ---- Pure helpers ----
-
-/**
- * The bytes of an event as Synapse measures it against MAX_PDU_BYTES: its federation form,
- * with the references to its auth and previous events, depth, hashes and a signature.
- */
-function federationBytes(event: ClientEvent, room: Room, serverName: string): number {
-  const fields: Partial<ClientEvent> = { ...event };
-  delete fields.event_id;
-  delete fields.unsigned;
-  const authTypes = ['m.room.create', 'm.room.power_levels', 'm.room.join_rules'];
-  const auth = [
-    ...authTypes.map((type) => room.state.get(stateKeyOf(type, ''))),
-    room.state.get(stateKeyOf('m.room.member', event.sender)),
-  ].flatMap((s) => (s ? [s.event.event_id] : []));
-  const last = room.events[room.events.length - 1];
-  const pdu = {
-    ...fields,
-    auth_events: auth,
-    prev_events: last ? [last.event.event_id] : [],
-    depth: room.events.length + 1,
-    hashes: { sha256: randomId(32) },
-    origin: serverName,
-    signatures: { [serverName]: { 'ed25519:a_test': randomId(64) } },
-    unsigned: { age_ts: event.origin_server_ts },
-  };
-  return Buffer.byteLength(JSON.stringify(pdu));
-}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent || res.destroyed) return;
@@ -1302,67 +1383,71 @@ function requireString(body: Json, key: string): string {
   return value;
 }
 
-function forbidden(message: string): MatrixError {
-  return new MatrixError(403, 'M_FORBIDDEN', message);
+/** Synapse checks the syntax of user ids, not that a local user exists. */
+function requireUserId(userId: string): void {
+  if (!/^@[^:]+:.+$/.test(userId)) {
+    throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid user ID: ${userId}`);
+  }
 }
 
 function pick(obj: Json, key: string): Json {
   return obj[key] === undefined ? {} : { [key]: obj[key] };
 }
 
-/** A room's events after a stream position; events are in position order, so from the end. */
-function eventsAfter(room: Room, since: number): StoredEvent[] {
-  let start = room.events.length;
-  while (start > 0 && room.events[start - 1]!.pos > since) start--;
-  return room.events.slice(start);
-}
-
 function optionalReason(body: Json): Json {
   return typeof body.reason === 'string' ? { reason: body.reason } : {};
 }
 
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isInteger(value) ? value : fallback;
+function contentDisposition(filename: string): string {
+  return /^[\x20-\x7e]+$/.test(filename) && !/[";\\]/.test(filename)
+    ? `inline; filename=${filename}`
+    : `inline; filename*=utf-8''${encodeURIComponent(filename)}`;
 }
 
-function membershipOf(room: Room, userId: string): string | undefined {
-  const content = room.state.get(stateKeyOf('m.room.member', userId))?.event.content;
-  return typeof content?.membership === 'string' ? content.membership : undefined;
+/**
+ * The bytes of an event as Synapse measures it against MAX_PDU_BYTES: its federation form,
+ * with the references to its auth and previous events, depth, hashes and a signature.
+ */
+function federationBytes(event: ClientEvent, room: Room, serverName: string): number {
+  const fields: Partial<ClientEvent> = { ...event };
+  delete fields.event_id;
+  delete fields.unsigned;
+  const authTypes = ['m.room.create', 'm.room.power_levels', 'm.room.join_rules'];
+  const auth = [
+    ...authTypes.map((type) => room.state.get(stateKeyOf(type, ''))),
+    room.state.get(stateKeyOf('m.room.member', event.sender)),
+  ].flatMap((s) => (s ? [s.event.event_id] : []));
+  const last = room.events[room.events.length - 1];
+  const pdu = {
+    ...fields,
+    auth_events: auth,
+    prev_events: last ? [last.event.event_id] : [],
+    depth: room.events.length + 1,
+    hashes: { sha256: randomId(32) },
+    origin: serverName,
+    signatures: { [serverName]: { 'ed25519:a_test': randomId(64) } },
+    unsigned: { age_ts: event.origin_server_ts },
+  };
+  return Buffer.byteLength(JSON.stringify(pdu));
 }
 
-function membershipAt(room: Room, userId: string, pos: number): string | undefined {
-  // Usually the current membership is older than `pos`; else walk back from the newest event.
-  const current = room.state.get(stateKeyOf('m.room.member', userId));
-  if (current && current.pos <= pos) return current.event.content.membership as string;
-  for (let i = room.events.length - 1; i >= 0; i--) {
-    const s = room.events[i]!;
-    if (s.pos > pos) continue;
-    if (s.event.type === 'm.room.member' && s.event.state_key === userId) {
-      return s.event.content.membership as string;
-    }
+/**
+ * The default push rules' notification count: other members' messages (not notices, which
+ * `.m.rule.suppress_notices` silences) since each member's latest join.
+ */
+function countUnread(room: Room, s: StoredEvent): void {
+  const { type, sender, content, state_key: stateKey } = s.event;
+  if (type === 'm.room.member' && content.membership === 'join') {
+    room.unread.set(stateKey!, 0);
+    return;
   }
-  return undefined;
-}
-
-function isMemberEvent(s: StoredEvent, userId: string, membership: string): boolean {
-  return (
-    s.event.type === 'm.room.member' &&
-    s.event.state_key === userId &&
-    s.event.content.membership === membership
-  );
-}
-
-function powerLevels(room: Room): Json {
-  const event = room.state.get(stateKeyOf('m.room.power_levels', ''));
-  if (event) return event.event.content;
-  // Without a power levels event the creator has 100 and everything else needs 0 (spec).
-  const creator = room.state.get(stateKeyOf('m.room.create', ''))?.event.sender;
-  return { users: creator ? { [creator]: 100 } : {}, state_default: 0, events_default: 0 };
-}
-
-function userLevel(levels: Json, userId: string): number {
-  const users = isObject(levels.users) ? levels.users : {};
-  return numberOr(users[userId], numberOr(levels.users_default, 0));
+  const notifies =
+    (type === 'm.room.message' && content.msgtype !== 'm.notice') || type === 'm.room.encrypted';
+  if (!notifies) return;
+  for (const [userId, count] of room.unread) {
+    if (userId !== sender && membershipOf(room, userId) === 'join')
+      room.unread.set(userId, count + 1);
+  }
 }
 
 /** The spec's auth rule for m.room.power_levels: nobody grants or edits above their own level. */

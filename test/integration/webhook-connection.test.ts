@@ -59,7 +59,8 @@ describe.each(testDatabaseKinds())('inbound webhooks end to end (%s)', (kind) =>
       service: 'generic',
       botUserId: b.bot.userId,
       id: connectionId(roomId, TYPE, 'alerts'),
-      config: { name: 'alerts' },
+      // Dimension reads the URL from config.url.
+      config: { name: 'alerts', url },
       secrets: { url, hookId },
     });
     const state = stateOf('alerts')!;
@@ -68,6 +69,7 @@ describe.each(testDatabaseKinds())('inbound webhooks end to end (%s)', (kind) =>
     // The hook id is a secret of the database, never in the room.
     expect(JSON.stringify(b.hs.roomState(roomId))).not.toContain(hookId);
 
+    // Listed for a user who may manage webhooks here: with config.url, without secrets.
     const listed = await b.v1('get', `/${roomId}/connections`, mod.userId);
     expect(listed.body).toEqual([{ ...created.body, secrets: undefined }].map(stripUndefined));
 
@@ -81,9 +83,12 @@ describe.each(testDatabaseKinds())('inbound webhooks end to end (%s)', (kind) =>
       .v1('patch', `/${roomId}/connections/${created.body.id}`, mod.userId)
       .send({ waitForComplete: true });
     expect(patched.status).toBe(200);
-    expect(patched.body.config).toEqual({ name: 'alerts', waitForComplete: true, hookId });
+    expect(patched.body.config).toEqual({ name: 'alerts', waitForComplete: true, url });
     expect(patched.body.secrets).toEqual({ url, hookId });
-    expect(stateOf('alerts')!.content).toEqual({ name: 'alerts', waitForComplete: true, hookId });
+    // The hook id is in no config: not in the room state, not in the stored row.
+    expect(stateOf('alerts')!.content).toEqual({ name: 'alerts', waitForComplete: true });
+    const row = await b.t.db.knex('connection').where({ id: created.body.id }).first();
+    expect(row.config).toEqual({ name: 'alerts', waitForComplete: true });
     // waitForComplete: the answer comes once the message is in the room.
     const completed = await post(url, { text: 'second' });
     expect(completed.status).toBe(200);

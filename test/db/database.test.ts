@@ -21,6 +21,7 @@ const ALL_TABLES = [
   'feed_item_seen',
   'feed_state',
   'instance',
+  'instance_database',
   'oauth_state',
   'plugin',
   'plugin_archive',
@@ -43,6 +44,7 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
         '20261122010000_clients',
         '20261122020000_instances',
         '20261201000000_connections',
+        '20261215000000_instance_database',
       ]);
       expect(await tables(db.knex)).toEqual(ALL_TABLES);
     } finally {

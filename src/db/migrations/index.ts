@@ -3,6 +3,7 @@ import * as plugins from './20261122000000_plugins';
 import * as clients from './20261122010000_clients';
 import * as instances from './20261122020000_instances';
 import * as connections from './20261201000000_connections';
+import * as instanceDatabase from './20261215000000_instance_database';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261122010000_clients', clients],
   ['20261122020000_instances', instances],
   ['20261201000000_connections', connections],
+  ['20261215000000_instance_database', instanceDatabase],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -27,6 +27,15 @@ const SETTINGS: InstanceDatabaseSettings = {
   idleMs: 60_000,
 };
 
+async function rowsOf<T = Record<string, unknown>>(
+  knex: Knex,
+  sql: string,
+  bindings: Knex.RawBinding[] = [],
+): Promise<T[]> {
+  const result: { rows: T[] } = await knex.raw(sql, bindings);
+  return result.rows;
+}
+
 describe.each(testDatabaseKinds())('instance databases (%s)', (kind) => {
   let db: Database;
   const open: InstanceDatabases[] = [];
@@ -43,13 +52,8 @@ describe.each(testDatabaseKinds())('instance databases (%s)', (kind) => {
     return made;
   }
 
-  async function rows<T = Record<string, unknown>>(
-    sql: string,
-    bindings: Knex.RawBinding[] = [],
-  ): Promise<T[]> {
-    const result: { rows: T[] } = await db.knex.raw(sql, bindings);
-    return result.rows;
-  }
+  const rows = <T = Record<string, unknown>>(sql: string, bindings: Knex.RawBinding[] = []) =>
+    rowsOf<T>(db.knex, sql, bindings);
 
   /** Sessions of a role as the server sees them. */
   async function sessionsOf(role: string): Promise<number> {
@@ -507,9 +511,7 @@ describe.each(testDatabaseKinds())('instance databases of earlier releases (%s)'
         .select<{ instance_id: string; schema_name: string; role_name: string }[]>('*');
       expect(moved.map((m) => m.instance_id)).toEqual([ids.quoted, ids.shared]);
       const ownerOf = async (sql: string, name: string) =>
-        ((await db.knex.raw(sql, [name])) as { rows: { owner: string }[] }).rows.map(
-          (r) => r.owner,
-        );
+        (await rowsOf<{ owner: string }>(db.knex, sql, [name])).map((r) => r.owner);
       for (const m of moved) {
         expect(m.schema_name).toBe(m.role_name);
         expect(
@@ -537,18 +539,19 @@ describe.each(testDatabaseKinds())('instance databases of earlier releases (%s)'
         ).toEqual([[`from ${legacy(m.instance_id)}`, m.role_name]]);
       }
       const roles = (
-        (await db.knex.raw(`select rolname from pg_roles where rolname like ? order by 1`, [
-          `mbp_legacy${tag}%`,
-        ])) as { rows: { rolname: string }[] }
-      ).rows.map((r) => r.rolname);
+        await rowsOf<{ rolname: string }>(
+          db.knex,
+          `select rolname from pg_roles where rolname like ? order by 1`,
+          [`mbp_legacy${tag}%`],
+        )
+      ).map((r) => r.rolname);
       // The shared role still owns a schema elsewhere; the other went.
       expect(roles).toEqual([legacy(ids.shared)]);
       expect(
-        (
-          (await db.knex.raw(`select nspname from pg_namespace where nspname like 'mbp_%'`)) as {
-            rows: unknown[];
-          }
-        ).rows,
+        await rowsOf(
+          db.knex,
+          `select nspname from pg_namespace where starts_with(nspname, 'mbp_')`,
+        ),
       ).toEqual([]);
       // The instance that lost the shared name, and the one without a schema, start empty.
       for (const id of [ids.underscore, ids.schemaless]) {

@@ -9,6 +9,7 @@ import { clientsPart } from './parts/clients';
 import { commandsPart } from './parts/commands';
 import { footprintPart } from './parts/footprint';
 import { pluginsPart } from './parts/plugins';
+import { slowQueryPart } from './parts/slow-query';
 import { transformationsPart } from './parts/transformations';
 import { uploadPart } from './parts/upload';
 import { webhooksPart } from './parts/webhooks';
@@ -20,6 +21,7 @@ const PARTS: readonly BenchPart[] = [
   clientsPart,
   commandsPart,
   pluginsPart,
+  slowQueryPart,
   webhooksPart,
   transformationsPart,
   footprintPart,

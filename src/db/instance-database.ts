@@ -139,9 +139,10 @@ export class InstanceDatabaseUnsafeError extends Error {
 /**
  * Lets the role log in with the password whose SCRAM verifier is given, at most
  * `connectionLimit` sessions at a time (a limit the role cannot change itself). Checks first that
- * the database gives the role nothing beyond its schema: CREATE anywhere else (PostgreSQL before
- * 15 gave everyone CREATE on `public`) would let it plant objects where Switchboard's own
- * statements look for them.
+ * the role cannot create objects where Switchboard's own statements look for them (its search
+ * path: PostgreSQL before 15 gave everyone CREATE on `public`), which would let it plant a
+ * function or table that Switchboard then uses. Other instances' schemas are searched by nobody
+ * but their own role.
  */
 export async function enableInstanceLogin(
   db: Knex,
@@ -153,8 +154,8 @@ export async function enableInstanceLogin(
     (
       await rowsOf<{ name: string }>(
         db.raw(
-          `select nspname as name from pg_namespace
-            where nspname <> ? and has_schema_privilege(?, oid, 'CREATE') order by 1`,
+          `select nspname as name from unnest(current_schemas(false)) as nspname
+            where nspname <> ? and has_schema_privilege(?, nspname, 'CREATE') order by 1`,
           [login.schema, login.role],
         ),
       )
@@ -168,7 +169,8 @@ export async function enableInstanceLogin(
   const others = await writable();
   if (others.length > 0) {
     throw new InstanceDatabaseUnsafeError(
-      `the database lets the instance role ${login.role} create objects in ${others.join(', ')}; ` +
+      `the database lets the instance role ${login.role} create objects in ${others.join(', ')} ` +
+        `(on Switchboard's search path); ` +
         `revoke CREATE on ${others.length > 1 ? 'those schemas' : 'that schema'} from PUBLIC ` +
         `(e.g. REVOKE CREATE ON SCHEMA public FROM PUBLIC) for instance databases to be confined`,
     );

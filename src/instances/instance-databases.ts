@@ -96,7 +96,13 @@ export class InstanceDatabases {
         { logger: `maubot.instance.${instanceId}`, role: login.role, reason: err.message },
         "the instance database refused Switchboard's login; its password is replaced and its other sessions ended",
       );
-      await this.lock.run(instanceId, () => this.newPassword(login));
+      await this.lock.run(instanceId, async () => {
+        // Calls that failed together replace the password once.
+        const current = await findInstanceDatabase(this.knex, instanceId);
+        if (current?.password?.ciphertext === login.password?.ciphertext) {
+          await this.newPassword(login);
+        }
+      });
       await endInstanceSessions(this.knex, login.role, this.connections.sessionsOf(login.role));
       return this.connections.run(login, sql, params);
     }

@@ -439,26 +439,36 @@ describe.each(testDatabaseKinds())('instance databases (%s)', (kind) => {
     await dbs.query('after', 'create table again (x int)');
   });
 
-  it('refuses a database that lets every role create objects in a shared schema', async () => {
-    await addInstanceRows(db.knex, ['open1', 'open2']);
+  it("refuses a database that lets every role create objects on Switchboard's search path", async () => {
+    await addInstanceRows(db.knex, ['open1', 'open2', 'open3']);
     const dbs = databases();
-    const schema = `shared_${randomBytes(3).toString('hex')}`;
+    // Switchboard's search path is "$user", public: a schema named after its login is on it.
+    const own = `"${db.connectionParams().user}"`;
     await db.knex.raw('grant create on schema public to public');
-    await db.knex.raw(`create schema ${schema}`);
-    await db.knex.raw(`grant create on schema ${schema} to public`);
+    await db.knex.raw(`create schema ${own}`);
+    await db.knex.raw(`grant create on schema ${own} to public`);
     try {
-      // public is Switchboard's to fix; another schema is the admin's.
-      await expect(dbs.prepare('open1')).rejects.toThrow(`lets the instance role sbi_`);
+      // public is Switchboard's to fix; the other schema is the admin's.
+      await expect(dbs.prepare('open1')).rejects.toThrow(
+        new RegExp(
+          `lets the instance role sbi_\\d+_\\d+ create objects in ${db.connectionParams().user} \\(on Switchboard's search path\\)`,
+        ),
+      );
       expect(await rows(`select has_schema_privilege('public', 'public', 'CREATE') as c`)).toEqual([
         { c: false },
       ]);
-      await db.knex.raw(`drop schema ${schema}`);
+      await db.knex.raw(`drop schema ${own}`);
       await dbs.prepare('open2');
       await expect(dbs.query('open2', 'create table public.planted (x int)')).rejects.toMatchObject(
         { reason: 'statement' },
       );
+      // What one instance opens in its own schema is searched by nobody else: no refusal.
+      const login = await dbs.prepare('open2');
+      await dbs.query('open2', `grant create, usage on schema "${login.schema}" to public`);
+      await dbs.prepare('open3');
+      await dbs.query('open3', 'select 1');
     } finally {
-      await db.knex.raw(`drop schema if exists ${schema}`);
+      await db.knex.raw(`drop schema if exists ${own}`);
     }
   });
 });

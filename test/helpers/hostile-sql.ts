@@ -168,8 +168,9 @@ export function hostileCorpus(t: HostileTargets): HostileStatement[] {
     allowed('set statement_timeout = 0'),
     allowed('set search_path = public'),
     // Its own objects outside the schema: large objects (dropped with the role); its own table
-    // shared on purpose.
+    // and schema opened on purpose (nobody else searches them).
     allowed('select lo_create(0)'),
     allowed('grant select on notes to public'),
+    allowed(`grant create, usage on schema "${t.ownSchema}" to public`),
   ];
 }

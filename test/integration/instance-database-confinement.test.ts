@@ -329,6 +329,12 @@ describe.each(testDatabaseKinds())('instance database confinement (%s)', (kind) 
   }, 120_000);
 
   it("when the attacker is deleted, its schema, role and large objects go, and the victim's data stays", async () => {
+    // What it opened of its own schema keeps no other instance from starting.
+    const newcomer = await api().put('/instance/newcomer', {
+      type: 'switchboard.karma',
+      primary_user: room.bot.userId,
+    });
+    expect(newcomer.body).toMatchObject({ started: true, database: true });
     expect(
       await rowsOf(
         db.knex,

@@ -50,7 +50,7 @@ describe('the server process', () => {
     expect(await proc.exited).toBe(0);
     expect(proc.stdout()).toMatch(/with password: \S+/);
     expect(proc.stdout()).toContain(
-      '"migrations":["20261122000000_plugins","20261122010000_clients","20261122020000_instances","20261201000000_connections"]',
+      '"migrations":["20261122000000_plugins","20261122010000_clients","20261122020000_instances","20261201000000_connections","20261215000000_instance_database"]',
     );
     const again = runServer(['migrate'], { SWITCHBOARD_DATA_DIR: dataDir });
     expect(await again.exited).toBe(0);

@@ -1,17 +1,9 @@
 /** /health while plugins and the explorer run slow instance database statements. */
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { TestHomeserver } from '../../test/homeserver/test-homeserver';
-import {
-  DURATION_S,
-  SERVER_NODE_FLAGS,
-  profileFlags,
-  spawn,
-  stopChild,
-  type BenchPart,
-} from '../lib';
+import { type BenchPart, DURATION_S, startBenchChild, stopChild } from '../lib';
 
 const SLOW_INSTANCES = 2;
 /** Explorer calls running `select pg_sleep(3)` at any moment, one per instance. */
@@ -26,32 +18,22 @@ const SLOW_STATEMENT = 'select pg_sleep(3)';
  */
 async function run(): Promise<boolean> {
   const hs = await TestHomeserver.start();
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: ChildProcess | undefined;
   let exploring = false;
   const explorers: Promise<void>[] = [];
   try {
     const bot = hs.registerUser('slow');
-    child = spawn(
-      process.execPath,
-      [
-        ...SERVER_NODE_FLAGS,
-        ...profileFlags(),
-        '--import',
-        'tsx',
-        join(__dirname, '..', 'slow-query.ts'),
-      ],
+    let line: string;
+    ({ child, line } = await startBenchChild(
+      'slow-query.ts',
       {
-        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-        env: {
-          ...process.env,
-          BENCH_HS_URL: hs.url,
-          BENCH_TOKENS: JSON.stringify([bot.accessToken]),
-          BENCH_SLOW_INSTANCES: String(SLOW_INSTANCES),
-        },
+        BENCH_HS_URL: hs.url,
+        BENCH_TOKENS: JSON.stringify([bot.accessToken]),
+        BENCH_SLOW_INSTANCES: String(SLOW_INSTANCES),
       },
-    );
+      { ipc: true },
+    ));
     const server = child;
-    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
     const { port, token, instances } = JSON.parse(line) as {
       port: number;
       token: string;

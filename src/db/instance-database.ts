@@ -42,24 +42,14 @@ function toLogin(row: DbInstanceDatabaseRow): InstanceDatabaseLogin {
   };
 }
 
+/** The instance's database, found by its instance's id or by its role. */
 export async function findInstanceDatabase(
   db: Knex,
-  instanceId: string,
+  by: { instanceId: string } | { role: string },
 ): Promise<InstanceDatabaseLogin | null> {
   const row = await db('instance_database')
     .select<DbInstanceDatabaseRow[]>('*')
-    .where({ instance_id: instanceId })
-    .first();
-  return row ? toLogin(row) : null;
-}
-
-export async function findInstanceDatabaseByRole(
-  db: Knex,
-  role: string,
-): Promise<InstanceDatabaseLogin | null> {
-  const row = await db('instance_database')
-    .select<DbInstanceDatabaseRow[]>('*')
-    .where({ role_name: role })
+    .where('instanceId' in by ? { instance_id: by.instanceId } : { role_name: by.role })
     .first();
   return row ? toLogin(row) : null;
 }

@@ -15,7 +15,6 @@ import {
   endInstanceSessions,
   restoreInstanceDatabase,
   findInstanceDatabase,
-  findInstanceDatabaseByRole,
   instanceTables,
   saveInstanceDatabasePassword,
   type ColumnInfo,
@@ -72,7 +71,7 @@ export class InstanceDatabases {
   prepare(instanceId: string): Promise<InstanceDatabaseLogin> {
     return this.lock.run(instanceId, async () => {
       const login =
-        (await findInstanceDatabase(this.knex, instanceId)) ??
+        (await findInstanceDatabase(this.knex, { instanceId })) ??
         (await this.knex.transaction((trx) => createInstanceDatabase(trx, instanceId)));
       await restoreInstanceDatabase(this.knex, login);
       return login.password ? login : this.newPassword(login);
@@ -98,7 +97,7 @@ export class InstanceDatabases {
       );
       await this.lock.run(instanceId, async () => {
         // Calls that failed together replace the password once.
-        const current = await findInstanceDatabase(this.knex, instanceId);
+        const current = await findInstanceDatabase(this.knex, { instanceId });
         if (current?.password?.ciphertext === login.password?.ciphertext) {
           await this.newPassword(login);
         }
@@ -120,7 +119,7 @@ export class InstanceDatabases {
    * ending the role's sessions; nothing when it has none.
    */
   async drop(trx: Knex.Transaction, instanceId: string): Promise<void> {
-    const login = await findInstanceDatabase(trx, instanceId);
+    const login = await findInstanceDatabase(trx, { instanceId });
     if (!login) return;
     await this.connections.close(login.role);
     if (!(await dropInstanceDatabase(trx, login))) {
@@ -137,7 +136,7 @@ export class InstanceDatabases {
   }
 
   private async loginOf(instanceId: string): Promise<InstanceDatabaseLogin> {
-    const login = await findInstanceDatabase(this.knex, instanceId);
+    const login = await findInstanceDatabase(this.knex, { instanceId });
     if (!login?.password) return this.prepare(instanceId);
     // A password sealed with a key that is being retired is replaced by one sealed anew.
     if (this.secrets.needsResealing(login.password)) {
@@ -156,7 +155,7 @@ export class InstanceDatabases {
   }
 
   private async passwordOf(role: string): Promise<string> {
-    const login = await findInstanceDatabaseByRole(this.knex, role);
+    const login = await findInstanceDatabase(this.knex, { role });
     if (!login?.password) throw new Error(`no password is stored for ${role}`);
     return this.secrets.open(login.password);
   }

@@ -11,7 +11,7 @@ import {
   type InstanceDatabaseSettings,
 } from '../../src/instances/instance-databases';
 import { SecretBox } from '../../src/secrets/secret-box';
-import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+import { openTestDatabase, queryRows, testDatabaseKinds } from '../helpers/databases';
 import { addInstanceRows } from '../helpers/instance-rows';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
@@ -26,15 +26,6 @@ const SETTINGS: InstanceDatabaseSettings = {
   maxConnections: 10,
   idleMs: 60_000,
 };
-
-async function rowsOf<T = Record<string, unknown>>(
-  knex: Knex,
-  sql: string,
-  bindings: Knex.RawBinding[] = [],
-): Promise<T[]> {
-  const result: { rows: T[] } = await knex.raw(sql, bindings);
-  return result.rows;
-}
 
 describe.each(testDatabaseKinds())('instance databases (%s)', (kind) => {
   let db: Database;
@@ -53,7 +44,7 @@ describe.each(testDatabaseKinds())('instance databases (%s)', (kind) => {
   }
 
   const rows = <T = Record<string, unknown>>(sql: string, bindings: Knex.RawBinding[] = []) =>
-    rowsOf<T>(db.knex, sql, bindings);
+    queryRows<T>(db.knex, sql, bindings);
 
   /** Sessions of a role as the server sees them. */
   async function sessionsOf(role: string): Promise<number> {
@@ -135,7 +126,7 @@ describe.each(testDatabaseKinds())('instance databases (%s)', (kind) => {
       ),
     ).toEqual([{ nspname: login.schema }]);
     // Its password is stored sealed, and the server keeps only a SCRAM verifier of it.
-    const stored = await findInstanceDatabase(db.knex, 'own');
+    const stored = await findInstanceDatabase(db.knex, { instanceId: 'own' });
     const password = new SecretBox(KEY).open(stored!.password!);
     expect(JSON.stringify(await db.knex('instance_database').select('*'))).not.toContain(password);
     const [authid] = await rows<{ p: string }>(
@@ -429,7 +420,7 @@ describe.each(testDatabaseKinds())('instance databases (%s)', (kind) => {
     await dbs.query('before', 'insert into kept values (7)');
     await db.knex('instance').where({ id: 'before' }).update({ id: 'after' });
     expect((await dbs.query('after', 'select x from kept')).rows).toEqual([[7]]);
-    expect(await findInstanceDatabase(db.knex, 'before')).toBeNull();
+    expect(await findInstanceDatabase(db.knex, { instanceId: 'before' })).toBeNull();
     const login = await dbs.prepare('after');
     await dbs.query('after', `drop schema "${login.schema}" cascade`);
     await expect(dbs.query('after', 'create table again (x int)')).rejects.toMatchObject({
@@ -521,7 +512,7 @@ describe.each(testDatabaseKinds())('instance databases of earlier releases (%s)'
         .select<{ instance_id: string; schema_name: string; role_name: string }[]>('*');
       expect(moved.map((m) => m.instance_id)).toEqual([ids.quoted, ids.shared]);
       const ownerOf = async (sql: string, name: string) =>
-        (await rowsOf<{ owner: string }>(db.knex, sql, [name])).map((r) => r.owner);
+        (await queryRows<{ owner: string }>(db.knex, sql, [name])).map((r) => r.owner);
       for (const m of moved) {
         expect(m.schema_name).toBe(m.role_name);
         expect(
@@ -549,7 +540,7 @@ describe.each(testDatabaseKinds())('instance databases of earlier releases (%s)'
         ).toEqual([[`from ${legacy(m.instance_id)}`, m.role_name]]);
       }
       const roles = (
-        await rowsOf<{ rolname: string }>(
+        await queryRows<{ rolname: string }>(
           db.knex,
           `select rolname from pg_roles where rolname like ? order by 1`,
           [`mbp_legacy${tag}%`],
@@ -558,7 +549,7 @@ describe.each(testDatabaseKinds())('instance databases of earlier releases (%s)'
       // The shared role still owns a schema elsewhere; the other went.
       expect(roles).toEqual([legacy(ids.shared)]);
       expect(
-        await rowsOf(
+        await queryRows(
           db.knex,
           `select nspname from pg_namespace where starts_with(nspname, 'mbp_')`,
         ),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import knexFactory from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { connectDatabase, type Database } from '../../src/db/database';
 import { connectionParamsFromUrl, type ConnectionParams } from '../../src/db/connection-params';
@@ -132,4 +132,14 @@ async function openOwnServerDatabase(): Promise<Database> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The rows of a raw query. */
+export async function queryRows<T = Record<string, unknown>>(
+  knex: Knex,
+  sql: string,
+  bindings: Knex.RawBinding[] = [],
+): Promise<T[]> {
+  const result: { rows: T[] } = await knex.raw(sql, bindings);
+  return result.rows;
 }

@@ -9,7 +9,7 @@ import { buildPlugin } from '../../scripts/build-plugins';
 import type { Database } from '../../src/db/database';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { botInRoom, type BotRoom } from '../helpers/bot-room';
-import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+import { openTestDatabase, queryRows, testDatabaseKinds } from '../helpers/databases';
 import {
   HOSTILE_SETUP,
   hostileCorpus,
@@ -49,22 +49,13 @@ interface Outcome {
   error?: string;
 }
 
-async function rowsOf<T = Record<string, unknown>>(
-  knex: Knex,
-  sql: string,
-  bindings: Knex.RawBinding[] = [],
-): Promise<T[]> {
-  const result: { rows: T[] } = await knex.raw(sql, bindings);
-  return result.rows;
-}
-
 /**
  * Everything outside the attacker's own schema that an escape could change: Switchboard's
  * tables, the victim's data, roles and memberships, privileges, what the attacker's role owns
  * elsewhere, extensions, event triggers, publications, prepared transactions.
  */
 async function stateOutside(knex: Knex, attackerRole: string, victimSchema: string) {
-  const tables = await rowsOf<{ name: string }>(
+  const tables = await queryRows<{ name: string }>(
     knex,
     `select c.relname as name from pg_class c where c.relnamespace = 'public'::regnamespace
       and c.relkind = 'r' order by 1`,
@@ -73,7 +64,7 @@ async function stateOutside(knex: Knex, attackerRole: string, victimSchema: stri
   for (const { name } of tables) {
     // Sync positions and filters are written while the bot runs; an instance role's password
     // is replaced when the role changes it itself.
-    content[name] = await rowsOf(
+    content[name] = await queryRows(
       knex,
       `select md5(coalesce(string_agg(r, ',' order by r), '')) as h
          from (select (to_jsonb(t) - 'next_batch' - 'filter_id' - 'updated_at' - 'password_ciphertext'
@@ -83,33 +74,36 @@ async function stateOutside(knex: Knex, attackerRole: string, victimSchema: stri
   const roleIs = `(select oid from pg_roles where rolname = '${attackerRole}')`;
   return {
     content,
-    victim: await rowsOf(knex, `select * from "${victimSchema}".karma order by thing`),
-    roles: await rowsOf(
+    victim: await queryRows(knex, `select * from "${victimSchema}".karma order by thing`),
+    roles: await queryRows(
       knex,
       `select rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,
               rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil
          from pg_roles where rolsuper or rolname = ? or rolname like 'evil%' order by 1`,
       [attackerRole],
     ),
-    memberships: await rowsOf(knex, `select roleid from pg_auth_members where member = ${roleIs}`),
-    schemas: await rowsOf(
+    memberships: await queryRows(
+      knex,
+      `select roleid from pg_auth_members where member = ${roleIs}`,
+    ),
+    schemas: await queryRows(
       knex,
       `select nspname, pg_get_userbyid(nspowner) as owner, nspacl::text as acl from pg_namespace
         where nspname <> ? and nspname !~ '^pg_(temp|toast_temp)_' order by 1`,
       [attackerRole],
     ),
-    privileges: await rowsOf(
+    privileges: await queryRows(
       knex,
       `select c.oid::regclass::text as name, c.relacl::text as acl from pg_class c
         where c.relnamespace <> ?::regnamespace and c.relnamespace::regnamespace::text !~ '^pg_temp'
           and c.relacl is not null order by 1`,
       [attackerRole],
     ),
-    database: await rowsOf(
+    database: await queryRows(
       knex,
       `select datacl::text as acl from pg_database where datname = current_database()`,
     ),
-    ownedElsewhere: await rowsOf(
+    ownedElsewhere: await queryRows(
       knex,
       `select 'class' as kind, oid::regclass::text as name from pg_class
         where relowner = ${roleIs} and relnamespace <> ?::regnamespace
@@ -124,11 +118,11 @@ async function stateOutside(knex: Knex, attackerRole: string, victimSchema: stri
        order by 1, 2`,
       [attackerRole, attackerRole, attackerRole],
     ),
-    extensions: await rowsOf(knex, 'select extname from pg_extension order by 1'),
-    eventTriggers: await rowsOf(knex, 'select evtname from pg_event_trigger'),
-    publications: await rowsOf(knex, 'select pubname from pg_publication'),
-    prepared: await rowsOf(knex, 'select gid from pg_prepared_xacts'),
-    defaults: await rowsOf(
+    extensions: await queryRows(knex, 'select extname from pg_extension order by 1'),
+    eventTriggers: await queryRows(knex, 'select evtname from pg_event_trigger'),
+    publications: await queryRows(knex, 'select pubname from pg_publication'),
+    prepared: await queryRows(knex, 'select gid from pg_prepared_xacts'),
+    defaults: await queryRows(
       knex,
       `select defaclrole::regrole::text as role from pg_default_acl where defaclrole <> ${roleIs}`,
     ),
@@ -281,7 +275,7 @@ describe.each(testDatabaseKinds())('instance database confinement (%s)', (kind) 
       expect([file, existsSync(file)]).toEqual([file, false]);
     // Nothing of the role's sessions holds a lock or listens from outside either.
     expect(
-      await rowsOf(
+      await queryRows(
         db.knex,
         `select l.locktype from pg_locks l join pg_stat_activity a on a.pid = l.pid
           where a.usename = ? and l.locktype = 'advisory'`,
@@ -336,7 +330,7 @@ describe.each(testDatabaseKinds())('instance database confinement (%s)', (kind) 
     });
     expect(newcomer.body).toMatchObject({ started: true, database: true });
     expect(
-      await rowsOf(
+      await queryRows(
         db.knex,
         `select count(*)::int as n from pg_largeobject_metadata where lomowner = ?::regrole`,
         [attackerRole],
@@ -344,14 +338,14 @@ describe.each(testDatabaseKinds())('instance database confinement (%s)', (kind) 
     ).not.toEqual([{ n: 0 }]);
     expect((await api().delete('/instance/attacker')).status).toBe(204);
     expect(
-      await rowsOf(db.knex, 'select 1 from pg_roles where rolname = ?', [attackerRole]),
+      await queryRows(db.knex, 'select 1 from pg_roles where rolname = ?', [attackerRole]),
     ).toEqual([]);
     expect(
-      await rowsOf(db.knex, 'select 1 from pg_namespace where nspname = ?', [targets.ownSchema]),
+      await queryRows(db.knex, 'select 1 from pg_namespace where nspname = ?', [targets.ownSchema]),
     ).toEqual([]);
-    expect(await rowsOf(db.knex, 'select count(*)::int as n from pg_largeobject_metadata')).toEqual(
-      [{ n: 0 }],
-    );
+    expect(
+      await queryRows(db.knex, 'select count(*)::int as n from pg_largeobject_metadata'),
+    ).toEqual([{ n: 0 }]);
     expect(
       (
         await api().post('/instance/victim/database/query', {

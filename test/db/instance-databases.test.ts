@@ -482,7 +482,7 @@ describe.each(testDatabaseKinds())('instance databases of earlier releases (%s)'
     await admin.connect();
     const dbs = new InstanceDatabases(db, new SecretBox(KEY), SETTINGS, captureLogs().logger);
     try {
-      await db.knex.migrate.down({ migrationSource });
+      await db.knex.migrate.down({ migrationSource, name: '20261215000000_instance_database' });
       await addInstanceRows(db.knex, [ids.quoted, ids.underscore, ids.shared, ids.schemaless]);
       await addInstanceRows(db.knex, [`legacy${tag}d`], null);
       // As releases before made them: the role without login, its tables made through SET ROLE.

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { components } from '../../generated/maubot';
 import { InstanceQueryError } from '../db/instance-connections';
-import type { ColumnInfo } from '../db/instance-database';
+import { InstanceDatabaseUnsafeError, type ColumnInfo } from '../db/instance-database';
 import { findInstance } from '../db/instance-repository';
 import { findPlugin } from '../db/plugin-repository';
 import { InstanceNotFoundError } from './instance-errors';
@@ -73,7 +73,11 @@ export class InstanceDatabaseService {
     try {
       result = await this.databases.query(id, query);
     } catch (err) {
-      if (!(err instanceof InstanceQueryError)) throw err;
+      // A database that does not confine its instances is refused like a statement: the admin
+      // sees why in the explorer.
+      if (!(err instanceof InstanceQueryError || err instanceof InstanceDatabaseUnsafeError)) {
+        throw err;
+      }
       throw new SqlError(err.message, query);
     }
     // maubot decides by the statement's first word, as here.

@@ -157,6 +157,33 @@ export function spawn(
   return child;
 }
 
+/**
+ * A benchmark child (a script in bench/, run as Switchboard runs, through tsx) with the given
+ * environment, and the first line it prints (its result or its ports). `ipc` opens a message
+ * channel to it.
+ */
+export async function startBenchChild(
+  script: string,
+  env: Record<string, string>,
+  { ipc = false } = {},
+): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(
+    process.execPath,
+    [...SERVER_NODE_FLAGS, ...profileFlags(), '--import', 'tsx', join(__dirname, script)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])],
+      env: { ...process.env, ...env },
+    },
+  );
+  try {
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    return { child, line };
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+}
+
 /** Longest a part may take; a part that hangs fails the run, naming itself, instead. */
 const STAGE_LIMIT_MS = 5 * 60_000;
 

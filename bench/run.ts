@@ -11,6 +11,7 @@ import { deliveryPart } from './parts/delivery';
 import { footprintPart } from './parts/footprint';
 import { loginPart } from './parts/login';
 import { pluginsPart } from './parts/plugins';
+import { slowQueryPart } from './parts/slow-query';
 import { transformationsPart } from './parts/transformations';
 import { uploadPart } from './parts/upload';
 import { webhooksPart } from './parts/webhooks';
@@ -22,6 +23,7 @@ const PARTS: readonly BenchPart[] = [
   clientsPart,
   commandsPart,
   pluginsPart,
+  slowQueryPart,
   webhooksPart,
   deliveryPart,
   transformationsPart,

@@ -12,7 +12,13 @@ import type { Logger } from './logging/logger';
 import { LogHub } from './logging/log-hub';
 import { routeSdkGlobalLogging } from './matrix/sdk-logger';
 import {
+  InstanceDatabases,
+  instanceDatabaseSettings,
+  type InstanceDatabaseSettings,
+} from './instances/instance-databases';
+import {
   InstanceRuntime,
+  instanceDatabases,
   runtimeSettings,
   type RuntimeSettings,
 } from './instances/instance-runtime';
@@ -32,6 +38,8 @@ export interface ServiceOptions {
   logHub?: LogHub;
   /** Plugin host limits over those of the config (tests shorten the timings). */
   runtime?: Partial<RuntimeSettings>;
+  /** Instance database limits over those of the config (tests shorten the timings). */
+  instanceDatabases?: Partial<InstanceDatabaseSettings>;
   /** Start retry timing of Matrix clients (tests shorten it). */
   clientPool?: ClientPoolOptions;
   /** Retry timing of the provisioning bot's messages (tests shorten it). */
@@ -51,13 +59,23 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     clientStopped: (id) => instanceService.clientStopped(id),
   };
   const clients = new ClientService(db.knex, secrets, logger, clientInstances, options.clientPool);
-  const runtime = new InstanceRuntime(db.knex, (id) => clients.pool.running(id), logger, {
-    ...runtimeSettings(config.instances),
-    ...options.runtime,
-  });
+  const databases = new InstanceDatabases(
+    db,
+    secrets,
+    { ...instanceDatabaseSettings(config.instances.database), ...options.instanceDatabases },
+    logger,
+  );
+  const runtime = new InstanceRuntime(
+    db.knex,
+    (id) => clients.pool.running(id),
+    logger,
+    { ...runtimeSettings(config.instances), ...options.runtime },
+    instanceDatabases(databases),
+  );
   const instanceService = new InstanceService(
     db.knex,
     runtime,
+    databases,
     logger,
     config.apiFeatures.instance_database,
   );
@@ -108,7 +126,7 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     plugins: new PluginService(db.knex, logger, options.pluginInstances ?? instanceService),
     clients,
     instances: instanceService,
-    instanceDatabases: new InstanceDatabaseService(db.knex),
+    instanceDatabases: new InstanceDatabaseService(db.knex, databases),
     logHub: options.logHub ?? new LogHub(),
     clientAuth: new ClientAuthService(config, clients, logger),
     metrics,

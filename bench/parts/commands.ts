@@ -1,16 +1,7 @@
 /** Command round trip through plugin instances. */
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { TestHomeserver } from '../../test/homeserver/test-homeserver';
-import {
-  SERVER_NODE_FLAGS,
-  profileFlags,
-  quantile,
-  spawn,
-  stopChild,
-  type BenchPart,
-} from '../lib';
+import { type BenchPart, quantile, startBenchChild, stopChild } from '../lib';
 
 const COMMAND_CLIENTS = 5;
 const INSTANCES_PER_CLIENT = 4;
@@ -24,7 +15,7 @@ const COMMAND_P99_TARGET_MS = 50;
  */
 async function run(): Promise<boolean> {
   const hs = await TestHomeserver.start();
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: ChildProcess | undefined;
   try {
     const user = hs.registerUser('bench-user');
     const bots = Array.from({ length: COMMAND_CLIENTS }, (_, i) => hs.registerUser(`cmd${i}`));
@@ -37,26 +28,12 @@ async function run(): Promise<boolean> {
       });
       rooms.push(((await res.json()) as { room_id: string }).room_id);
     }
-    child = spawn(
-      process.execPath,
-      [
-        ...SERVER_NODE_FLAGS,
-        ...profileFlags(),
-        '--import',
-        'tsx',
-        join(__dirname, '..', 'instances.ts'),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: {
-          ...process.env,
-          BENCH_HS_URL: hs.url,
-          BENCH_TOKENS: JSON.stringify(bots.map((b) => b.accessToken)),
-          BENCH_PER_CLIENT: String(INSTANCES_PER_CLIENT),
-        },
-      },
-    );
-    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    let line: string;
+    ({ child, line } = await startBenchChild('instances.ts', {
+      BENCH_HS_URL: hs.url,
+      BENCH_TOKENS: JSON.stringify(bots.map((b) => b.accessToken)),
+      BENCH_PER_CLIENT: String(INSTANCES_PER_CLIENT),
+    }));
     const { instances } = JSON.parse(line) as { instances: number };
 
     const stored = new Map<string, number>();

@@ -209,6 +209,17 @@ export const configSchema = z.strictObject({
       logRecordsPerSecond: z.number().positive().max(100_000).default(10),
       logBurst: z.number().int().min(1).max(100_000).default(50),
       hostUser: z.string().min(1).default('nobody'),
+      /** Each instance's database: limits of every statement (plugin or explorer) and sessions. */
+      database: z
+        .strictObject({
+          statementTimeoutSeconds: z.number().min(0.1).max(3600).default(5),
+          maxRows: z.number().int().min(1).max(1_000_000).default(10_000),
+          maxResultMb: z.number().min(0.1).max(1024).default(16),
+          connectionsPerInstance: z.number().int().min(1).max(100).default(2),
+          maxConnections: z.number().int().min(1).max(10_000).default(20),
+          idleSeconds: z.number().min(0.1).max(86_400).default(10),
+        })
+        .prefault({}),
     })
     .prefault({}),
   logging: z

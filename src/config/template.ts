@@ -209,6 +209,20 @@ instances:
   # uid or uid:gid; never root), so a plugin cannot signal the server or read its files.
   # Otherwise they run as Switchboard's own user.
   hostUser: nobody
+  # Each instance's database (a schema of its own, reached as a role of its own): every
+  # statement, from the plugin's db.query or the web UI's database explorer, runs under these
+  # limits. A statement running longer than statementTimeoutSeconds is cancelled; one whose
+  # result has more than maxRows rows or takes more than maxResultMb is rolled back and fails.
+  # Each instance has at most connectionsPerInstance sessions, all instances together
+  # maxConnections (calls beyond wait, up to the statement timeout); a session unused for
+  # idleSeconds is closed (each costs the database server about 1.5 MB).
+  database:
+    statementTimeoutSeconds: 5
+    maxRows: 10000
+    maxResultMb: 16
+    connectionsPerInstance: 2
+    maxConnections: 20
+    idleSeconds: 10
 
 logging:
   # fatal, error, warn, info, debug, trace or silent. Every request is logged: successful ones

@@ -47,6 +47,16 @@ export interface DbInstanceRow {
   created_at: Date;
 }
 
+export interface DbInstanceDatabaseRow {
+  id: string | number;
+  instance_id: string;
+  schema_name: string;
+  role_name: string;
+  password_ciphertext: string | null;
+  password_key_id: string | null;
+  created_at: Date;
+}
+
 export interface DbConnectionRow {
   id: string;
   room_id: string;

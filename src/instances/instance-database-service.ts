@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import type { components } from '../../generated/maubot';
-import { instanceTables, runInstanceQuery, type ColumnInfo } from '../db/instance-database';
+import { InstanceQueryError } from '../db/instance-connections';
+import { InstanceDatabaseUnsafeError, type ColumnInfo } from '../db/instance-database';
 import { findInstance } from '../db/instance-repository';
 import { findPlugin } from '../db/plugin-repository';
 import { InstanceNotFoundError } from './instance-errors';
+import type { InstanceDatabases } from './instance-databases';
 
 type QueryResult = components['schemas']['QueryResult'];
 
@@ -30,18 +32,24 @@ export class SqlError extends Error {
   }
 }
 
-/** The admin's view into an instance's own database (maubot's database explorer). */
+/**
+ * The admin's view into an instance's own database (maubot's database explorer). Statements
+ * run as the instance's role under the same limits as the plugin's own (InstanceDatabases).
+ */
 export class InstanceDatabaseService {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly databases: InstanceDatabases,
+  ) {}
 
   async tables(rawId: string): Promise<Record<string, { columns: Record<string, ColumnInfo> }>> {
-    return instanceTables(this.db, await this.databaseOf(rawId));
+    return this.databases.tables(await this.databaseOf(rawId));
   }
 
   /** Rows of one table, sorted by `column:asc|desc` keys (unknown columns dropped). */
   async table(rawId: string, table: string, order: string[], limit: number): Promise<QueryResult> {
     const id = await this.databaseOf(rawId);
-    const columns = (await instanceTables(this.db, id))[table]?.columns;
+    const columns = (await this.databases.tables(id))[table]?.columns;
     if (!columns) throw new SoftDatabaseError('table_not_found');
     const sorts = order.flatMap((key) => {
       const [column = '', direction = 'asc'] = key.split(':');
@@ -63,20 +71,22 @@ export class InstanceDatabaseService {
   private async run(id: string, query: string, rowsAsDict: boolean): Promise<QueryResult> {
     let result;
     try {
-      result = await runInstanceQuery(this.db, id, query);
+      result = await this.databases.query(id, query);
     } catch (err) {
-      throw new SqlError(
-        err instanceof Error ? err.message.replace(/^.* - /, '') : String(err),
-        query,
-      );
+      // A database that does not confine its instances is refused like a statement: the admin
+      // sees why in the explorer.
+      if (!(err instanceof InstanceQueryError || err instanceof InstanceDatabaseUnsafeError)) {
+        throw err;
+      }
+      throw new SqlError(err.message, query);
     }
     // maubot decides by the statement's first word, as here.
     if (!query.toUpperCase().startsWith('SELECT')) {
       return { ok: true, query, status_msg: result.statusMessage };
     }
     const rows = rowsAsDict
-      ? result.rows
-      : result.rows.map((row) => result.columns.map((c) => row[c]));
+      ? result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])))
+      : result.rows;
     return {
       ok: true,
       query,

@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
-import { ensureInstanceDatabase, runInstanceQuery } from '../db/instance-database';
 import {
   findInstance,
   setInstanceEnabled,
@@ -19,6 +18,7 @@ import {
   type QueryResult,
 } from '../plugins/runtime/plugin-host';
 import { mergeConfig, parseConfig } from './instance-config';
+import type { InstanceDatabases } from './instance-databases';
 
 export interface RuntimeSettings extends HostLimits {
   /** First delay before instances whose host ended start again; doubles per crash. */
@@ -44,17 +44,23 @@ export function runtimeSettings(instances: Config['instances']): RuntimeSettings
 }
 
 /** The instance databases as plugins reach them: the server's side of `db.query`. */
-export interface InstanceDatabases {
+export interface InstanceDatabasePort {
   prepare(instanceId: string): Promise<void>;
   query(instanceId: string, sql: string, params: unknown[]): Promise<QueryResult>;
 }
 
-export function instanceDatabases(db: Knex): InstanceDatabases {
+export function instanceDatabases(databases: InstanceDatabases): InstanceDatabasePort {
   return {
-    prepare: (instanceId) => ensureInstanceDatabase(db, instanceId),
+    prepare: async (instanceId) => {
+      await databases.prepare(instanceId);
+    },
     query: async (instanceId, sql, params) => {
-      const result = await runInstanceQuery(db, instanceId, sql, params);
-      return { rows: result.rows, rowCount: result.rowCount };
+      const result = await databases.query(instanceId, sql, params);
+      // Rows as objects, as pg gives them (a later column of the same name wins).
+      const rows = result.rows.map((row) =>
+        Object.fromEntries(result.columns.map((column, i) => [column, row[i]])),
+      );
+      return { rows, rowCount: result.rowCount ?? rows.length };
     },
   };
 }
@@ -114,7 +120,7 @@ export class InstanceRuntime {
     private readonly clients: RunningClients,
     private readonly logger: Logger,
     private readonly settings: RuntimeSettings,
-    private readonly databases: InstanceDatabases = instanceDatabases(db),
+    private readonly databases: InstanceDatabasePort,
   ) {}
 
   /** Shutdown: starts and restarts from now on do nothing. */

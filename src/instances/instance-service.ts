@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import type { components } from '../../generated/maubot';
 import type { ClientInstances } from '../clients/client-service';
 import { findClient } from '../db/client-repository';
-import { dropInstanceDatabase, renameInstanceDatabase } from '../db/instance-database';
 import {
   deleteInstance,
   findInstance,
@@ -26,6 +25,7 @@ import {
   PrimaryUserNotFoundError,
   PrimaryUserRequiredError,
 } from './instance-errors';
+import type { InstanceDatabases } from './instance-databases';
 import type { InstanceRuntime } from './instance-runtime';
 
 export type InstanceView = components['schemas']['Instance'];
@@ -39,6 +39,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
   constructor(
     private readonly db: Knex,
     readonly runtime: InstanceRuntime,
+    private readonly databases: InstanceDatabases,
     private readonly logger: Logger,
     private readonly databaseFeature: boolean,
   ) {}
@@ -103,8 +104,10 @@ export class InstanceService implements ClientInstances, PluginInstances {
     await this.lock.run(id, async () => {
       if (!(await findInstance(this.db, id))) throw new InstanceNotFoundError(id);
       await this.runtime.stop(id);
-      await deleteInstance(this.db, id);
-      await dropInstanceDatabase(this.db, id);
+      await this.db.transaction(async (trx) => {
+        await this.databases.drop(trx, id);
+        await deleteInstance(trx, id);
+      });
       this.logger.info({ instance: id }, 'instance deleted');
     });
   }
@@ -138,6 +141,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
     this.runtime.close();
     await Promise.all([...this.background]);
     await this.runtime.stopAll();
+    await this.databases.close();
   }
 
   /** Starts the enabled instances; the first start failure's reason, or null. */
@@ -218,7 +222,10 @@ export class InstanceService implements ClientInstances, PluginInstances {
     return this.get(current.id);
   }
 
-  /** A rename moves the instance's database and log name with it; the target must be free. */
+  /**
+   * A rename moves the instance's database (its row follows the id) and log name with it; the
+   * target must be free.
+   */
   private async rename(
     current: StoredInstance,
     newId: string,
@@ -228,11 +235,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
     const wasRunning = this.runtime.isStarted(current.id);
     await this.runtime.stop(current.id);
     const oldId = current.id;
-    await this.db.transaction(async (trx) => {
-      await updateInstance(trx, { ...current, id: newId }, oldId);
-      await renameInstanceDatabase(trx, oldId, newId);
-    });
-    await save({ ...current, id: newId }, newId);
+    await save({ ...current, id: newId }, oldId);
     this.logger.info({ instance: newId, previous: oldId }, 'instance renamed');
     if (wasRunning) await this.runtime.start({ ...current, id: newId });
   }

@@ -248,20 +248,28 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
         query: 'SELECT * FROM karma',
         rows: [],
       });
+      const karma1 = await t.db.knex('instance_database').where({ instance_id: 'karma1' }).first();
       for (const attempt of [
-        'SELECT * FROM mbp_karma1.karma',
+        `SELECT * FROM "${karma1.schema_name}".karma`,
         'SELECT * FROM public.client',
         'DELETE FROM public.plugin',
-        'RESET ROLE',
         'SET ROLE postgres',
         "SELECT set_config('role', 'postgres', false)",
         'SELECT 1; RESET ROLE',
-        'DROP SCHEMA mbp_karma1 CASCADE',
+        `DROP SCHEMA "${karma1.schema_name}" CASCADE`,
       ]) {
         const res = await q('karma2', attempt);
         expect(res.status).toBe(400);
         expect(res.body).toMatchObject({ ok: false, query: attempt, errcode: 'sql_error' });
       }
+      // Nothing to reset: the session is the instance's own login.
+      expect((await q('karma2', 'RESET ROLE')).body).toEqual({
+        ok: true,
+        query: 'RESET ROLE',
+        status_msg: 'RESET',
+      });
+      const karma2 = await t.db.knex('instance_database').where({ instance_id: 'karma2' }).first();
+      expect((await q('karma2', 'SELECT current_user')).body.rows).toEqual([[karma2.role_name]]);
       expect((await q('karma1', 'SELECT score FROM karma')).body.rows).toEqual([[3]]);
       expect(Number((await t.db.knex('plugin').count({ n: '*' }))[0]!.n)).toBeGreaterThan(0);
     });
@@ -348,23 +356,24 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
         query: 'SELECT thing FROM karma',
       });
       expect(rows.body.rows).toEqual([['moved']]);
-      const schemas = await t.db.knex.raw(
-        "select nspname from pg_namespace where nspname like 'mbp_karma%' order by 1",
-      );
-      expect(schemas.rows).toEqual([{ nspname: 'mbp_karma1' }, { nspname: 'mbp_karma2' }]);
+      expect(
+        await t.db.knex('instance_database').orderBy('instance_id').pluck('instance_id'),
+      ).toEqual(['karma1', 'karma2']);
     });
 
     it('when an instance is deleted, then its schema and role are dropped', async () => {
+      const karma2 = await t.db.knex('instance_database').where({ instance_id: 'karma2' }).first();
       const res = await api().delete('/instance/karma2');
       expect(res.status).toBe(204);
-      const schemas = await t.db.knex.raw(
-        "select nspname from pg_namespace where nspname = 'mbp_karma2'",
-      );
+      const schemas = await t.db.knex.raw('select nspname from pg_namespace where nspname = ?', [
+        karma2.schema_name,
+      ]);
       expect(schemas.rows).toEqual([]);
-      const roles = await t.db.knex.raw(
-        "select rolname from pg_roles where rolname = 'mbp_karma2'",
-      );
+      const roles = await t.db.knex.raw('select rolname from pg_roles where rolname = ?', [
+        karma2.role_name,
+      ]);
       expect(roles.rows).toEqual([]);
+      expect(await t.db.knex('instance_database').pluck('instance_id')).toEqual(['karma1']);
     });
   });
 

@@ -21,6 +21,7 @@ const ALL_TABLES = [
   'feed_item_seen',
   'feed_state',
   'instance',
+  'instance_database',
   'oauth_state',
   'plugin',
   'plugin_archive',
@@ -44,6 +45,7 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
         '20261122020000_instances',
         '20261201000000_connections',
         '20261210000000_webhook_config_without_hook_id',
+        '20261215000000_instance_database',
       ]);
       expect(await tables(db.knex)).toEqual(ALL_TABLES);
     } finally {

@@ -8,9 +8,9 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../src/db/database';
 import { EMBEDDED_DATABASE, EmbeddedPostgres } from '../../src/db/embedded-postgres';
-import { runInstanceQuery } from '../../src/db/instance-database';
 import { migrationSource } from '../../src/db/migrations';
 import { readArchive } from '../../src/db/plugin-repository';
+import { InstanceDatabases } from '../../src/instances/instance-databases';
 import { SecretBox } from '../../src/secrets/secret-box';
 import { databaseUrl, openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
@@ -123,6 +123,47 @@ async function pgliteSnapshot(dir: string): Promise<Snapshot> {
   }
 }
 
+const SETTINGS = {
+  statementTimeoutMs: 5000,
+  maxRows: 1000,
+  maxResultBytes: 1024 * 1024,
+  connectionsPerInstance: 1,
+  maxConnections: 2,
+  idleMs: 1000,
+};
+
+/**
+ * What the snapshot of an imported 0.1.0 database looks like once migrated: each `mbp_<id>`
+ * schema and role under its new name, and the table (with its sequence, index and
+ * constraints) and migration row that record them.
+ */
+function withInstanceDatabasesMoved(before: Snapshot, moved: Map<string, string>): Snapshot {
+  const rename = (text: string) => text.replace(/\bmbp_\w+/g, (name) => moved.get(name) ?? name);
+  const keys = <T>(record: Record<string, T>, value: (v: T) => T = (v) => v) =>
+    Object.fromEntries(Object.entries(record).map(([k, v]) => [rename(k), value(v)]));
+  return {
+    tables: keys(before.tables),
+    sequences: keys(before.sequences),
+    owners: keys(before.owners, rename),
+    indexes: before.indexes.map(rename).sort(),
+    constraints: before.constraints.map(rename).sort(),
+  };
+}
+
+/** The snapshot without what the migration of instance databases added. */
+function withoutInstanceDatabaseTable(after: Snapshot): Snapshot {
+  const ours = (text: string) => text.includes('instance_database');
+  const drop = <T>(record: Record<string, T>) =>
+    Object.fromEntries(Object.entries(record).filter(([k]) => !ours(k)));
+  return {
+    tables: drop(after.tables),
+    sequences: drop(after.sequences),
+    owners: drop(after.owners),
+    indexes: after.indexes.filter((i) => !ours(i)),
+    constraints: after.constraints.filter((c) => !ours(c)),
+  };
+}
+
 async function serverSnapshot(db: Database): Promise<Snapshot> {
   const client = new pg.Client(db.connectionParams());
   await client.connect();
@@ -168,9 +209,24 @@ describe('importing the database of release 0.1.0 (PGlite)', () => {
 
     const logs = captureLogs();
     const db = await openDatabase({ dataDir, logger: logs.logger });
+    const box = new SecretBox(Buffer.alloc(32, 7).toString('base64'), []);
+    const instanceDbs = new InstanceDatabases(db, box, SETTINGS, logs.logger);
     try {
+      // Everything is there; the instance schemas and roles got names of the current scheme.
+      const moved = new Map<string, string>(
+        (await db.knex('instance_database').select('instance_id', 'schema_name')).map((r) => [
+          `mbp_${String(r.instance_id)}`,
+          String(r.schema_name),
+        ]),
+      );
+      expect([...moved.keys()].sort()).toEqual(['mbp_echobot', 'mbp_karmabot']);
       const after = await serverSnapshot(db);
-      expect(asReleased(after, before)).toEqual(before);
+      expect(withoutInstanceDatabaseTable(asReleased(after, before))).toEqual(
+        withInstanceDatabasesMoved(before, moved),
+      );
+      expect(
+        await db.knex('pg_roles').whereIn('rolname', ['mbp_echobot', 'mbp_karmabot']).select(),
+      ).toEqual([]);
       // Then the migrations added since the release ran, in order after the release's own.
       const all = (await migrationSource.getMigrations([])).map((m) =>
         migrationSource.getMigrationName(m),
@@ -197,19 +253,18 @@ describe('importing the database of release 0.1.0 (PGlite)', () => {
       // Instance databases work as before: their role owns them, and nothing else.
       expect(
         (
-          await runInstanceQuery(
-            db.knex,
+          await instanceDbs.query(
             'karmabot',
-            'insert into karma (user_id) values ($1) returning id',
+            'insert into karma (user_id) values ($1) returning id, current_user',
             ['@new:example.org'],
           )
         ).rows,
-      ).toEqual([{ id: 26 }]);
-      await expect(
-        runInstanceQuery(db.knex, 'karmabot', 'select * from public.client'),
-      ).rejects.toThrow('permission denied');
-      expect((await runInstanceQuery(db.knex, 'echobot', 'select last from seen')).rows).toEqual([
-        { last: Buffer.from([0, 1, 2, 255]) },
+      ).toEqual([[26, moved.get('mbp_karmabot')]]);
+      await expect(instanceDbs.query('karmabot', 'select * from public.client')).rejects.toThrow(
+        'permission denied',
+      );
+      expect((await instanceDbs.query('echobot', 'select last from seen')).rows).toEqual([
+        [Buffer.from([0, 1, 2, 255])],
       ]);
       // Archives are the uploaded bytes; secrets open with the same key.
       for (const row of await db.knex('plugin_archive').select('id', 'sha256', 'size')) {
@@ -217,12 +272,12 @@ describe('importing the database of release 0.1.0 (PGlite)', () => {
         expect(data!.length).toBe(Number(row.size));
         expect(createHash('sha256').update(data!).digest('hex')).toBe(row.sha256);
       }
-      const box = new SecretBox(Buffer.alloc(32, 7).toString('base64'), []);
       const client = await db.knex('client').where({ id: '@karma:example.org' }).first();
       expect(
         box.open({ keyId: client.access_token_key_id, ciphertext: client.access_token_ciphertext }),
       ).toBe('syt_token_of_@karma:example.org');
     } finally {
+      await instanceDbs.close();
       await db.close();
     }
 
@@ -235,7 +290,13 @@ describe('importing the database of release 0.1.0 (PGlite)', () => {
         'xyz.maubot.echo',
         'xyz.maubot.karma',
       ]);
-      expect(await reopened.knex('mbp_karmabot.karma').count({ n: '*' })).toEqual([{ n: '26' }]);
+      const karma = await reopened
+        .knex('instance_database')
+        .where({ instance_id: 'karmabot' })
+        .first();
+      expect(await reopened.knex(`${karma.schema_name}.karma`).count({ n: '*' })).toEqual([
+        { n: '26' },
+      ]);
     } finally {
       await reopened.close();
     }

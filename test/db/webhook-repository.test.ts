@@ -97,10 +97,16 @@ describe.each(testDatabaseKinds())('webhook repository on %s', (kind) => {
 
   it('when the hook-id migration runs then webhook configs lose the hookId an update copied in', async () => {
     // Back to before the migration, with the data it fixes.
-    await db.knex.migrate.down({ migrationSource });
+    await db.knex.migrate.down({
+      migrationSource,
+      name: '20261210000000_webhook_config_without_hook_id',
+    });
     await insertConnection(db, 'c3', { name: 'hook-c3', hookId: 'h3', waitForComplete: true });
     await insertWebhookHook(db.knex, { hookId: 'h3', connectionId: 'c3' });
-    await db.knex.migrate.up({ migrationSource });
+    await db.knex.migrate.up({
+      migrationSource,
+      name: '20261210000000_webhook_config_without_hook_id',
+    });
     const row = await db.knex('connection').where({ id: 'c3' }).first();
     expect(row.config).toEqual({ name: 'hook-c3', waitForComplete: true });
     expect(await findWebhookHookOfConnection(db.knex, 'c3')).toMatchObject({ hookId: 'h3' });

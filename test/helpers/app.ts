@@ -10,6 +10,7 @@ import type { PluginInstances, PluginService } from '../../src/plugins/plugin-se
 import type { ClientPoolOptions } from '../../src/clients/client-pool';
 import type { InstanceService } from '../../src/instances/instance-service';
 import type { RuntimeSettings } from '../../src/instances/instance-runtime';
+import type { InstanceDatabaseSettings } from '../../src/instances/instance-databases';
 import { attachLogSocket, type LogSocket } from '../../src/api/maubot/log-socket';
 import type { LogHub } from '../../src/logging/log-hub';
 import type { ClientInstances, ClientService } from '../../src/clients/client-service';
@@ -47,6 +48,7 @@ export async function createTestApp(
     clientPool?: ClientPoolOptions;
     clientInstances?: ClientInstances;
     runtime?: Partial<RuntimeSettings>;
+    instanceDatabases?: Partial<InstanceDatabaseSettings>;
     logHub?: LogHub;
     /** Start the enabled stored clients, as the server does at startup. */
     startClients?: boolean;
@@ -64,6 +66,7 @@ export async function createTestApp(
     clientPool: options.clientPool ?? { retryBaseMs: 200, retryMaxMs: 1000 },
     ...(options.clientInstances ? { clientInstances: options.clientInstances } : {}),
     ...(options.runtime ? { runtime: options.runtime } : {}),
+    ...(options.instanceDatabases ? { instanceDatabases: options.instanceDatabases } : {}),
     ...(options.logHub ? { logHub: options.logHub } : {}),
     ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import knexFactory from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { connectDatabase, type Database } from '../../src/db/database';
 import { connectionParamsFromUrl, type ConnectionParams } from '../../src/db/connection-params';
@@ -50,6 +50,26 @@ async function onServer(params: ConnectionParams, sql: string): Promise<void> {
 }
 
 /**
+ * Drops a test database and the instance roles it made: roles belong to the whole server,
+ * which every suite (and other checkouts' suites) shares. Their names carry the database's oid.
+ */
+async function dropDatabase(params: ConnectionParams, name: string): Promise<void> {
+  const client = new pg.Client(params);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ role: string }>(
+      `select r.rolname as role from pg_roles r, pg_database d
+        where d.datname = $1 and starts_with(r.rolname, 'sbi_' || d.oid || '_')`,
+      [name],
+    );
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    for (const { role } of rows) await client.query(`DROP ROLE IF EXISTS "${role}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
  * A fresh, migrated database of that kind; close() drops it. Embedded ones are copies of the
  * migrated template on this worker's server; without the global setup (a test run some other
  * way) a server of its own is started and stopped with it.
@@ -65,7 +85,7 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<Database
       ...db,
       async close() {
         await db.close();
-        await onServer(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await dropDatabase(server, name);
       },
     };
   }
@@ -80,8 +100,8 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<Database
     ...db,
     async close() {
       await db.close();
-      await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.destroy();
+      await dropDatabase(connectionParamsFromUrl(adminUrl), name);
     },
   };
 }
@@ -112,4 +132,14 @@ async function openOwnServerDatabase(): Promise<Database> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The rows of a raw query. */
+export async function queryRows<T = Record<string, unknown>>(
+  knex: Knex,
+  sql: string,
+  bindings: Knex.RawBinding[] = [],
+): Promise<T[]> {
+  const result: { rows: T[] } = await knex.raw(sql, bindings);
+  return result.rows;
 }

@@ -192,7 +192,11 @@ module.exports = { EchoBot };`,
     );
     await say('!karma cats');
     await waitFor(() => botSaid('cats has 2 karma'), { what: 'the score' });
-    const rows = await t.db.knex.raw('select thing, score from "mbp_karma".karma order by thing');
+    const { schema_name: schema } = await t.db
+      .knex('instance_database')
+      .where({ instance_id: 'karma' })
+      .first();
+    const rows = await t.db.knex.raw(`select thing, score from "${schema}".karma order by thing`);
     expect(rows.rows).toEqual([
       { thing: 'cats', score: 2 },
       { thing: 'dogs', score: -1 },

@@ -182,6 +182,14 @@ describe('config loading', () => {
       logRecordsPerSecond: 10,
       logBurst: 50,
       hostUser: 'nobody',
+      database: {
+        statementTimeoutSeconds: 5,
+        maxRows: 10_000,
+        maxResultMb: 16,
+        connectionsPerInstance: 2,
+        maxConnections: 20,
+        idleSeconds: 10,
+      },
     });
     expect(config.previousEncryptionKeys).toEqual([]);
   });
@@ -190,5 +198,11 @@ describe('config loading', () => {
     expect(() =>
       parseConfig({ ...parse(renderConfig(SAMPLE_VALUES)), instances: { memoryLimitMb: 4 } }),
     ).toThrow('instances.memoryLimitMb');
+    expect(() =>
+      parseConfig({
+        ...parse(renderConfig(SAMPLE_VALUES)),
+        instances: { database: { statementTimeoutSeconds: 0 } },
+      }),
+    ).toThrow('instances.database.statementTimeoutSeconds');
   });
 });

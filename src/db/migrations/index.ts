@@ -4,6 +4,7 @@ import * as clients from './20261122010000_clients';
 import * as instances from './20261122020000_instances';
 import * as connections from './20261201000000_connections';
 import * as webhookConfigWithoutHookId from './20261210000000_webhook_config_without_hook_id';
+import * as instanceDatabase from './20261215000000_instance_database';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261122020000_instances', instances],
   ['20261201000000_connections', connections],
   ['20261210000000_webhook_config_without_hook_id', webhookConfigWithoutHookId],
+  ['20261215000000_instance_database', instanceDatabase],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

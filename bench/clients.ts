@@ -6,7 +6,7 @@
  */
 import type { Database } from '../src/db/database';
 import { embeddedServices } from './embedded-services';
-import type { createServices } from '../src/services';
+import type { createServices } from '../src/app/services';
 
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5000);
 

@@ -6,7 +6,7 @@ import { parseConfig } from '../src/config/load';
 import type { ConfigInput } from '../src/config/schema';
 import { openDatabase } from '../src/db/database';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { createServices } from '../src/services';
+import { createServices } from '../src/app/services';
 
 /**
  * Switchboard's services on a fresh embedded database in a temporary directory (removed at

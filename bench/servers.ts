@@ -14,9 +14,9 @@ import { signToken } from '../src/api/maubot/token';
 import { parseConfig } from '../src/config/load';
 import { openDatabase } from '../src/db/database';
 import { processTreeMemory } from './process-memory';
-import { createApp } from '../src/http/app';
+import { createApp } from '../src/app/create-app';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { createServices } from '../src/services';
+import { createServices } from '../src/app/services';
 
 function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
 import { signToken } from '../src/api/maubot/token';
-import { createApp } from '../src/http/app';
+import { createApp } from '../src/app/create-app';
 import { embeddedServices } from './embedded-services';
 
 export const SLOW_STATEMENT = 'select pg_sleep(3)';

@@ -7,8 +7,8 @@
  * Input (env): BENCH_HS_URL, BENCH_BOT (JSON {userId, accessToken}), BENCH_USER, BENCH_ROOMS.
  */
 import type { AddressInfo } from 'node:net';
-import { WEBHOOK } from '../src/connections/connection-types';
-import { createApp } from '../src/http/app';
+import { WEBHOOK } from '../src/bridge/connection-types';
+import { createApp } from '../src/app/create-app';
 import { servicesOnHomeserver } from './embedded-services';
 
 const FRIENDLY = 'result = {version: "v2", plain: "**" + data.n + "** ok"};';

@@ -8,8 +8,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { WEBHOOK } from '../src/connections/connection-types';
-import { createApp } from '../src/http/app';
+import { WEBHOOK } from '../src/bridge/connection-types';
+import { createApp } from '../src/app/create-app';
 import { servicesOnHomeserver } from './embedded-services';
 
 function listen(app: express.Express): Promise<number> {

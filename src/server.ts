@@ -7,9 +7,9 @@ import type { Config } from './config/schema';
 import { secureDataDir } from './db/data-dir';
 import { DatabaseStartError } from './db/database-errors';
 import { migrate, openDatabase } from './db/database';
-import { createApp } from './http/app';
+import { createApp } from './app/create-app';
 import { bufferedDestination, createLogger } from './logging/logger';
-import { createServices } from './services';
+import { createServices } from './app/services';
 import { attachLogSocket, type LogSocket } from './api/maubot/log-socket';
 import { LogHub } from './logging/log-hub';
 

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
-import type { ConnectionService } from '../connections/connection-service';
-import { FEED } from '../connections/connection-types';
-import type { RoomMessenger } from '../connections/room-messenger';
+import type { ConnectionService } from '../bridge/connection-service';
+import { FEED } from '../bridge/connection-types';
+import type { RoomMessenger } from '../bridge/room-messenger';
 import type { Logger } from '../logging/logger';
 import { FeedKind } from './feed-kind';
 import { FeedPoller } from './feed-poller';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
-import { badValue } from '../connections/connection-errors';
+import { badValue } from '../bridge/connection-errors';
 import {
   FEED,
   type ConnectionKind,
@@ -9,7 +9,7 @@ import {
   type PreparedConnection,
   type StoredConnection,
   type UpdateInput,
-} from '../connections/connection-types';
+} from '../bridge/connection-types';
 import { getFeedState } from '../db/feed-repository';
 import { FeedError, readFeed } from './feed-reader';
 

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
-import type { StoredConnection } from '../connections/connection-types';
-import { notice, type RoomMessenger } from '../connections/room-messenger';
+import type { StoredConnection } from '../bridge/connection-types';
+import { notice, type RoomMessenger } from '../bridge/room-messenger';
 import {
   deleteFeed,
   getFeedStates,

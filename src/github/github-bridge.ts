@@ -1,9 +1,9 @@
 import type { Router } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
-import type { ConnectionService } from '../connections/connection-service';
-import { GITHUB_REPO } from '../connections/connection-types';
-import type { RoomMessenger } from '../connections/room-messenger';
+import type { ConnectionService } from '../bridge/connection-service';
+import { GITHUB_REPO } from '../bridge/connection-types';
+import type { RoomMessenger } from '../bridge/room-messenger';
 import type { Logger } from '../logging/logger';
 import { OauthStore } from '../oauth/oauth-store';
 import type { SecretBox } from '../secrets/secret-box';

@@ -5,7 +5,7 @@ import { request as octokitRequest } from '@octokit/request';
 import { Octokit } from '@octokit/rest';
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
-import { ConnectionError } from '../connections/connection-errors';
+import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
 import type { OauthStore } from '../oauth/oauth-store';
 

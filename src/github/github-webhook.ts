@@ -1,8 +1,8 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { GITHUB_REPO, type StoredConnection } from '../connections/connection-types';
-import type { RoomMessenger } from '../connections/room-messenger';
-import { DeliveryIds } from '../connections/delivery-ids';
+import { GITHUB_REPO, type StoredConnection } from '../bridge/connection-types';
+import type { RoomMessenger } from '../bridge/room-messenger';
+import { DeliveryIds } from '../bridge/delivery-ids';
 import { hubSignatureMatches } from '../net/hub-signature';
 import type { Logger } from '../logging/logger';
 import { githubNotice } from './github-notices';

@@ -1,10 +1,10 @@
 import type { Router } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
-import type { BridgePermissions } from '../connections/bridge-permissions';
-import type { ConnectionService } from '../connections/connection-service';
-import { JIRA_PROJECT } from '../connections/connection-types';
-import type { RoomMessenger } from '../connections/room-messenger';
+import type { BridgePermissions } from '../bridge/bridge-permissions';
+import type { ConnectionService } from '../bridge/connection-service';
+import { JIRA_PROJECT } from '../bridge/connection-types';
+import type { RoomMessenger } from '../bridge/room-messenger';
 import type { Logger } from '../logging/logger';
 import { OauthStore } from '../oauth/oauth-store';
 import type { SecretBox } from '../secrets/secret-box';

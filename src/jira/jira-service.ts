@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Config } from '../config/schema';
-import { ConnectionError } from '../connections/connection-errors';
+import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
 import type { OauthStore } from '../oauth/oauth-store';
 import { KeyedLock } from '../util/keyed-lock';

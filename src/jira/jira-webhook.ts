@@ -3,9 +3,9 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Config } from '../config/schema';
-import { JIRA_PROJECT, type StoredConnection } from '../connections/connection-types';
-import type { MessageContent, RoomMessenger } from '../connections/room-messenger';
-import { DeliveryIds } from '../connections/delivery-ids';
+import { JIRA_PROJECT, type StoredConnection } from '../bridge/connection-types';
+import type { MessageContent, RoomMessenger } from '../bridge/room-messenger';
+import { DeliveryIds } from '../bridge/delivery-ids';
 import { hubSignatureMatches } from '../net/hub-signature';
 import type { Logger } from '../logging/logger';
 import {

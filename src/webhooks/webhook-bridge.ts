@@ -1,9 +1,9 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
-import type { ConnectionService } from '../connections/connection-service';
-import { WEBHOOK } from '../connections/connection-types';
-import type { RoomMessenger } from '../connections/room-messenger';
+import type { ConnectionService } from '../bridge/connection-service';
+import { WEBHOOK } from '../bridge/connection-types';
+import type { RoomMessenger } from '../bridge/room-messenger';
 import type { Logger } from '../logging/logger';
 import { ExpiryNotices } from './expiry-notices';
 import { TransformationRunner } from './transformation';

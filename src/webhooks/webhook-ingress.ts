@@ -7,8 +7,8 @@ import express, {
 } from 'express';
 import { parseStringPromise } from 'xml2js';
 import type { Config } from '../config/schema';
-import type { StoredConnection } from '../connections/connection-types';
-import { notice, type MessageContent, type RoomMessenger } from '../connections/room-messenger';
+import type { StoredConnection } from '../bridge/connection-types';
+import { notice, type MessageContent, type RoomMessenger } from '../bridge/room-messenger';
 import type { Logger } from '../logging/logger';
 import {
   TransformationBusyError,

@@ -4,7 +4,7 @@ import { createTestApp, type TestApp } from '../helpers/app';
 import { testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
 import { freePort } from '../helpers/process';
-import { TestHomeserver } from '../homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 
 const API = '/_matrix/maubot/v1';
 const SHARED_SECRET = 'registration-shared-secret';

@@ -6,7 +6,7 @@ import { testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
 import { freePort } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const API = '/_matrix/maubot/v1';
 

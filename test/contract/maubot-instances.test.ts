@@ -6,7 +6,7 @@ import { captureLogs } from '../helpers/log-capture';
 import { testDatabaseKinds } from '../helpers/databases';
 import { buildPlugin } from '../helpers/zip';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const API = '/_matrix/maubot/v1';
 

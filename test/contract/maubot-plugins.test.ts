@@ -2,7 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { Database } from '../../src/db/database';
-import { UploadSpool, uploadSpoolDir } from '../../src/http/archive-upload';
+import { UploadSpool, uploadSpoolDir } from '../../src/api/maubot/archive-upload';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { TEST_DATA_DIR } from '../helpers/config';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';

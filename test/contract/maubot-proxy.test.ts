@@ -3,7 +3,7 @@ import { createTestApp, type TestApp } from '../helpers/app';
 import { testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
 import { freePort } from '../helpers/process';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const API = '/_matrix/maubot/v1';
 

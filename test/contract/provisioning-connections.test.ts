@@ -1,9 +1,9 @@
-import type { ConnectionKind, PreparedConnection } from '../../src/connections/connection-types';
-import { WEBHOOK } from '../../src/connections/connection-types';
-import { badValue } from '../../src/connections/connection-errors';
-import { connectionId } from '../../src/connections/connection-service';
+import type { ConnectionKind, PreparedConnection } from '../../src/bridge/connection-types';
+import { WEBHOOK } from '../../src/bridge/connection-types';
+import { badValue } from '../../src/bridge/connection-errors';
+import { connectionId } from '../../src/bridge/connection-service';
 import request from 'supertest';
-import { BRIDGE_UNAVAILABLE, NO_BOT_CONFIGURED } from '../../src/connections/room-access';
+import { BRIDGE_UNAVAILABLE, NO_BOT_CONFIGURED } from '../../src/bridge/room-access';
 import { HomeserverError } from '../../src/matrix/matrix-errors';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { PROVISIONING_AUTH, startBridge, type BridgeHarness } from '../helpers/bridge';
@@ -12,7 +12,7 @@ import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import type { Database } from '../../src/db/database';
 import { freePort } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = WEBHOOK.eventType;
 

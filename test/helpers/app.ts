@@ -4,7 +4,7 @@ import type { Express } from 'express';
 import { signToken } from '../../src/api/maubot/token';
 import type { Config, Resource } from '../../src/config/schema';
 import type { Database } from '../../src/db/database';
-import { createApp } from '../../src/http/app';
+import { createApp } from '../../src/app/create-app';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import type { PluginInstances, PluginService } from '../../src/plugins/plugin-service';
 import type { ClientPoolOptions } from '../../src/clients/client-pool';
@@ -14,9 +14,9 @@ import type { InstanceDatabaseSettings } from '../../src/instances/instance-data
 import { attachLogSocket, type LogSocket } from '../../src/api/maubot/log-socket';
 import type { LogHub } from '../../src/logging/log-hub';
 import type { ClientInstances, ClientService } from '../../src/clients/client-service';
-import { createServices } from '../../src/services';
-import type { Bridge } from '../../src/connections/bridge';
-import type { SendRetryOptions } from '../../src/connections/provisioning-bot';
+import { createServices } from '../../src/app/services';
+import type { Bridge } from '../../src/bridge/bridge';
+import type { SendRetryOptions } from '../../src/bridge/provisioning-bot';
 import { TEST_SECRET, testConfig } from './config';
 import { openTestDatabase, type TestDatabaseKind } from './databases';
 

@@ -1,4 +1,4 @@
-import { TestHomeserver } from './test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 import {
   readTranscript,
   sameAnswer,
@@ -6,7 +6,7 @@ import {
   usersBefore,
   type Answer,
   type Exchange,
-} from './transcript-replay';
+} from '../../testing/homeserver/transcript-replay';
 
 /**
  * The test homeserver against recorded Synapse 1.67 answers: every step of every transcript

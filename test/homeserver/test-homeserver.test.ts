@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { TestHomeserver, type RegisteredUser } from './test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const SECRET = 'shared-secret-for-tests';
 const CS = '/_matrix/client/v3';

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { WEBHOOK } from '../../src/connections/connection-types';
+import { WEBHOOK } from '../../src/bridge/connection-types';
 import { PROVISIONING_AUTH, startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';

@@ -1,11 +1,11 @@
-import { connectionId } from '../../src/connections/connection-service';
-import { FEED } from '../../src/connections/connection-types';
+import { connectionId } from '../../src/bridge/connection-service';
+import { FEED } from '../../src/bridge/connection-types';
 import type { FeedPoller } from '../../src/feeds/feed-poller';
 import { atom, FeedServer, rss } from '../fakes/feed-server';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = FEED.eventType;
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StoredConnection } from '../../src/connections/connection-types';
+import type { StoredConnection } from '../../src/bridge/connection-types';
 import type { Database } from '../../src/db/database';
 import { getFeedState, seenItemIds } from '../../src/db/feed-repository';
 import type { readFeed } from '../../src/feeds/feed-reader';

@@ -3,13 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { connectionId } from '../../src/connections/connection-service';
-import { GITHUB_REPO } from '../../src/connections/connection-types';
+import { connectionId } from '../../src/bridge/connection-service';
+import { GITHUB_REPO } from '../../src/bridge/connection-types';
 import { FakeGithub } from '../fakes/github-api';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = GITHUB_REPO.eventType;
 const HOOK_SECRET = 'github-e2e-hook-secret';

@@ -18,7 +18,7 @@ import {
 } from '../helpers/hostile-sql';
 import { maubotApi } from '../helpers/maubot-api';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver } from '../homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 
 const TIMEOUT_MS = 1000;
 

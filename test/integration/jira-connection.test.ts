@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
-import { JIRA_PROJECT } from '../../src/connections/connection-types';
-import { connectionId } from '../../src/connections/connection-service';
+import { JIRA_PROJECT } from '../../src/bridge/connection-types';
+import { connectionId } from '../../src/bridge/connection-service';
 import { FakeAtlassian } from '../fakes/atlassian-api';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = JIRA_PROJECT.eventType;
 const SITE = 'https://acme.atlassian.net';

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { provisioningErrorHandler } from '../../src/api/provisioning/error-middleware';
 import { jiraHandlers } from '../../src/api/provisioning/handlers/jira';
 import type { Config } from '../../src/config/schema';
-import { JIRA_PROJECT, type StoredConnection } from '../../src/connections/connection-types';
+import { JIRA_PROJECT, type StoredConnection } from '../../src/bridge/connection-types';
 import type { Database } from '../../src/db/database';
 import type { DbUserTokenRow } from '../../src/db/tables';
 import { JiraProjectKind } from '../../src/jira/jira-project-kind';

@@ -5,7 +5,7 @@ import { createTestApp, type TestApp } from '../helpers/app';
 import { maubotApi } from '../helpers/maubot-api';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
 import type { Database } from '../../src/db/database';
 import { SecretBox } from '../../src/secrets/secret-box';
 import { testConfig } from '../helpers/config';

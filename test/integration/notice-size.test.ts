@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { WEBHOOK } from '../../src/connections/connection-types';
-import { TOO_LARGE_TEXT } from '../../src/connections/event-size';
+import { WEBHOOK } from '../../src/bridge/connection-types';
+import { TOO_LARGE_TEXT } from '../../src/bridge/event-size';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { waitFor } from '../helpers/wait';
-import type { ClientEvent, RegisteredUser } from '../homeserver/test-homeserver';
+import type { ClientEvent, RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = WEBHOOK.eventType;
 const DATA_KEY = 'uk.half-shot.hookshot.webhook_data';

@@ -1,10 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OUTBOUND_HOOK } from '../../src/connections/connection-types';
+import { OUTBOUND_HOOK } from '../../src/bridge/connection-types';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser, TestHomeserverOptions } from '../homeserver/test-homeserver';
+import type {
+  RegisteredUser,
+  TestHomeserverOptions,
+} from '../../testing/homeserver/test-homeserver';
 
 const TYPE = OUTBOUND_HOOK.eventType;
 

@@ -1,10 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OUTBOUND_HOOK } from '../../src/connections/connection-types';
+import { OUTBOUND_HOOK } from '../../src/bridge/connection-types';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = OUTBOUND_HOOK.eventType;
 

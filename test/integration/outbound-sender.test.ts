@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OUTBOUND_HOOK, type StoredConnection } from '../../src/connections/connection-types';
+import { OUTBOUND_HOOK, type StoredConnection } from '../../src/bridge/connection-types';
 import type { RoomEvent } from '../../src/matrix/bot-client';
 import { OutboundSender } from '../../src/outbound/outbound-sender';
 import { captureLogs } from '../helpers/log-capture';

@@ -11,7 +11,7 @@ import { captureLogs } from '../helpers/log-capture';
 import { maubotApi } from '../helpers/maubot-api';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver } from '../homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 
 /**
  * A probe plugin tries everything docs/plugins.md lists under "What a plugin can reach", and

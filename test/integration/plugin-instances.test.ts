@@ -8,7 +8,7 @@ import { captureLogs } from '../helpers/log-capture';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import type { Database } from '../../src/db/database';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const LIMITS = { memoryMb: 160, stallMs: 3000, startMs: 20_000, restartBaseMs: 300 };
 const CS = '/_matrix/client/v3';

@@ -1,12 +1,12 @@
 import request from 'supertest';
-import { connectionId } from '../../src/connections/connection-service';
-import { WEBHOOK } from '../../src/connections/connection-types';
+import { connectionId } from '../../src/bridge/connection-service';
+import { WEBHOOK } from '../../src/bridge/connection-types';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { TEST_PROVISIONING_SECRET } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = WEBHOOK.eventType;
 const PREFIX = 'https://hooks.example.org/webhook/';

@@ -1,10 +1,10 @@
 import request from 'supertest';
-import { WEBHOOK } from '../../src/connections/connection-types';
-import { connectionId } from '../../src/connections/connection-service';
+import { WEBHOOK } from '../../src/bridge/connection-types';
+import { connectionId } from '../../src/bridge/connection-service';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = WEBHOOK.eventType;
 const PREFIX = 'https://hooks.example.org/webhook/';

@@ -1,6 +1,6 @@
 import express from 'express';
 import request from 'supertest';
-import type { StoredConnection } from '../../src/connections/connection-types';
+import type { StoredConnection } from '../../src/bridge/connection-types';
 import type { Database } from '../../src/db/database';
 import { TransformationRunner } from '../../src/webhooks/transformation';
 import { WebhookHooks } from '../../src/webhooks/webhook-hooks';

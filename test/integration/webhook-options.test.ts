@@ -1,8 +1,8 @@
 import request from 'supertest';
-import { WEBHOOK } from '../../src/connections/connection-types';
+import { WEBHOOK } from '../../src/bridge/connection-types';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const TYPE = WEBHOOK.eventType;
 

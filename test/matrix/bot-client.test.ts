@@ -8,7 +8,7 @@ import {
 } from '../../src/matrix/matrix-errors';
 import { freePort } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 const CS = '/_matrix/client/v3';
 

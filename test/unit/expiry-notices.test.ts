@@ -1,4 +1,4 @@
-import type { StoredConnection } from '../../src/connections/connection-types';
+import type { StoredConnection } from '../../src/bridge/connection-types';
 import type { Database } from '../../src/db/database';
 import { findWebhookHook, insertWebhookHook } from '../../src/db/webhook-repository';
 import { ExpiryNotices } from '../../src/webhooks/expiry-notices';

@@ -1,5 +1,5 @@
-import { ConnectionError } from '../../src/connections/connection-errors';
-import type { StoredConnection } from '../../src/connections/connection-types';
+import { ConnectionError } from '../../src/bridge/connection-errors';
+import type { StoredConnection } from '../../src/bridge/connection-types';
 import type { Database } from '../../src/db/database';
 import { newFeedState, saveFeedState } from '../../src/db/feed-repository';
 import { FeedKind } from '../../src/feeds/feed-kind';

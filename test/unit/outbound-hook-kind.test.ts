@@ -1,5 +1,5 @@
-import { ConnectionError } from '../../src/connections/connection-errors';
-import { OUTBOUND_HOOK, type StoredConnection } from '../../src/connections/connection-types';
+import { ConnectionError } from '../../src/bridge/connection-errors';
+import { OUTBOUND_HOOK, type StoredConnection } from '../../src/bridge/connection-types';
 import { OutboundHookKind } from '../../src/outbound/outbound-hook-kind';
 import { testConfig } from '../helpers/config';
 

@@ -1,6 +1,6 @@
 import type { Config } from '../../src/config/schema';
-import { ConnectionError } from '../../src/connections/connection-errors';
-import type { StoredConnection } from '../../src/connections/connection-types';
+import { ConnectionError } from '../../src/bridge/connection-errors';
+import type { StoredConnection } from '../../src/bridge/connection-types';
 import type { Database } from '../../src/db/database';
 import { findWebhookHookOfConnection } from '../../src/db/webhook-repository';
 import { TransformationRunner } from '../../src/webhooks/transformation';

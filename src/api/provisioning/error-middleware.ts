@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { ConnectionError } from '../../connections/connection-errors';
+import { ConnectionError } from '../../bridge/connection-errors';
 import { apiErrorMiddleware, type ErrorKind } from '../../http/error-kinds';
 import type { Logger } from '../../logging/logger';
 import { ProvisioningApiError } from './errors';

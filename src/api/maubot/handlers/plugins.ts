@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { UploadedFile } from '../../../http/archive-upload';
+import type { UploadedFile } from '../archive-upload';
 import { NOT_A_PLUGIN, PluginInvalidError } from '../../../plugins/plugin-archive';
 import type { PluginService } from '../../../plugins/plugin-service';
 import type { ResponseBody } from '../types';

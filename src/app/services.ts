@@ -1,31 +1,31 @@
-import { AdminAuthService } from './admins/admin-auth-service';
-import { ClientAuthService } from './clients/client-auth-service';
-import type { ClientPoolOptions } from './clients/client-pool';
-import { ClientService, type ClientInstances } from './clients/client-service';
-import type { Config } from './config/schema';
-import { Bridge } from './connections/bridge';
-import type { SendRetryOptions } from './connections/provisioning-bot';
-import type { Database } from './db/database';
-import type { AppDeps } from './http/app';
-import { createMetrics } from './http/metrics';
-import type { Logger } from './logging/logger';
-import { LogHub } from './logging/log-hub';
-import { routeSdkGlobalLogging } from './matrix/sdk-logger';
+import { AdminAuthService } from '../admins/admin-auth-service';
+import { ClientAuthService } from '../clients/client-auth-service';
+import type { ClientPoolOptions } from '../clients/client-pool';
+import { ClientService, type ClientInstances } from '../clients/client-service';
+import type { Config } from '../config/schema';
+import { Bridge } from '../bridge/bridge';
+import type { SendRetryOptions } from '../bridge/provisioning-bot';
+import type { Database } from '../db/database';
+import type { AppDeps } from './create-app';
+import { createMetrics } from '../http/metrics';
+import type { Logger } from '../logging/logger';
+import { LogHub } from '../logging/log-hub';
+import { routeSdkGlobalLogging } from '../matrix/sdk-logger';
 import {
   InstanceDatabases,
   instanceDatabaseSettings,
   type InstanceDatabaseSettings,
-} from './instances/instance-databases';
+} from '../instances/instance-databases';
 import {
   InstanceRuntime,
   instanceDatabases,
   runtimeSettings,
   type RuntimeSettings,
-} from './instances/instance-runtime';
-import { InstanceService } from './instances/instance-service';
-import { InstanceDatabaseService } from './instances/instance-database-service';
-import { PluginService, type PluginInstances } from './plugins/plugin-service';
-import { SecretBox } from './secrets/secret-box';
+} from '../instances/instance-runtime';
+import { InstanceService } from '../instances/instance-service';
+import { InstanceDatabaseService } from '../instances/instance-database-service';
+import { PluginService, type PluginInstances } from '../plugins/plugin-service';
+import { SecretBox } from '../secrets/secret-box';
 
 export interface ServiceOptions {
   config: Config;

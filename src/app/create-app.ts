@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import type { AdminAuthService } from '../admins/admin-auth-service';
 import type { ClientAuthService } from '../clients/client-auth-service';
 import type { ClientService } from '../clients/client-service';
-import type { Bridge } from '../connections/bridge';
+import type { Bridge } from '../bridge/bridge';
 import type { InstanceService } from '../instances/instance-service';
 import type { InstanceDatabaseService } from '../instances/instance-database-service';
 import { MAUBOT_API_PATH, createMaubotRouter } from '../api/maubot/router';
@@ -13,14 +13,14 @@ import type { Database } from '../db/database';
 import type { LogHub } from '../logging/log-hub';
 import type { Logger } from '../logging/logger';
 import type { PluginService } from '../plugins/plugin-service';
-import { accessLog } from './access-log';
-import { docsRouter } from './docs';
-import { MAUBOT_UI_PATH, maubotUiRouter } from './maubot-ui';
-import { docsPageHeaders, maubotUiHeaders, staticPageHeaders } from './page-headers';
+import { accessLog } from '../http/access-log';
+import { docsRouter } from '../http/docs';
+import { MAUBOT_UI_PATH, maubotUiRouter } from '../ui/maubot-ui';
+import { docsPageHeaders, maubotUiHeaders, staticPageHeaders } from '../http/page-headers';
 
 /** The OAuth callbacks' result pages (GitHub's at both of its paths, JIRA's). */
 const OAUTH_PAGES = ['/oauth', '/github/oauth', '/jira/oauth'];
-import { metricsRouter, type Metrics } from './metrics';
+import { metricsRouter, type Metrics } from '../http/metrics';
 
 export interface AppDeps {
   config: Config;

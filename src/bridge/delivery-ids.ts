@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { deleteDeliveriesBefore, recordDelivery } from '../db/oauth-repository';
+import { deleteDeliveriesBefore, recordDelivery } from '../db/webhook-delivery-repository';
 
 /** How long a delivery id is remembered: GitHub offers redeliveries for 3 days. */
 export const DELIVERY_RETENTION_MS = 7 * 24 * 3_600_000;

@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import { WEBHOOK } from '../src/bridge/connection-types';
 import { createApp } from '../src/app/create-app';
+import { integrationsOf } from '../src/app/integrations';
 import { servicesOnHomeserver } from './embedded-services';
 
 const FRIENDLY = 'result = {version: "v2", plain: "**" + data.n + "** ok"};';
@@ -53,8 +54,8 @@ async function main(): Promise<void> {
     } else if (message !== 'rss') return;
     process.send!({
       rss: process.memoryUsage().rss,
-      spawned: bridge.webhooks?.transformations?.spawned ?? 0,
-      runners: bridge.webhooks?.transformations?.workers().length ?? 0,
+      spawned: integrationsOf(bridge).webhooks?.transformations?.spawned ?? 0,
+      runners: integrationsOf(bridge).webhooks?.transformations?.workers().length ?? 0,
     });
   });
   process.stdout.write(`${JSON.stringify({ port, hooks })}\n`);

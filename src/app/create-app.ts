@@ -8,7 +8,12 @@ import type { InstanceDatabaseService } from '../instances/instance-database-ser
 import { MAUBOT_API_PATH, createMaubotRouter } from '../api/maubot/router';
 import { createProvisioningRouter } from '../api/provisioning/router';
 import { PROVISIONING_API_PATH } from '../client';
-import { RESOURCES, type Config, type Resource } from '../config/schema';
+import {
+  DEFAULT_WEBHOOK_BODY_BYTES,
+  RESOURCES,
+  type Config,
+  type Resource,
+} from '../config/schema';
 import type { Database } from '../db/database';
 import type { LogHub } from '../logging/log-hub';
 import type { Logger } from '../logging/logger';
@@ -16,10 +21,11 @@ import type { PluginService } from '../plugins/plugin-service';
 import { accessLog } from '../http/access-log';
 import { docsRouter } from '../http/docs';
 import { MAUBOT_UI_PATH, maubotUiRouter } from '../ui/maubot-ui';
-import { docsPageHeaders, maubotUiHeaders, staticPageHeaders } from '../http/page-headers';
+import { docsPageHeaders, maubotUiHeaders } from '../http/page-headers';
+import { ingressErrorHandler } from '../api/ingress/error-middleware';
+import { createIngressRouter } from '../api/ingress/router';
+import { integrationsOf } from './integrations';
 
-/** The OAuth callbacks' result pages (GitHub's at both of its paths, JIRA's). */
-const OAUTH_PAGES = ['/oauth', '/github/oauth', '/jira/oauth'];
 import { metricsRouter, type Metrics } from '../http/metrics';
 
 export interface AppDeps {
@@ -53,24 +59,25 @@ export function createApp(deps: AppDeps): Express {
 
   // The APIs first: they carry nearly all traffic, and every layer before them costs each request.
   if (resources.has('maubot')) app.use(MAUBOT_API_PATH, createMaubotRouter(deps));
+  const integrations = integrationsOf(deps.bridge);
   if (resources.has('provisioning')) {
     app.use(
       PROVISIONING_API_PATH,
       createProvisioningRouter({
         ...deps,
         connections: deps.bridge.connections,
-        jira: deps.bridge.jira?.service ?? null,
-        github: deps.bridge.github?.service ?? null,
+        jira: integrations.jira?.service ?? null,
+        github: integrations.github?.service ?? null,
       }),
     );
   }
   if (resources.has('webhooks')) {
-    // Inbound hooks first: they are the busiest; GitHub's and JIRA's pass on what is not theirs.
-    const { webhooks, github, jira } = deps.bridge;
-    if (webhooks) app.use(webhooks.routes);
-    if (github || jira) app.use(OAUTH_PAGES, staticPageHeaders());
-    if (github) app.use(github.webhooks);
-    if (jira) app.use(jira.webhooks);
+    app.use(
+      createIngressRouter({
+        ...integrations,
+        bodyLimit: config.webhooks?.maxBodyBytes ?? DEFAULT_WEBHOOK_BODY_BYTES,
+      }),
+    );
   }
   if (resources.has('maubot')) {
     // The API above answers everything under its own path; the rest is the UI.
@@ -92,7 +99,7 @@ export function createApp(deps: AppDeps): Express {
     const { bot } = deps.bridge;
     const provisioningBot = { status: bot.status, syncing: bot.syncing };
     try {
-      await db.knex.raw('select 1');
+      await db.ping();
       res.json({ ready: true, provisioningBot });
     } catch (err) {
       logger.warn({ err }, 'readiness check failed');
@@ -103,5 +110,7 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req, res) => {
     res.status(404).json({ error: 'Not found' });
   });
+  // Whatever escapes the routers above is answered as JSON and logged, never Express's page.
+  app.use(ingressErrorHandler(logger));
   return app;
 }

@@ -7,6 +7,7 @@ import { Bridge } from '../bridge/bridge';
 import type { SendRetryOptions } from '../bridge/provisioning-bot';
 import type { Database } from '../db/database';
 import type { AppDeps } from './create-app';
+import { INTEGRATIONS } from './integrations';
 import { createMetrics } from '../http/metrics';
 import type { Logger } from '../logging/logger';
 import { LogHub } from '../logging/log-hub';
@@ -47,7 +48,9 @@ export interface ServiceOptions {
 }
 
 /** Wires the services every listener's app shares; the process entry, tests and bench use it. */
-export function createServices(options: ServiceOptions): Omit<AppDeps, 'resources'> {
+export type Services = Omit<AppDeps, 'resources'>;
+
+export function createServices(options: ServiceOptions): Services {
   const { config, logger, db } = options;
   routeSdkGlobalLogging(logger);
   const secrets = new SecretBox(config.encryptionKey, config.previousEncryptionKeys);
@@ -105,6 +108,7 @@ export function createServices(options: ServiceOptions): Omit<AppDeps, 'resource
     db: db.knex,
     secrets,
     logger,
+    integrations: INTEGRATIONS,
     ...(options.clientPool ? { botPool: options.clientPool } : {}),
     ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
   });

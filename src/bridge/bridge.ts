@@ -1,49 +1,34 @@
 import type { Knex } from 'knex';
 import type { ClientPoolOptions } from '../clients/client-pool';
 import type { Config } from '../config/schema';
-import { createGithubBridge, type GithubBridge } from '../github/github-bridge';
-import { createFeedBridge, type FeedBridge } from '../feeds/feed-bridge';
-import { createJiraBridge, type JiraBridge } from '../jira/jira-bridge';
 import type { Logger } from '../logging/logger';
-import { OutboundHookKind } from '../outbound/outbound-hook-kind';
-import { OutboundSender } from '../outbound/outbound-sender';
 import type { SecretBox } from '../secrets/secret-box';
-import { createWebhookBridge, type WebhookBridge } from '../webhooks/webhook-bridge';
 import { ConnectionService } from './connection-service';
-import { OUTBOUND_HOOK } from './connection-types';
+import type { BridgeIntegration, IntegrationRuntime } from './integration';
 import { ProvisioningBot, type SendRetryOptions } from './provisioning-bot';
 import { RoomUpgrades } from './room-upgrades';
-
-/** How long a stop waits for queued outbound hook deliveries. */
-const OUTBOUND_DRAIN_MS = 5_000;
 
 export interface BridgeOptions {
   config: Config;
   db: Knex;
   secrets: SecretBox;
   logger: Logger;
+  /** What the bridge runs besides the bot and the connections, in start (and stop) order. */
+  integrations: readonly BridgeIntegration<unknown, object>[];
   /** Start retry timing of the bot (tests shorten it). */
   botPool?: ClientPoolOptions;
   sendRetry?: SendRetryOptions;
 }
 
 /**
- * The bridge side of Switchboard: the provisioning bot, the connections and the runtimes that
- * make them work (webhook ingress, feed polling, outbound hooks, GitHub and JIRA events).
+ * The bridge side of Switchboard: the provisioning bot, the connections, and the integrations
+ * that make them work (webhook ingress, feed polling, outbound hooks, GitHub and JIRA events).
  */
 export class Bridge {
   readonly bot: ProvisioningBot;
   readonly connections: ConnectionService;
-  /** null when JIRA is not configured. */
-  readonly jira: JiraBridge | null;
-  /** null when feeds are not enabled. */
-  readonly feeds: FeedBridge | null;
-  /** null when inbound webhooks are not enabled. */
-  readonly webhooks: WebhookBridge | null;
-  /** null when GitHub is not configured. */
-  readonly github: GithubBridge | null;
   private readonly logger: Logger;
-  private outbound: OutboundSender | undefined;
+  private readonly runtimes = new Map<BridgeIntegration<unknown, object>, IntegrationRuntime>();
 
   constructor(options: BridgeOptions) {
     const { config, db, secrets } = options;
@@ -58,38 +43,24 @@ export class Bridge {
     });
     this.connections = new ConnectionService(db, config, secrets, this.bot, this.logger);
     this.followRooms();
-    this.webhooks = createWebhookBridge({
-      config,
-      db,
-      logger: this.logger,
-      connections: this.connections,
-      messenger: this.bot,
-    });
-    if (config.webhooks) this.wireOutboundHooks(config);
-    this.feeds = createFeedBridge({
-      config,
-      db,
-      logger: this.logger,
-      connections: this.connections,
-      messenger: this.bot,
-    });
-    this.jira = createJiraBridge({
-      config,
-      db,
-      secrets,
-      logger: this.logger,
-      connections: this.connections,
-      messenger: this.bot,
-      permissions: this.bot.permissions,
-    });
-    this.github = createGithubBridge({
-      config,
-      db,
-      secrets,
-      logger: this.logger,
-      connections: this.connections,
-      messenger: this.bot,
-    });
+    for (const integration of options.integrations) {
+      const settings = integration.settings(config);
+      if (settings === null) continue;
+      const context = {
+        config,
+        db,
+        secrets,
+        logger: this.logger.child({ logger: `bridge.${integration.name}` }),
+        connections: this.connections,
+        bot: this.bot,
+      };
+      this.runtimes.set(integration, integration.create(context, settings));
+    }
+  }
+
+  /** The runtime of an integration; null when the config switches it off. */
+  runtime<R extends object>(integration: BridgeIntegration<unknown, R>): R | null {
+    return (this.runtimes.get(integration) as R | undefined) ?? null;
   }
 
   /**
@@ -129,38 +100,17 @@ export class Bridge {
     });
   }
 
-  /** Room messages (not the bot's own) go to the room's outbound hooks. */
-  private wireOutboundHooks(config: Config): void {
-    this.connections.register(new OutboundHookKind({ config }));
-    const sender = (this.outbound = new OutboundSender({
-      allowPrivate: config.allowPrivateDestinations,
-      logger: this.logger.child({ logger: 'bridge.outbound' }),
-      download: (mxc) => this.bot.download(mxc),
-      userAgent: 'Switchboard (outbound webhook)',
-      botUserId: this.bot.userId,
-    }));
-    this.bot.onRoomEvent((event) => {
-      const hooks = this.connections
-        .inRoom(event.roomId)
-        .filter((c) => c.eventType === OUTBOUND_HOOK.eventType);
-      if (hooks.length > 0) void sender.handleRoomEvent(event, hooks);
-    });
-  }
-
-  /** Loads the connections, then starts the bot (in the background) and the runtimes. */
+  /** Loads the connections, then starts the bot (in the background) and the integrations. */
   async start(): Promise<void> {
-    await this.webhooks?.init();
+    for (const runtime of this.runtimes.values()) await runtime.init?.();
     await this.connections.load();
     this.bot.start();
-    this.feeds?.poller.start();
-    this.webhooks?.start();
+    for (const runtime of this.runtimes.values()) runtime.start?.();
   }
 
+  /** The integrations stop first, in their order: their last deliveries still need the bot. */
   async stop(): Promise<void> {
-    this.webhooks?.stop();
-    await this.feeds?.poller.stop();
-    // Deliveries still need the bot (media downloads); they get a few seconds.
-    await this.outbound?.drain(OUTBOUND_DRAIN_MS);
+    for (const runtime of this.runtimes.values()) await runtime.stop?.();
     await this.bot.stop();
   }
 }

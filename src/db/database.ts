@@ -25,6 +25,8 @@ export interface Database {
    * DATABASE_URL's user), which those modules must not hand on.
    */
   connectionParams(): ConnectionParams;
+  /** Resolves when the database answers a query (readiness). */
+  ping(): Promise<void>;
   /** Closes the pool, releases the server lock, and stops the embedded server. */
   close(): Promise<void>;
 }
@@ -142,7 +144,10 @@ export async function connectDatabase(
     await close();
     throw err;
   }
-  return { knex, kind, connectionParams: () => ({ ...params }), close };
+  const ping = async () => {
+    await knex.raw('select 1');
+  };
+  return { knex, kind, connectionParams: () => ({ ...params }), ping, close };
 }
 
 export async function migrate(knex: Knex): Promise<string[]> {

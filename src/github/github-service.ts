@@ -7,6 +7,12 @@ import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
 import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
+import {
+  OauthCodeRefused,
+  OauthFlow,
+  queryText,
+  type OauthCallbackOutcome,
+} from '../oauth/oauth-flow';
 import type { OauthStore } from '../oauth/oauth-store';
 
 export type GithubConfig = NonNullable<Config['github']>;
@@ -46,23 +52,14 @@ export interface GithubRepositoryPage {
   changeSelectionUrl?: string;
 }
 
-/** What the OAuth callback page reports. */
-export interface OauthCallbackResult {
-  kind: 'account' | 'organisation';
-  result: string;
-  message: string;
-}
-
-/** A failed OAuth callback, shown to the user as an HTML page with `status`. */
-export class OauthCallbackError extends Error {
-  override name = 'OauthCallbackError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/**
+ * How GitHub's return to Switchboard ended: a login (possibly with an App installation, whose
+ * `setupAction` GitHub names), or an installation that linked no account.
+ */
+export type GithubCallbackOutcome =
+  | (OauthCallbackOutcome & { setupAction?: string })
+  | { kind: 'installed'; setupAction: string; unlinked: 'noCode' | 'noState' }
+  | { kind: 'disabled'; message: string };
 
 export interface GithubInstallation {
   id: number;
@@ -101,8 +98,11 @@ export class GithubService {
   private appClient: Octokit | null = null;
   private appHtmlUrl: string | null = null;
 
+  private readonly flow: OauthFlow;
+
   constructor(private readonly deps: GithubServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.flow = new OauthFlow(deps.oauth, 'github', deps.logger);
   }
 
   get config(): GithubConfig {
@@ -186,7 +186,7 @@ export class GithubService {
     const params = new URLSearchParams({
       redirect_uri: oauth.redirectUri,
       client_id: oauth.clientId,
-      state: await this.deps.oauth.createState('github', userId),
+      state: await this.flow.start(userId),
     });
     const userUrl = `${this.webUrl}/login/oauth/authorize?${params.toString()}`;
     let appPage: string;
@@ -199,7 +199,7 @@ export class GithubService {
       );
       return { user_url: userUrl, org_url: userUrl };
     }
-    const installState = await this.deps.oauth.createState('github', userId);
+    const installState = await this.flow.start(userId);
     return {
       user_url: userUrl,
       org_url: `${appPage}/installations/new?${new URLSearchParams({ state: installState }).toString()}`,
@@ -207,77 +207,44 @@ export class GithubService {
   }
 
   /** The callback GitHub sends the browser to, after a login or an App installation. */
-  async handleOauthCallback(query: Record<string, unknown>): Promise<OauthCallbackResult> {
-    const text = (key: string): string | undefined =>
-      typeof query[key] === 'string' && query[key] !== '' ? query[key] : undefined;
-
-    const setupAction = text('setup_action');
-    const state = text('state');
-    const code = text('code');
+  async handleOauthCallback(query: Record<string, unknown>): Promise<GithubCallbackOutcome> {
+    const setupAction = queryText(query, 'setup_action');
+    const state = queryText(query, 'state');
+    const code = queryText(query, 'code');
     if (setupAction !== undefined && (code === undefined || state === undefined)) {
       // An installation without "request user authorization" carries no code; one started from
       // GitHub itself rather than our link carries no state, so no Matrix user to log in.
-      const result = this.installResult(setupAction);
-      if (code === undefined) return result;
       return {
-        ...result,
-        message: `${result.message}. No Matrix account was linked: log in to GitHub from your integration manager to use it`,
+        kind: 'installed',
+        setupAction,
+        unlinked: code === undefined ? 'noCode' : 'noState',
       };
     }
-    if (state === undefined) throw new OauthCallbackError(400, 'Missing state');
-    if (code === undefined) throw new OauthCallbackError(400, 'Missing code');
-    const oauth = this.oauthConfig;
-    const userId = await this.deps.oauth.userOfState('github', state);
-    if (userId === null) {
-      throw new OauthCallbackError(
-        404,
-        'Could not find user which authorised this request. Has it timed out?',
-      );
-    }
-    let token: GithubUserToken;
-    try {
-      const { data } = await exchangeWebFlowCode({
-        clientType: 'github-app',
-        clientId: oauth.clientId,
-        clientSecret: oauth.clientSecret,
-        code,
-        redirectUrl: oauth.redirectUri,
-        request: this.oauthRequest(),
-      });
-      token = this.tokenFrom(data);
-    } catch (err) {
-      const status = statusOf(err);
-      if (status !== undefined && status >= 400 && status < 500) {
-        throw new OauthCallbackError(400, 'GitHub refused the login code; please log in again');
-      }
-      this.deps.logger.warn({ err: messageOf(err) }, 'GitHub OAuth code exchange failed');
-      throw new OauthCallbackError(500, 'Could not reach GitHub to complete the login');
-    }
-    await this.deps.oauth.saveToken('github', userId, token);
-    await this.deps.oauth.consumeState(state);
-    this.deps.logger.info({ userId, setupAction }, 'User logged in to GitHub');
-    const bridged = 'Your GitHub account has been bridged';
-    if (setupAction === undefined) return { kind: 'account', result: 'success', message: bridged };
-    const result = this.installResult(setupAction);
-    return { ...result, message: `${result.message}. ${bridged}` };
-  }
-
-  private installResult(setupAction: string): OauthCallbackResult {
-    if (setupAction === 'install') {
-      return { kind: 'organisation', result: 'success', message: 'The GitHub App is installed' };
-    }
-    if (setupAction === 'request') {
-      return {
-        kind: 'organisation',
-        result: 'pending',
-        message: 'The installation of the GitHub App awaits approval by an owner',
-      };
-    }
-    return {
-      kind: 'organisation',
-      result: setupAction,
-      message: `GitHub App installation: ${setupAction}`,
-    };
+    const oauth = this.config.oauth;
+    if (!oauth) return { kind: 'disabled', message: 'GitHub is not configured to support OAuth' };
+    const outcome = await this.flow.complete<GithubUserToken>(
+      { state, code },
+      {
+        exchange: async (code) => {
+          try {
+            const { data } = await exchangeWebFlowCode({
+              clientType: 'github-app',
+              clientId: oauth.clientId,
+              clientSecret: oauth.clientSecret,
+              code,
+              redirectUrl: oauth.redirectUri,
+              request: this.oauthRequest(),
+            });
+            return this.tokenFrom(data);
+          } catch (err) {
+            const status = statusOf(err);
+            if (status !== undefined && status >= 400 && status < 500) throw new OauthCodeRefused();
+            throw err;
+          }
+        },
+      },
+    );
+    return setupAction === undefined ? outcome : { ...outcome, setupAction };
   }
 
   private tokenFrom(data: {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../config/schema';
 import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
+import { OauthFlow, queryText, type OauthCallbackOutcome } from '../oauth/oauth-flow';
 import type { OauthStore } from '../oauth/oauth-store';
 import { KeyedLock } from '../util/keyed-lock';
 
@@ -47,13 +48,8 @@ export interface JiraProjectSummary {
 
 export type JiraAccount = { loggedIn: false } | { loggedIn: true; instances: JiraResource[] };
 
-/** What the OAuth callback answers the user's browser. */
-export interface OauthCallbackResult {
-  status: number;
-  /** An HTML page, or a JSON error body for a malformed callback. */
-  html?: string;
-  json?: { errcode: string; error: string };
-}
+/** How the browser's return from Atlassian ended; `disabled` when JIRA OAuth is off. */
+export type JiraCallbackOutcome = OauthCallbackOutcome | { kind: 'disabled' };
 
 export interface JiraServiceDeps {
   config: Config;
@@ -98,8 +94,6 @@ const disabled = (): ConnectionError =>
 const resourcesFailed = (): ConnectionError =>
   new ConnectionError('HS_UNKNOWN', 'Could not fetch accessible resources for JIRA user.');
 
-const page = (body: string): string => `<p>${body}</p>`;
-
 /**
  * JIRA Cloud for users: the OAuth 2.0 (3LO) login, token refresh, and the sites and projects a
  * login can reach. JIRA Server/Data Center (OAuth 1.0a) is not supported.
@@ -110,8 +104,11 @@ export class JiraService {
   // Atlassian rotates refresh tokens: two refreshes at once would spend the same one twice.
   private readonly refreshLock = new KeyedLock();
 
+  private readonly flow: OauthFlow;
+
   constructor(private readonly deps: JiraServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.flow = new OauthFlow(deps.oauth, 'jira', deps.logger);
   }
 
   private get settings() {
@@ -131,7 +128,7 @@ export class JiraService {
 
   async oauthUrl(userId: string): Promise<{ url: string }> {
     const { oauth, authUrl } = this.settings;
-    const state = await this.deps.oauth.createState('jira', userId);
+    const state = await this.flow.start(userId);
     // Atlassian's documented parameter order; URLSearchParams keeps insertion order.
     const params = new URLSearchParams([
       ['audience', 'api.atlassian.com'],
@@ -147,50 +144,26 @@ export class JiraService {
   }
 
   /** The browser's return from Atlassian: exchange the code and keep the token. */
-  async handleOauthCallback(query: Record<string, unknown>): Promise<OauthCallbackResult> {
-    if (!this.oauthEnabled) {
-      return {
-        status: 500,
-        json: { errcode: 'HS_DISABLED_FEATURE', error: 'JIRA OAuth is disabled.' },
-      };
-    }
-    const { state, code } = query;
-    if (typeof state !== 'string' || state === '') {
-      return { status: 400, json: { errcode: 'HS_BAD_VALUE', error: "Missing 'state' parameter" } };
-    }
-    if (typeof code !== 'string' || code === '') {
-      return { status: 400, json: { errcode: 'HS_BAD_VALUE', error: "Missing 'code' parameter" } };
-    }
-    const userId = await this.deps.oauth.userOfState('jira', state);
-    if (!userId) {
-      return {
-        status: 404,
-        html: page('Could not find user which authorised this request. Has it timed out?'),
-      };
-    }
-    if (this.deps.mayLogIn && !(await this.deps.mayLogIn(userId))) {
-      this.deps.logger.info({ userId }, 'JIRA login refused: no login permission for jira');
-      return { status: 403, html: page('You are not permitted to log in to JIRA on this bridge.') };
-    }
-    try {
-      const { oauth } = this.settings;
-      const token = await this.requestToken({
-        grant_type: 'authorization_code',
-        client_id: oauth.clientId,
-        client_secret: oauth.clientSecret,
-        code,
-        redirect_uri: oauth.redirectUri,
-      });
-      await this.deps.oauth.saveToken('jira', userId, token);
-      // A state is good for one login: a replayed callback URL must not log anyone in again.
-      await this.deps.oauth.consumeState(state);
-      this.resourceCache.delete(userId);
-      this.deps.logger.info({ userId }, 'JIRA account linked');
-      return { status: 200, html: page(' Your account has been bridged ') };
-    } catch (err) {
-      this.deps.logger.warn({ userId, err: describe(err) }, 'JIRA OAuth code exchange failed');
-      return { status: 404, html: page('Unknown failure') };
-    }
+  async handleOauthCallback(query: Record<string, unknown>): Promise<JiraCallbackOutcome> {
+    if (!this.oauthEnabled) return { kind: 'disabled' };
+    const outcome = await this.flow.complete<JiraToken>(
+      { state: queryText(query, 'state'), code: queryText(query, 'code') },
+      {
+        exchange: (code) => {
+          const { oauth } = this.settings;
+          return this.requestToken({
+            grant_type: 'authorization_code',
+            client_id: oauth.clientId,
+            client_secret: oauth.clientSecret,
+            code,
+            redirect_uri: oauth.redirectUri,
+          });
+        },
+        ...(this.deps.mayLogIn ? { mayLogIn: this.deps.mayLogIn } : {}),
+      },
+    );
+    if (outcome.kind === 'linked') this.resourceCache.delete(outcome.userId);
+    return outcome;
   }
 
   async account(userId: string): Promise<JiraAccount> {

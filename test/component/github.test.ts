@@ -13,7 +13,9 @@ import type { Database } from '../../src/db/database';
 import type { DbUserTokenRow } from '../../src/db/tables';
 import { GithubRepoKind } from '../../src/github/github-repo-kind';
 import { GithubService } from '../../src/github/github-service';
-import { githubWebhookRouter } from '../../src/github/github-webhook';
+import { GithubEvents } from '../../src/github/github-events';
+import { githubRoutes } from '../../src/api/ingress/handlers/github';
+import { ingressErrorHandler } from '../../src/api/ingress/error-middleware';
 import { OauthStore } from '../../src/oauth/oauth-store';
 import { SecretBox } from '../../src/secrets/secret-box';
 import { FakeGithub } from '../fakes/github-api';
@@ -100,16 +102,16 @@ beforeAll(async () => {
   app.get('/v1/github/account', h.account);
   app.get('/v1/github/orgs/:orgName/repositories', h.orgRepositories);
   app.get('/v1/github/repositories', h.userRepositories);
-  app.use(
-    githubWebhookRouter({
-      github: service,
-      db: db.knex,
-      logger: logs.logger,
-      messenger,
-      connections: () => connections,
-    }),
-  );
-  app.use(provisioningErrorHandler(logs.logger));
+  const events = new GithubEvents({
+    webhookSecret: HOOK_SECRET,
+    db: db.knex,
+    logger: logs.logger,
+    messenger,
+    connections: () => connections,
+  });
+  app.use(githubRoutes(events, service));
+  app.use('/v1', provisioningErrorHandler(logs.logger));
+  app.use(ingressErrorHandler(logs.logger));
 });
 
 afterAll(async () => {

@@ -9,7 +9,10 @@ import type { Database } from '../../src/db/database';
 import type { DbUserTokenRow } from '../../src/db/tables';
 import { JiraProjectKind } from '../../src/jira/jira-project-kind';
 import { JiraService, type JiraToken } from '../../src/jira/jira-service';
-import { jiraWebhookRouter } from '../../src/jira/jira-webhook';
+import { JiraEvents } from '../../src/jira/jira-events';
+import { jiraRoutes } from '../../src/api/ingress/handlers/jira';
+import { ingressErrorHandler } from '../../src/api/ingress/error-middleware';
+import { DEFAULT_WEBHOOK_BODY_BYTES } from '../../src/config/schema';
 import { OauthStore } from '../../src/oauth/oauth-store';
 import { SecretBox } from '../../src/secrets/secret-box';
 import { FakeAtlassian } from '../fakes/atlassian-api';
@@ -60,17 +63,16 @@ function buildApp(svc: JiraService): express.Express {
   a.get('/v1/jira/oauth', h.oauth);
   a.get('/v1/jira/account', h.account);
   a.get('/v1/jira/instances/:instanceName/projects', h.projects);
-  a.use(
-    jiraWebhookRouter({
-      config,
-      db: db.knex,
-      jira: svc,
-      connections: () => connections,
-      messenger,
-      logger: logs.logger,
-    }),
-  );
+  const events = new JiraEvents({
+    webhookSecret: config.jira?.webhookSecret,
+    db: db.knex,
+    connections: () => connections,
+    messenger,
+    logger: logs.logger,
+  });
+  a.use(jiraRoutes(events, svc, config.webhooks?.maxBodyBytes ?? DEFAULT_WEBHOOK_BODY_BYTES));
   a.use('/v1', provisioningErrorHandler(logs.logger));
+  a.use(ingressErrorHandler(logs.logger));
   return a;
 }
 

@@ -4,7 +4,9 @@ import type { StoredConnection } from '../../src/bridge/connection-types';
 import type { Database } from '../../src/db/database';
 import { TransformationRunner } from '../../src/webhooks/transformation';
 import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
-import { webhookIngressRouter } from '../../src/webhooks/webhook-ingress';
+import { WebhookDelivery } from '../../src/webhooks/webhook-delivery';
+import { webhookRoutes } from '../../src/api/ingress/handlers/webhooks';
+import { ingressErrorHandler } from '../../src/api/ingress/error-middleware';
 import { WebhookKind } from '../../src/webhooks/webhook-kind';
 import { testConfig } from '../helpers/config';
 import { TEST_TRANSFORMATION_LIMITS } from '../helpers/transformation-limits';
@@ -56,17 +58,17 @@ describe('webhook ingress', () => {
       now: () => NOW,
     });
     const app = express();
-    app.use(
-      webhookIngressRouter({
-        config,
-        logger: logs.logger,
-        hooks,
-        connection: (id) => connections.get(id),
-        messenger,
-        runner: transformations,
-        now: () => NOW,
-      }),
-    );
+    const delivery = new WebhookDelivery({
+      settings: config.webhooks!,
+      logger: logs.logger,
+      hooks,
+      connection: (id) => connections.get(id),
+      messenger,
+      runner: transformations,
+      now: () => NOW,
+    });
+    app.use(webhookRoutes(() => delivery, config.webhooks!.maxBodyBytes));
+    app.use(ingressErrorHandler(logs.logger));
 
     /** Provisions a hook the way the connection service does; answers its hook id. */
     async function provision(body: Record<string, unknown>): Promise<string> {

@@ -1,4 +1,5 @@
 import { connectionId } from '../../src/bridge/connection-service';
+import { integrationsOf } from '../../src/app/integrations';
 import { FEED } from '../../src/bridge/connection-types';
 import type { FeedPoller } from '../../src/feeds/feed-poller';
 import { atom, FeedServer, rss } from '../fakes/feed-server';
@@ -33,7 +34,7 @@ describe.each(testDatabaseKinds())('feed connections end to end (%s)', (kind) =>
       config: { feeds: { enabled: true }, allowPrivateDestinations: true },
     });
     // The bridge's own poller, driven by hand (its timer waits a whole interval).
-    poller = b.t.bridge.feeds!.poller;
+    poller = integrationsOf(b.t.bridge).feeds!.poller;
     alice = b.user('alice');
     roomId = await b.room(alice, { users: { [b.bot.userId]: 50 } });
   });

@@ -1,52 +1,45 @@
-import type { NextFunction, Request, Response, Router } from 'express';
-import type { Knex } from 'knex';
-import type { Config } from '../config/schema';
-import type { ConnectionService } from '../bridge/connection-service';
 import { WEBHOOK } from '../bridge/connection-types';
-import type { RoomMessenger } from '../bridge/room-messenger';
-import type { Logger } from '../logging/logger';
+import type {
+  BridgeIntegration,
+  IntegrationContext,
+  IntegrationRuntime,
+} from '../bridge/integration';
+import type { WebhookSettings } from '../config/schema';
 import { ExpiryNotices } from './expiry-notices';
 import { TransformationRunner } from './transformation';
+import { WebhookDelivery } from './webhook-delivery';
 import { WebhookHooks } from './webhook-hooks';
-import { webhookIngressRouter } from './webhook-ingress';
 import { WebhookKind } from './webhook-kind';
 
-export interface WebhookBridgeDeps {
-  config: Config;
-  db: Knex;
-  logger: Logger;
-  connections: ConnectionService;
-  messenger: RoomMessenger;
-}
-
 /**
- * Inbound webhooks' part of the bridge: the kind, the hook index, the ingress routes and the
+ * Inbound webhooks' part of the bridge: the kind, the hook index, the delivery service and the
  * expiry notices. The sandbox's WASM module loads asynchronously, so they are made by init().
  */
-export class WebhookBridge {
+export class WebhookRuntime implements IntegrationRuntime {
   readonly hooks = new WebhookHooks();
-  private router: Router | undefined;
   private expiry: ExpiryNotices | undefined;
   private runner: TransformationRunner | undefined;
+  private service: WebhookDelivery | undefined;
 
-  constructor(private readonly deps: WebhookBridgeDeps) {}
+  constructor(
+    private readonly context: IntegrationContext,
+    private readonly settings: WebhookSettings,
+  ) {}
 
   /** The transformation runners, once init() is done (for diagnostics). */
   get transformations(): TransformationRunner | undefined {
     return this.runner;
   }
 
-  /** For the webhooks listener: /webhook/:hookId once init() is done. */
-  readonly routes = (req: Request, res: Response, next: NextFunction): void => {
-    if (this.router) this.router(req, res, next);
-    else next();
-  };
+  /** Posts to hooks, once init() is done. */
+  get delivery(): WebhookDelivery | undefined {
+    return this.service;
+  }
 
   /** Registers the kind and loads the hook index; before the connections are loaded. */
   async init(): Promise<void> {
-    const { config, db, connections, messenger } = this.deps;
-    const settings = config.webhooks!;
-    const logger = this.deps.logger.child({ logger: 'bridge.webhooks' });
+    const { config, db, connections, bot, logger } = this.context;
+    const { settings } = this;
     const runner = await TransformationRunner.create(
       {
         timeoutMs: settings.transformationTimeoutMs,
@@ -61,18 +54,18 @@ export class WebhookBridge {
     this.runner = runner;
     connections.register(new WebhookKind({ config, db, runner, hooks: this.hooks }));
     await this.hooks.load(db);
-    this.router = webhookIngressRouter({
-      config,
+    this.service = new WebhookDelivery({
+      settings,
       logger,
       hooks: this.hooks,
       connection: (id) => connections.get(id),
-      messenger,
+      messenger: bot,
       runner,
     });
     if (settings.sendExpiryNotice) {
       this.expiry = new ExpiryNotices({
         db,
-        messenger,
+        messenger: bot,
         connections: () => connections.ofType(WEBHOOK.eventType),
         hooks: this.hooks,
         logger,
@@ -84,13 +77,15 @@ export class WebhookBridge {
     this.expiry?.start();
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     this.expiry?.stop();
     void this.runner?.close();
+    return Promise.resolve();
   }
 }
 
-/** null when webhooks are not configured or switched off. */
-export function createWebhookBridge(deps: WebhookBridgeDeps): WebhookBridge | null {
-  return deps.config.webhooks?.enabled === true ? new WebhookBridge(deps) : null;
-}
+export const webhookIntegration: BridgeIntegration<WebhookSettings, WebhookRuntime> = {
+  name: 'webhooks',
+  settings: (config) => (config.webhooks?.enabled === true ? config.webhooks : null),
+  create: (context, settings) => new WebhookRuntime(context, settings),
+};

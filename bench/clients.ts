@@ -6,7 +6,7 @@
  */
 import type { Database } from '../src/db/database';
 import { embeddedServices } from './embedded-services';
-import type { createServices } from '../src/app/services';
+import type { Services } from '../src/app/services';
 
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5000);
 
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
 
 /** Every client started, syncing fine and past its first sync (a stored sync token). */
 async function waitSynced(
-  clients: ReturnType<typeof createServices>['clients'],
+  clients: Services['clients'],
   db: Database,
   count: number,
 ): Promise<void> {

@@ -14,9 +14,8 @@ import { signToken } from '../src/api/maubot/token';
 import { parseConfig } from '../src/config/load';
 import { openDatabase } from '../src/db/database';
 import { processTreeMemory } from './process-memory';
-import { createApp } from '../src/app/create-app';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { createServices } from '../src/app/services';
+import { Switchboard } from '../src/app/switchboard';
 
 function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {
@@ -54,7 +53,7 @@ async function main(): Promise<void> {
     void db.close().then(() => process.exit(0));
   });
 
-  const switchboard = createApp(createServices({ config, logger, db }));
+  const switchboard = new Switchboard({ config, logger, db }).app();
 
   const bare = express();
   bare.post('/_matrix/maubot/v1/auth/ping', (_req, res) => {

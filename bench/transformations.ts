@@ -8,7 +8,6 @@
  */
 import type { AddressInfo } from 'node:net';
 import { WEBHOOK } from '../src/bridge/connection-types';
-import { createApp } from '../src/app/create-app';
 import { integrationsOf } from '../src/app/integrations';
 import { servicesOnHomeserver } from './embedded-services';
 
@@ -27,10 +26,13 @@ const HOOKS = {
 } as const;
 
 async function main(): Promise<void> {
-  const { db, services, owner, rooms } = await servicesOnHomeserver('transformations', {
-    urlPrefix: 'http://127.0.0.1/webhook/',
-    allowJsTransformationFunctions: true,
-  });
+  const { db, switchboard, services, owner, rooms } = await servicesOnHomeserver(
+    'transformations',
+    {
+      urlPrefix: 'http://127.0.0.1/webhook/',
+      allowJsTransformationFunctions: true,
+    },
+  );
   const { bridge } = services;
   const hooks: Record<string, string> = {};
   for (const [name, [room, waitForComplete, transformationFunction]] of Object.entries(HOOKS)) {
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
     });
     hooks[name] = new URL(String(item.secrets!.url)).pathname;
   }
-  const app = createApp({ ...services, resources: ['webhooks'] });
+  const app = switchboard.app(['webhooks']);
   const port = await new Promise<number>((resolve) => {
     const server = app.listen(0, '127.0.0.1', () =>
       resolve((server.address() as AddressInfo).port),

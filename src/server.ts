@@ -1,16 +1,12 @@
 /** Process entry: loads config, opens the database, starts the listeners, stops cleanly. */
-import { once } from 'node:events';
-import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { secureDataDir } from './db/data-dir';
 import { DatabaseStartError } from './db/database-errors';
 import { migrate, openDatabase } from './db/database';
-import { createApp } from './app/create-app';
 import { bufferedDestination, createLogger } from './logging/logger';
-import { createServices } from './app/services';
-import { attachLogSocket, type LogSocket } from './api/maubot/log-socket';
+import { Switchboard } from './app/switchboard';
 import { LogHub } from './logging/log-hub';
 
 async function main(): Promise<void> {
@@ -72,18 +68,12 @@ async function main(): Promise<void> {
     logger.error({ err }, 'unhandled promise rejection');
   });
 
-  const services = createServices({ config, logger, db, logHub });
-  await services.plugins.removeUnusedArchives();
+  const switchboard = new Switchboard({ config, logger, db, logHub });
+  await switchboard.services.plugins.removeUnusedArchives();
   // Connections are loaded before any listener answers for them.
-  await services.bridge.start();
-  const servers: Server[] = [];
-  const logSockets: LogSocket[] = [];
+  await switchboard.start();
   for (const listener of config.listeners) {
-    const app = createApp({ ...services, resources: listener.resources });
-    const server = app.listen(listener.port, listener.bindAddress);
-    await once(server, 'listening');
-    servers.push(server);
-    if (listener.resources.includes('maubot')) logSockets.push(attachLogSocket(server, services));
+    await switchboard.listen(listener);
     logger.info(
       { address: `http://${listener.bindAddress}:${listener.port}`, resources: listener.resources },
       'listening',
@@ -91,25 +81,14 @@ async function main(): Promise<void> {
   }
 
   // In the background: the listeners answer while clients connect to their homeservers.
-  services.clients.startAll().catch((err: unknown) => {
+  switchboard.services.clients.startAll().catch((err: unknown) => {
     logger.error({ err }, 'could not start the Matrix clients');
   });
 
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {
     logger.info({ reason }, 'shutting down');
-    // The listeners stop first, in parallel with the services: what clients hold open (log
-    // sockets, idle or half-open connections) is cut after a short grace, so it never delays
-    // the exit.
-    const listenersClosed = Promise.all([
-      ...logSockets.map((socket) => socket.close()),
-      ...servers.map((server) => closeServer(server, SHUTDOWN_GRACE_MS)),
-    ]);
-    services.clientAuth.close();
-    await services.instances.stopAll();
-    await services.clients.stopAll();
-    await services.bridge.stop();
-    await listenersClosed;
+    await switchboard.stop();
     await db.close();
     logger.info('stopped');
   };
@@ -124,18 +103,6 @@ async function main(): Promise<void> {
       },
     );
   };
-}
-
-/** How long requests in flight get to finish when the server stops. */
-const SHUTDOWN_GRACE_MS = 1_000;
-
-/** Stops accepting connections, closes idle ones now and every other one after the grace. */
-async function closeServer(server: Server, graceMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
-  await closed;
-  clearTimeout(cut);
 }
 
 function printFirstStart(

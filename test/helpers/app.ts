@@ -4,17 +4,15 @@ import type { Express } from 'express';
 import { signToken } from '../../src/api/maubot/token';
 import type { Config, Resource } from '../../src/config/schema';
 import type { Database } from '../../src/db/database';
-import { createApp } from '../../src/app/create-app';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import type { PluginInstances, PluginService } from '../../src/plugins/plugin-service';
 import type { ClientPoolOptions } from '../../src/clients/client-pool';
 import type { InstanceService } from '../../src/instances/instance-service';
 import type { RuntimeSettings } from '../../src/instances/instance-runtime';
 import type { InstanceDatabaseSettings } from '../../src/instances/instance-databases';
-import { attachLogSocket, type LogSocket } from '../../src/api/maubot/log-socket';
 import type { LogHub } from '../../src/logging/log-hub';
 import type { ClientInstances, ClientService } from '../../src/clients/client-service';
-import { createServices } from '../../src/app/services';
+import { Switchboard } from '../../src/app/switchboard';
 import type { Bridge } from '../../src/bridge/bridge';
 import type { SendRetryOptions } from '../../src/bridge/provisioning-bot';
 import { TEST_SECRET, testConfig } from './config';
@@ -58,7 +56,7 @@ export async function createTestApp(
   const config = options.config ?? testConfig();
   const logger = options.logger ?? createLogger('silent');
   const db = options.db ?? (await openTestDatabase(kind));
-  const services = createServices({
+  const switchboard = new Switchboard({
     config,
     logger,
     db,
@@ -70,14 +68,10 @@ export async function createTestApp(
     ...(options.logHub ? { logHub: options.logHub } : {}),
     ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
   });
-  if (options.startClients) await services.clients.startAll();
-  await services.bridge.start();
-  const app = createApp({
-    ...services,
-    ...(options.resources ? { resources: options.resources } : {}),
-  });
+  const { services } = switchboard;
+  await switchboard.start({ clients: options.startClients ?? false });
+  const app = switchboard.app(options.resources);
   let server: Server | undefined;
-  let logSocket: LogSocket | undefined;
   return {
     app,
     config,
@@ -89,19 +83,11 @@ export async function createTestApp(
     bridge: services.bridge,
     token: signToken(TEST_SECRET, 'admin'),
     async listen() {
-      server ??= await new Promise<Server>((resolve) => {
-        const s = app.listen(0, '127.0.0.1', () => resolve(s));
-      });
-      logSocket ??= attachLogSocket(server, services);
+      server ??= await switchboard.listen({ port: 0, bindAddress: '127.0.0.1' }, app);
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async close() {
-      await logSocket?.close();
-      services.clientAuth.close();
-      await services.instances.stopAll();
-      await services.clients.stopAll();
-      await services.bridge.stop();
-      if (server) await new Promise((resolve) => server!.close(resolve));
+      await switchboard.stop();
       if (!options.db) await db.close();
     },
   };

@@ -9,7 +9,8 @@ import {
 import { findPlugin, readArchive, type StoredPlugin } from '../db/plugin-repository';
 import type { Logger } from '../logging/logger';
 import type { BotClient, RoomEvent } from '../matrix/bot-client';
-import { readPluginFiles, type PluginMeta } from '../plugins/plugin-archive';
+import { readPluginFiles } from '../plugins/plugin-archive';
+import type { PluginMeta } from '../plugins/plugin-meta';
 import { HostSandbox, resolveHostUser } from '../plugins/runtime/host-sandbox';
 import {
   PluginHost,

@@ -20,7 +20,8 @@ import {
 import type { UploadedFile } from '../api/maubot/archive-upload';
 import type { Logger } from '../logging/logger';
 import { KeyedLock } from '../util/keyed-lock';
-import { PluginInvalidError, readPluginArchive } from './plugin-archive';
+import { readPluginArchive } from './plugin-archive';
+import { PluginInvalidError } from './plugin-meta';
 import {
   PluginExistsError,
   PluginIdMismatchError,

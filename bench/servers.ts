@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import { signToken } from '../src/api/maubot/token';
+import { signToken } from '../src/admins/token';
 import { parseConfig } from '../src/config/load';
 import { openDatabase } from '../src/db/database';
 import { processTreeMemory } from './process-memory';

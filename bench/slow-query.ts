@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
-import { signToken } from '../src/api/maubot/token';
+import { signToken } from '../src/admins/token';
 import { embeddedServices } from './embedded-services';
 
 export const SLOW_STATEMENT = 'select pg_sleep(3)';

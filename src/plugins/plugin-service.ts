@@ -17,7 +17,7 @@ import {
   type PluginValues,
   type StoredPlugin,
 } from '../db/plugin-repository';
-import type { UploadedFile } from '../api/maubot/archive-upload';
+import type { UploadedFile } from './uploaded-file';
 import type { Logger } from '../logging/logger';
 import { KeyedLock } from '../util/keyed-lock';
 import { readPluginArchive } from './plugin-archive';

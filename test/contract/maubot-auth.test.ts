@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { signToken } from '../../src/api/maubot/token';
+import { signToken } from '../../src/admins/token';
 import { createMaubotClient } from '../../src/client';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { TEST_PASSWORD, TEST_SECRET, testConfig } from '../helpers/config';

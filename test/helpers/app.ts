@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { signToken } from '../../src/api/maubot/token';
+import { signToken } from '../../src/admins/token';
 import type { Config, Resource } from '../../src/config/schema';
 import type { Database } from '../../src/db/database';
 import { createLogger, type Logger } from '../../src/logging/logger';

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signToken } from '../../src/api/maubot/token';
+import { signToken } from '../../src/admins/token';
 import { databaseUrl, openTestDatabase } from '../helpers/databases';
 import { databaseServerPid, freePort, isRunning, runServer, stopServers } from '../helpers/process';
 import { closeCode, frame, rawUpgrade, textMessages } from '../helpers/raw-websocket';

@@ -6,14 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
-
-/** An uploaded file, spooled to disk: large archives are never held in memory whole. */
-export interface UploadedFile {
-  path: string;
-  size: number;
-  /** Hex SHA-256 of the content, when it was computed while the file was written. */
-  sha256?: string;
-}
+import type { UploadedFile } from '../../plugins/uploaded-file';
 
 class UploadTooLargeError extends Error {
   override name = 'UploadTooLargeError';

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { UploadedFile } from '../archive-upload';
+import type { UploadedFile } from '../../../plugins/uploaded-file';
 import { NOT_A_PLUGIN } from '../../../plugins/plugin-archive';
 import { PluginInvalidError } from '../../../plugins/plugin-meta';
 import type { PluginService } from '../../../plugins/plugin-service';

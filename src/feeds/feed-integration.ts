@@ -13,11 +13,16 @@ export class FeedRuntime implements IntegrationRuntime {
   readonly kind: FeedKind;
   readonly poller: FeedPoller;
 
-  constructor({ config, db, connections, bot, logger }: IntegrationContext) {
-    this.kind = new FeedKind({ config, db });
+  constructor(
+    { config, db, connections, bot, logger }: IntegrationContext,
+    settings: FeedSettings,
+  ) {
+    const allowPrivate = config.allowPrivateDestinations;
+    this.kind = new FeedKind({ settings, allowPrivate, db });
     connections.register(this.kind);
     this.poller = new FeedPoller({
-      config,
+      settings,
+      allowPrivate,
       db,
       messenger: bot,
       logger,
@@ -37,5 +42,5 @@ export class FeedRuntime implements IntegrationRuntime {
 export const feedIntegration: BridgeIntegration<FeedSettings, FeedRuntime> = {
   name: 'feeds',
   settings: (config) => (config.feeds?.enabled === true ? config.feeds : null),
-  create: (context) => new FeedRuntime(context),
+  create: (context, settings) => new FeedRuntime(context, settings),
 };

@@ -49,7 +49,8 @@ describe('FeedKind', () => {
     server.serve('/slow.xml', { body: rss('Slow', []), delayMs: 3000 });
     server.serve('/page', { contentType: 'text/html', body: '<html>hello</html>' });
     kind = new FeedKind({
-      config: testConfig({ feeds: FEEDS, allowPrivateDestinations: true }),
+      settings: testConfig({ feeds: FEEDS }).feeds!,
+      allowPrivate: true,
       db: db.knex,
     });
   });
@@ -113,7 +114,11 @@ describe('FeedKind', () => {
   });
 
   it('when private destinations are not allowed then a loopback feed is refused without a request', async () => {
-    const strict = new FeedKind({ config: testConfig({ feeds: FEEDS }), db: db.knex });
+    const strict = new FeedKind({
+      settings: testConfig({ feeds: FEEDS }).feeds!,
+      allowPrivate: false,
+      db: db.knex,
+    });
     const before = server.count('/feed.xml');
     expect(await refusal(create({ url: feedUrl }, strict))).toEqual({
       errcode: 'HS_BAD_VALUE',

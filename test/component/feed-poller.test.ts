@@ -53,7 +53,8 @@ describe.each(testDatabaseKinds())('FeedPoller on %s', (kind) => {
 
   const poller = (read?: typeof readFeed, overrides = config) =>
     new FeedPoller({
-      config: overrides,
+      settings: overrides.feeds!,
+      allowPrivate: overrides.allowPrivateDestinations,
       db: db.knex,
       messenger,
       logger: logs.logger,

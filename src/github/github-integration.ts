@@ -12,10 +12,10 @@ export class GithubRuntime {
   readonly events: GithubEvents;
 
   constructor(
-    { config, db, secrets, logger, connections, bot }: IntegrationContext,
+    { db, secrets, logger, connections, bot }: IntegrationContext,
     settings: GithubSettings,
   ) {
-    this.service = new GithubService({ config, db, oauth: new OauthStore(db, secrets), logger });
+    this.service = new GithubService({ settings, oauth: new OauthStore(db, secrets), logger });
     connections.register(new GithubRepoKind(this.service));
     this.events = new GithubEvents({
       webhookSecret: settings.webhookSecret,

@@ -3,8 +3,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { exchangeWebFlowCode, refreshToken } from '@octokit/oauth-methods';
 import { request as octokitRequest } from '@octokit/request';
 import { Octokit } from '@octokit/rest';
-import type { Knex } from 'knex';
-import type { Config } from '../config/schema';
+import type { GithubSettings } from '../config/schema';
 import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
 import {
@@ -14,8 +13,6 @@ import {
   type OauthCallbackOutcome,
 } from '../oauth/oauth-flow';
 import type { OauthStore } from '../oauth/oauth-store';
-
-export type GithubConfig = NonNullable<Config['github']>;
 
 /** A user's GitHub App user-to-server token; expiry times are absolute epoch milliseconds. */
 export interface GithubUserToken {
@@ -67,8 +64,7 @@ export interface GithubInstallation {
 }
 
 export interface GithubServiceDeps {
-  config: Config;
-  db: Knex;
+  settings: GithubSettings;
   oauth: OauthStore;
   logger: Logger;
   now?: () => number;
@@ -105,13 +101,11 @@ export class GithubService {
     this.flow = new OauthFlow(deps.oauth, 'github', deps.logger);
   }
 
-  get config(): GithubConfig {
-    const github = this.deps.config.github;
-    if (!github) throw new ConnectionError('HS_DISABLED_FEATURE', 'GitHub is not configured');
-    return github;
+  private get config(): GithubSettings {
+    return this.deps.settings;
   }
 
-  private get oauthConfig(): NonNullable<GithubConfig['oauth']> {
+  private get oauthConfig(): NonNullable<GithubSettings['oauth']> {
     const oauth = this.config.oauth;
     if (!oauth) {
       throw new ConnectionError(

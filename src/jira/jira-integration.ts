@@ -12,12 +12,11 @@ export class JiraRuntime {
   readonly events: JiraEvents;
 
   constructor(
-    { config, db, secrets, logger, connections, bot }: IntegrationContext,
+    { db, secrets, logger, connections, bot }: IntegrationContext,
     settings: JiraSettings,
   ) {
     this.service = new JiraService({
-      config,
-      db,
+      settings,
       oauth: new OauthStore(db, secrets),
       logger,
       // Who may link a JIRA account: hookshot's `login` level for service `jira`.

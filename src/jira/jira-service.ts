@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import type { Config } from '../config/schema';
+import type { JiraSettings } from '../config/schema';
 import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
 import { OauthFlow, queryText, type OauthCallbackOutcome } from '../oauth/oauth-flow';
@@ -52,8 +51,7 @@ export type JiraAccount = { loggedIn: false } | { loggedIn: true; instances: Jir
 export type JiraCallbackOutcome = OauthCallbackOutcome | { kind: 'disabled' };
 
 export interface JiraServiceDeps {
-  config: Config;
-  db: Knex;
+  settings: JiraSettings;
   oauth: OauthStore;
   logger: Logger;
   /** The bridge permission `login` for service `jira`; everyone may when absent. */
@@ -112,8 +110,8 @@ export class JiraService {
   }
 
   private get settings() {
-    const jira = this.deps.config.jira;
-    if (!jira?.oauth) throw disabled();
+    const jira = this.deps.settings;
+    if (!jira.oauth) throw disabled();
     return { ...jira, oauth: jira.oauth };
   }
 
@@ -123,7 +121,7 @@ export class JiraService {
 
   /** Whether users can log in at all. */
   get oauthEnabled(): boolean {
-    return this.deps.config.jira?.oauth != null;
+    return this.deps.settings.oauth !== null;
   }
 
   async oauthUrl(userId: string): Promise<{ url: string }> {

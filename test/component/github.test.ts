@@ -87,8 +87,7 @@ beforeAll(async () => {
   clock = Date.now();
   const oauth = new OauthStore(db.knex, new SecretBox(config.encryptionKey), () => clock);
   service = new GithubService({
-    config,
-    db: db.knex,
+    settings: config.github!,
     oauth,
     logger: logs.logger,
     now: () => clock,
@@ -186,8 +185,7 @@ describe('GitHub service and router', () => {
 
   test('oauth URLs when the App lookup fails: the login link still comes, and stands in for the install link', async () => {
     const fresh = new GithubService({
-      config,
-      db: db.knex,
+      settings: config.github!,
       oauth: new OauthStore(db.knex, new SecretBox(config.encryptionKey)),
       logger: logs.logger,
     });
@@ -474,8 +472,7 @@ describe('GitHub service and router', () => {
   test('without OAuth configured the login URL is refused with 400', async () => {
     const noOauth = testConfig({ github: { ...config.github!, oauth: null } });
     const svc = new GithubService({
-      config: noOauth,
-      db: db.knex,
+      settings: noOauth.github!,
       oauth: new OauthStore(db.knex, new SecretBox(config.encryptionKey)),
       logger: logs.logger,
     });

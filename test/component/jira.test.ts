@@ -145,7 +145,12 @@ beforeEach(async () => {
   config = jiraConfig(true);
   clock = Date.now();
   oauth = new OauthStore(db.knex, new SecretBox(config.encryptionKey), () => clock);
-  service = new JiraService({ config, db: db.knex, oauth, logger: logs.logger, now: () => clock });
+  service = new JiraService({
+    settings: config.jira!,
+    oauth,
+    logger: logs.logger,
+    now: () => clock,
+  });
   kind = new JiraProjectKind(service);
   messenger = new RecordingMessenger();
   connections = [];
@@ -177,7 +182,7 @@ describe('GET /v1/jira/oauth', () => {
 
   it('when OAuth is not configured then 500 HS_DISABLED_FEATURE is answered', async () => {
     config = jiraConfig(false);
-    const svc = new JiraService({ config, db: db.knex, oauth, logger: logs.logger });
+    const svc = new JiraService({ settings: config.jira!, oauth, logger: logs.logger });
     const res = await request(buildApp(svc)).get('/v1/jira/oauth').query({ userId: ALICE });
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ errcode: 'HS_DISABLED_FEATURE', error: 'JIRA OAuth is disabled.' });
@@ -258,8 +263,7 @@ describe('GET /jira/oauth (callback)', () => {
 describe('login permission', () => {
   it('when the bridge permissions deny login for jira then the callback refuses and keeps no token', async () => {
     const svc = new JiraService({
-      config,
-      db: db.knex,
+      settings: config.jira!,
       oauth,
       logger: logs.logger,
       mayLogIn: (userId) => Promise.resolve(userId !== ALICE),

@@ -6,6 +6,7 @@ import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
 import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { RecordingMessenger, type Sent } from '../fakes/recording-messenger';
+import { seedConnection } from '../helpers/connection-rows';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 const HOUR = 3_600_000;
@@ -38,34 +39,11 @@ describe('ExpiryNotices', () => {
     const config: Record<string, unknown> = { name };
     if (expiresIn !== null) config.expirationDate = new Date(NOW + expiresIn).toISOString();
     const id = `conn-${name}`;
-    await db.knex('connection').insert({
-      id,
-      room_id: ROOM,
-      event_type: 'uk.half-shot.matrix-hookshot.generic.hook',
-      state_key: name,
-      type: 'Webhook',
-      service: 'generic',
-      config,
-      secret_ciphertext: null,
-      secret_key_id: null,
-      created_by: '@alice:switchboard.test',
-      created_at: new Date(),
-      updated_at: new Date(),
-    });
+    const connection = await seedConnection(db.knex, { id, roomId: ROOM, stateKey: name, config });
     const hookId = `hook-${name}`;
     await insertWebhookHook(db.knex, { hookId, connectionId: id });
     hooks.set(hookId, id);
-    connections.push({
-      id,
-      roomId: ROOM,
-      eventType: 'uk.half-shot.matrix-hookshot.generic.hook',
-      stateKey: name,
-      type: 'Webhook',
-      service: 'generic',
-      config,
-      secrets: null,
-      createdBy: '@alice:switchboard.test',
-    });
+    connections.push(connection);
     return hookId;
   }
 

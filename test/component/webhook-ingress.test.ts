@@ -14,6 +14,7 @@ import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
 import { RecordingMessenger } from '../fakes/recording-messenger';
+import { seedConnection } from '../helpers/connection-rows';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 const ROOM = '!room:switchboard.test';
@@ -74,31 +75,14 @@ describe('webhook ingress', () => {
     async function provision(body: Record<string, unknown>): Promise<string> {
       const prepared = await kind.create({ roomId: ROOM, userId: ALICE, body, existing: [] });
       const id = `conn-${++seq}`;
-      const conn: StoredConnection = {
-        id,
-        roomId: ROOM,
-        eventType: kind.declaration.eventType,
-        stateKey: prepared.stateKey,
-        type: 'Webhook',
-        service: 'generic',
-        config: prepared.config,
-        secrets: null,
-        createdBy: ALICE,
-      };
+      let conn!: StoredConnection;
       await db.knex.transaction(async (trx) => {
-        await trx('connection').insert({
+        conn = await seedConnection(trx, {
           id,
-          room_id: ROOM,
-          event_type: conn.eventType,
-          state_key: conn.stateKey,
-          type: 'Webhook',
-          service: 'generic',
-          config: conn.config,
-          secret_ciphertext: null,
-          secret_key_id: null,
-          created_by: ALICE,
-          created_at: new Date(),
-          updated_at: new Date(),
+          roomId: ROOM,
+          stateKey: prepared.stateKey,
+          config: prepared.config,
+          createdBy: ALICE,
         });
         await kind.persist(trx, conn);
       });

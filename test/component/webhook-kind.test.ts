@@ -9,6 +9,7 @@ import { WebhookKind, parseExpirationDate } from '../../src/webhooks/webhook-kin
 import { testConfig } from '../helpers/config';
 import { TEST_TRANSFORMATION_LIMITS } from '../helpers/transformation-limits';
 import { openTestDatabase } from '../helpers/databases';
+import { seedConnection } from '../helpers/connection-rows';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 const HOUR = 3_600_000;
@@ -169,31 +170,13 @@ describe('WebhookKind', () => {
     let seq = 0;
     async function stored(config: Record<string, unknown>): Promise<StoredConnection> {
       const id = `conn-${++seq}`;
-      await db.knex('connection').insert({
-        id,
-        room_id: ROOM,
-        event_type: 'uk.half-shot.matrix-hookshot.generic.hook',
-        state_key: String(config.name),
-        type: 'Webhook',
-        service: 'generic',
-        config,
-        secret_ciphertext: null,
-        secret_key_id: null,
-        created_by: ALICE,
-        created_at: new Date(),
-        updated_at: new Date(),
-      });
-      return {
+      return seedConnection(db.knex, {
         id,
         roomId: ROOM,
-        eventType: 'uk.half-shot.matrix-hookshot.generic.hook',
         stateKey: String(config.name),
-        type: 'Webhook',
-        service: 'generic',
         config,
-        secrets: null,
         createdBy: ALICE,
-      };
+      });
     }
 
     async function persist(k: WebhookKind, conn: StoredConnection) {

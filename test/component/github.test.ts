@@ -24,6 +24,7 @@ import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
 import { RecordingMessenger } from '../fakes/recording-messenger';
+import { expectAnswer } from '../helpers/answers';
 
 const ALICE = '@alice:switchboard.test';
 const BOB = '@bob:switchboard.test';
@@ -258,8 +259,7 @@ describe('GitHub service and router', () => {
       loggedIn: false,
     });
     const org = await request(app).get('/v1/github/orgs/acme/repositories').query({ userId: BOB });
-    expect(org.status).toBe(403);
-    expect(org.body).toEqual({ errcode: 'HS_FORBIDDEN_USER', error: 'Not logged in' });
+    expectAnswer(org, 403, { errcode: 'HS_FORBIDDEN_USER', error: 'Not logged in' });
     const err = await refusal(
       kind.create({ roomId: ROOM, userId: BOB, body: { org: 'acme', repo: 'one' }, existing: [] }),
     );
@@ -280,8 +280,7 @@ describe('GitHub service and router', () => {
     expect(await db.knex('oauth_state').where({ state }).first()).toBeUndefined();
 
     const account = await request(app).get('/v1/github/account').query({ userId: ALICE });
-    expect(account.status).toBe(200);
-    expect(account.body).toEqual({
+    expectAnswer(account, 200, {
       loggedIn: true,
       username: 'alice-gh',
       organisations: [
@@ -299,8 +298,7 @@ describe('GitHub service and router', () => {
     const page1 = await request(app)
       .get('/v1/github/orgs/acme/repositories')
       .query({ userId: ALICE, page: 1, perPage: 2 });
-    expect(page1.status).toBe(200);
-    expect(page1.body).toEqual({
+    expectAnswer(page1, 200, {
       page: 1,
       repositories: [
         {
@@ -343,8 +341,7 @@ describe('GitHub service and router', () => {
     const missing = await request(app)
       .get('/v1/github/orgs/nobody/repositories')
       .query({ userId: ALICE });
-    expect(missing.status).toBe(400);
-    expect(missing.body).toEqual({
+    expectAnswer(missing, 400, {
       errcode: 'HS_ADDITIONAL_ACTION_REQUIRED',
       error: 'Could not fetch accessible repos for GitHub org',
     });
@@ -485,8 +482,7 @@ describe('GitHub service and router', () => {
 
   test('a signed delivery posts the notice; bad signature and redelivery post nothing', async () => {
     const bad = await deliver('pull_request', prOpened, 'd-bad', 'wrong-secret');
-    expect(bad.status).toBe(401);
-    expect(bad.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
+    expectAnswer(bad, 401, { errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
     const unsigned = await request(app)
       .post('/github/webhook')
       .set('x-github-event', 'pull_request')

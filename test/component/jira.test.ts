@@ -21,6 +21,7 @@ import { openTestDatabase } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
 import { RecordingMessenger } from '../fakes/recording-messenger';
+import { expectAnswer } from '../helpers/answers';
 
 const ALICE = '@alice:switchboard.test';
 const BOB = '@bob:switchboard.test';
@@ -184,11 +185,9 @@ describe('GET /v1/jira/oauth', () => {
     config = jiraConfig(false);
     const svc = new JiraService({ settings: config.jira!, oauth, logger: logs.logger });
     const res = await request(buildApp(svc)).get('/v1/jira/oauth').query({ userId: ALICE });
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ errcode: 'HS_DISABLED_FEATURE', error: 'JIRA OAuth is disabled.' });
+    expectAnswer(res, 500, { errcode: 'HS_DISABLED_FEATURE', error: 'JIRA OAuth is disabled.' });
     const account = await request(buildApp(svc)).get('/v1/jira/account').query({ userId: ALICE });
-    expect(account.status).toBe(500);
-    expect(account.body).toEqual({
+    expectAnswer(account, 500, {
       errcode: 'HS_DISABLED_FEATURE',
       error: 'JIRA OAuth is disabled.',
     });
@@ -198,11 +197,9 @@ describe('GET /v1/jira/oauth', () => {
 describe('GET /jira/oauth (callback)', () => {
   it('when state or code is missing then 400 names the parameter', async () => {
     const noState = await request(app).get('/jira/oauth').query({ code: 'x' });
-    expect(noState.status).toBe(400);
-    expect(noState.body).toEqual({ errcode: 'HS_BAD_VALUE', error: "Missing 'state' parameter" });
+    expectAnswer(noState, 400, { errcode: 'HS_BAD_VALUE', error: "Missing 'state' parameter" });
     const noCode = await request(app).get('/jira/oauth').query({ state: 'x' });
-    expect(noCode.status).toBe(400);
-    expect(noCode.body).toEqual({ errcode: 'HS_BAD_VALUE', error: "Missing 'code' parameter" });
+    expectAnswer(noCode, 400, { errcode: 'HS_BAD_VALUE', error: "Missing 'code' parameter" });
   });
 
   it('when the state is unknown then 404 asks whether it timed out', async () => {
@@ -284,13 +281,11 @@ describe('login permission', () => {
 describe('GET /v1/jira/account and projects', () => {
   it('when the user never logged in then loggedIn is false and projects are refused', async () => {
     const account = await request(app).get('/v1/jira/account').query({ userId: BOB });
-    expect(account.status).toBe(200);
-    expect(account.body).toEqual({ loggedIn: false });
+    expectAnswer(account, 200, { loggedIn: false });
     const projects = await request(app)
       .get('/v1/jira/instances/acme/projects')
       .query({ userId: BOB });
-    expect(projects.status).toBe(403);
-    expect(projects.body).toEqual({ errcode: 'HS_FORBIDDEN_USER', error: 'Not logged in' });
+    expectAnswer(projects, 403, { errcode: 'HS_FORBIDDEN_USER', error: 'Not logged in' });
   });
 
   it('when logged in then the sites are listed and every project page is read', async () => {
@@ -306,8 +301,7 @@ describe('GET /v1/jira/account and projects', () => {
     const projects = await request(app)
       .get('/v1/jira/instances/acme/projects')
       .query({ userId: ALICE });
-    expect(projects.status).toBe(200);
-    expect(projects.body).toEqual([
+    expectAnswer(projects, 200, [
       { key: 'PLAY', name: 'Playground', id: '10000', url: `${SITE}/projects/PLAY` },
       { key: 'OPS', name: 'Operations', id: '10001', url: `${SITE}/projects/OPS` },
       { key: 'WEB', name: 'Website', id: '10002', url: `${SITE}/projects/WEB` },
@@ -341,8 +335,7 @@ describe('GET /v1/jira/account and projects', () => {
     const unknown = await request(app)
       .get('/v1/jira/instances/nope/projects')
       .query({ userId: ALICE });
-    expect(unknown.status).toBe(403);
-    expect(unknown.body).toEqual({
+    expectAnswer(unknown, 403, {
       errcode: 'HS_FORBIDDEN_USER',
       error: 'Instance not known or not accessible to this user.',
     });
@@ -350,8 +343,7 @@ describe('GET /v1/jira/account and projects', () => {
     const search = await request(app)
       .get('/v1/jira/instances/acme/projects')
       .query({ userId: ALICE });
-    expect(search.status).toBe(500);
-    expect(search.body).toEqual({
+    expectAnswer(search, 500, {
       errcode: 'HS_UNKNOWN',
       error: 'Could not fetch accessible projects for JIRA user.',
     });
@@ -359,8 +351,7 @@ describe('GET /v1/jira/account and projects', () => {
     fake.resourcesStatus = 500;
     for (const path of ['/v1/jira/account', '/v1/jira/instances/acme/projects']) {
       const res = await request(app).get(path).query({ userId: ALICE });
-      expect(res.status).toBe(500);
-      expect(res.body).toEqual({
+      expectAnswer(res, 500, {
         errcode: 'HS_UNKNOWN',
         error: 'Could not fetch accessible resources for JIRA user.',
       });
@@ -394,8 +385,7 @@ describe('GET /v1/jira/account and projects', () => {
     fake.revokeRefreshTokens();
     clock += 3600_000;
     const account = await request(app).get('/v1/jira/account').query({ userId: ALICE });
-    expect(account.status).toBe(200);
-    expect(account.body).toEqual({ loggedIn: false });
+    expectAnswer(account, 200, { loggedIn: false });
     expect(await db.knex('user_token').where({ service: 'jira', user_id: ALICE })).toEqual([]);
   });
 });
@@ -588,14 +578,11 @@ describe('JIRA webhooks', () => {
     }).expect(200, 'OK');
 
     const badSig = await post(payload, { 'x-hub-signature': sign(body, 'wrong') });
-    expect(badSig.status).toBe(401);
-    expect(badSig.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
+    expectAnswer(badSig, 401, { errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
     const wrongSecret = await post(payload, {}, '/jira/webhook?secret=wrong');
-    expect(wrongSecret.status).toBe(401);
-    expect(wrongSecret.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Invalid secret' });
+    expectAnswer(wrongSecret, 401, { errcode: 'HS_BAD_TOKEN', error: 'Invalid secret' });
     const none = await post(payload);
-    expect(none.status).toBe(401);
-    expect(none.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Invalid secret' });
+    expectAnswer(none, 401, { errcode: 'HS_BAD_TOKEN', error: 'Invalid secret' });
 
     // Version events reach the room through the project id the create stored.
     await post(
@@ -657,8 +644,7 @@ describe('JIRA webhooks', () => {
       .post(`/jira/webhook?secret=${HOOK_SECRET}`)
       .set('content-type', 'application/json')
       .send(JSON.stringify({ ...issueCreated(), padding: 'x'.repeat(1_100_000) }));
-    expect(res.status).toBe(413);
-    expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
+    expectAnswer(res, 413, { errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
     expect(messenger.sent).toEqual([]);
   });
 
@@ -667,8 +653,7 @@ describe('JIRA webhooks', () => {
       .post(`/jira/webhook?secret=${HOOK_SECRET}`)
       .set('content-type', 'application/json')
       .send('{not json');
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Body is not valid JSON' });
+    expectAnswer(res, 400, { errcode: 'HS_BAD_VALUE', error: 'Body is not valid JSON' });
   });
 });
 

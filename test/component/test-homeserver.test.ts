@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const SECRET = 'shared-secret-for-tests';
 const CS = '/_matrix/client/v3';
@@ -76,14 +77,12 @@ describe('TestHomeserver', () => {
 
     it('when an unknown endpoint is requested, then 400 M_UNRECOGNIZED', async () => {
       const res = await call(hs, 'GET', `${CS}/nope`, { token: alice.accessToken });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+      expectAnswer(res, 400, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
     });
 
     it('when a known path is used with the wrong method, then 400 M_UNRECOGNIZED', async () => {
       const res = await call(hs, 'DELETE', `${CS}/account/whoami`, { token: alice.accessToken });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+      expectAnswer(res, 400, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
     });
 
     it('when the body is not JSON, then 400 M_NOT_JSON; when not an object, M_BAD_JSON', async () => {
@@ -156,8 +155,7 @@ describe('TestHomeserver', () => {
           mac: mac(n, 'carol', 'pw', false),
         },
       });
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({
+      expectAnswer(res, 200, {
         user_id: '@carol:test.local',
         access_token: expect.any(String),
         device_id: expect.any(String),
@@ -189,8 +187,7 @@ describe('TestHomeserver', () => {
           mac: mac(n, 'dave', 'pw', false),
         },
       });
-      expect(bad.status).toBe(403);
-      expect(bad.body).toEqual({ errcode: 'M_UNKNOWN', error: 'HMAC incorrect' });
+      expectAnswer(bad, 403, { errcode: 'M_UNKNOWN', error: 'HMAC incorrect' });
       const reuse = await call(hs, 'POST', '/_synapse/admin/v1/register', {
         body: {
           nonce: n,
@@ -200,8 +197,7 @@ describe('TestHomeserver', () => {
           mac: mac(n, 'dave', 'pw', false),
         },
       });
-      expect(reuse.status).toBe(400);
-      expect(reuse.body).toEqual({ errcode: 'M_UNKNOWN', error: 'unrecognised nonce' });
+      expectAnswer(reuse, 400, { errcode: 'M_UNKNOWN', error: 'unrecognised nonce' });
     });
 
     it('when a nonce is reused after success, then 400 unrecognised nonce', async () => {
@@ -238,8 +234,7 @@ describe('TestHomeserver', () => {
       const other = await TestHomeserver.start({ serverName: 'other.local' });
       try {
         const res = await call(other, 'GET', '/_synapse/admin/v1/register');
-        expect(res.status).toBe(400);
-        expect(res.body).toEqual({
+        expectAnswer(res, 400, {
           errcode: 'M_UNKNOWN',
           error: 'Shared secret registration is not enabled',
         });
@@ -267,8 +262,7 @@ describe('TestHomeserver', () => {
           device_id: 'MYDEVICE',
         },
       });
-      expect(login.status).toBe(200);
-      expect(login.body).toEqual({
+      expectAnswer(login, 200, {
         user_id: alice.userId,
         access_token: expect.any(String),
         device_id: 'MYDEVICE',
@@ -284,8 +278,7 @@ describe('TestHomeserver', () => {
         is_guest: false,
       });
       const logout = await call(hs, 'POST', `${CS}/logout`, { token, body: {} });
-      expect(logout.status).toBe(200);
-      expect(logout.body).toEqual({});
+      expectAnswer(logout, 200, {});
       const after = await call(hs, 'GET', `${CS}/account/whoami`, { token });
       expect(after.status).toBe(401);
       expect(after.body.errcode).toBe('M_UNKNOWN_TOKEN');
@@ -310,8 +303,7 @@ describe('TestHomeserver', () => {
       const res = await call(hs, 'POST', `${CS}/login`, {
         body: { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password },
       });
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({ errcode: 'M_FORBIDDEN', error: 'Invalid username or password' });
+      expectAnswer(res, 403, { errcode: 'M_FORBIDDEN', error: 'Invalid username or password' });
     });
   });
 
@@ -390,8 +382,7 @@ describe('TestHomeserver', () => {
         expect(res.body).toEqual({ name: 'N' });
       }
       const missing = await call(hs, 'GET', `${path}/m.room.topic`, { token: alice.accessToken });
-      expect(missing.status).toBe(404);
-      expect(missing.body).toEqual({ errcode: 'M_NOT_FOUND', error: 'Event not found.' });
+      expectAnswer(missing, 404, { errcode: 'M_NOT_FOUND', error: 'Event not found.' });
     });
 
     it('when a PL 0 user sets state_default state, then 403; an explicit events entry is honoured', async () => {
@@ -811,8 +802,7 @@ describe('TestHomeserver', () => {
         const res = await call(hs, 'GET', `${CS}/sync?since=${since}`, {
           token: alice.accessToken,
         });
-        expect(res.status).toBe(400);
-        expect(res.body).toEqual({ errcode: 'M_UNKNOWN', error: 'Invalid stream token' });
+        expectAnswer(res, 400, { errcode: 'M_UNKNOWN', error: 'Invalid stream token' });
       }
     });
   });
@@ -848,8 +838,7 @@ describe('TestHomeserver', () => {
         token: bob.accessToken,
         body: { displayname: 'hacked' },
       });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({
+      expectAnswer(res, 400, {
         errcode: 'M_FORBIDDEN',
         error: "Cannot set another user's displayname",
       });
@@ -909,8 +898,7 @@ describe('TestHomeserver', () => {
       const authed = await call(hs, 'GET', `/_matrix/client/v1/media/download/${mediaPath}`, {
         token: alice.accessToken,
       });
-      expect(authed.status).toBe(400);
-      expect(authed.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+      expectAnswer(authed, 400, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
 
       const missing = await call(hs, 'GET', '/_matrix/media/v3/download/test.local/nope');
       expect(missing.status).toBe(404);
@@ -1001,8 +989,7 @@ describe('TestHomeserver limits, as Synapse', () => {
         });
       // The recorded case: a 66 000-character body.
       const recorded = await send('t1', 'x'.repeat(66_000));
-      expect(recorded.status).toBe(413);
-      expect(recorded.body).toEqual({ errcode: 'M_TOO_LARGE', error: 'event too large' });
+      expectAnswer(recorded, 413, { errcode: 'M_TOO_LARGE', error: 'event too large' });
       // The envelope counts too: content that alone is under the limit can be refused.
       const close = await send('t2', 'x'.repeat(65_000));
       expect(close.status).toBe(413);

@@ -15,6 +15,7 @@ import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
 import { RecordingMessenger } from '../fakes/recording-messenger';
 import { seedConnection } from '../helpers/connection-rows';
+import { expectAnswer } from '../helpers/answers';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 const ROOM = '!room:switchboard.test';
@@ -102,8 +103,7 @@ describe('webhook ingress', () => {
       .put(`/webhook/${hookId}`)
       .set('Content-Type', 'text/plain')
       .send('Hello world');
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true });
+    expectAnswer(res, 200, { ok: true });
     expect(messenger.sent).toEqual([
       {
         roomId: ROOM,
@@ -140,8 +140,7 @@ describe('webhook ingress', () => {
     const { app, messenger, provision } = setup();
     const hookId = await provision({ name: 'test' });
     const res = await request(app).post(`/webhook/${hookId}`).send({ text: 'deployed' });
-    expect(res.status).toBe(202);
-    expect(res.body).toEqual({ ok: true });
+    expectAnswer(res, 202, { ok: true });
     await waitFor(() => messenger.sent.length === 1);
     expect(messenger.sent[0]?.content.body).toBe('deployed');
   });
@@ -160,8 +159,7 @@ describe('webhook ingress', () => {
   it('when the hook is unknown then 404 Webhook not found', async () => {
     const { app, messenger } = setup();
     const res = await request(app).post('/webhook/00000000-0000-4000-8000-000000000000').send({});
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ ok: false, error: 'Webhook not found' });
+    expectAnswer(res, 404, { ok: false, error: 'Webhook not found' });
     expect(messenger.sent).toEqual([]);
   });
 
@@ -174,8 +172,7 @@ describe('webhook ingress', () => {
     }
     for (const hookId of [fast, waiting]) {
       const res = await request(app).post(`/webhook/${hookId}`).send({ text: 'late' });
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({ ok: false, error: 'This hook has expired' });
+      expectAnswer(res, 404, { ok: false, error: 'This hook has expired' });
     }
     expect(messenger.sent).toEqual([]);
   });
@@ -184,14 +181,12 @@ describe('webhook ingress', () => {
     const { app, provision } = setup();
     const hookId = await provision({ name: 'test' });
     const get = await request(app).get(`/webhook/${hookId}`);
-    expect(get.status).toBe(405);
-    expect(get.body).toEqual({
+    expectAnswer(get, 405, {
       errcode: 'HS_METHOD_NOT_ALLOWED',
       error: 'Invalid Method. Expecting PUT or POST',
     });
     const del = await request(app).delete(`/webhook/${hookId}`);
-    expect(del.status).toBe(405);
-    expect(del.body).toEqual({
+    expectAnswer(del, 405, {
       errcode: 'HS_METHOD_NOT_ALLOWED',
       error: 'Invalid Method. Expecting PUT, GET or POST',
     });
@@ -215,14 +210,12 @@ describe('webhook ingress', () => {
       .post(`/webhook/${hookId}`)
       .set('Content-Type', 'application/json')
       .send('{"broken":');
-    expect(invalid.status).toBe(400);
-    expect(invalid.body).toEqual({ ok: false, error: 'Could not parse the request body' });
+    expectAnswer(invalid, 400, { ok: false, error: 'Could not parse the request body' });
     const big = await request(app)
       .post(`/webhook/${hookId}`)
       .set('Content-Type', 'text/plain')
       .send('x'.repeat(4096));
-    expect(big.status).toBe(413);
-    expect(big.body).toEqual({ ok: false, error: 'Body exceeds the limit of 2048 bytes' });
+    expectAnswer(big, 413, { ok: false, error: 'Body exceeds the limit of 2048 bytes' });
     expect(messenger.sent).toEqual([]);
   });
 
@@ -266,8 +259,7 @@ describe('webhook ingress', () => {
       .post(`/webhook/${hookId}`)
       .set('Content-Type', 'application/xml')
       .send('<a><b></a>');
-    expect(bad.status).toBe(400);
-    expect(bad.body).toEqual({ ok: false, error: 'Could not parse the request body' });
+    expectAnswer(bad, 400, { ok: false, error: 'Could not parse the request body' });
     expect(messenger.sent).toEqual([]);
     const sneaky = await request(app)
       .post(`/webhook/${hookId}`)
@@ -380,8 +372,7 @@ describe('webhook ingress', () => {
       transformationFunction: 'result = {version: "v2", empty: true}',
     });
     const res = await request(app).post(`/webhook/${hookId}`).send({});
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true });
+    expectAnswer(res, 200, { ok: true });
     expect(messenger.sent).toEqual([]);
   });
 
@@ -393,8 +384,7 @@ describe('webhook ingress', () => {
       transformationFunction: 'while (true) {}',
     });
     const res = await request(app).post(`/webhook/${waiting}`).send({});
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ ok: false, error: 'Failed to process webhook' });
+    expectAnswer(res, 500, { ok: false, error: 'Failed to process webhook' });
     const fast = await provision({ name: 'fast', transformationFunction: 'throw new Error("x")' });
     const second = await request(app).post(`/webhook/${fast}`).send({});
     expect(second.status).toBe(202);
@@ -414,8 +404,7 @@ describe('webhook ingress', () => {
     messenger.fail = true;
     const waiting = await provision({ name: 'waiting', waitForComplete: true });
     const res = await request(app).post(`/webhook/${waiting}`).send({ text: 'x' });
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ ok: false, error: 'Failed to handle webhook' });
+    expectAnswer(res, 500, { ok: false, error: 'Failed to handle webhook' });
     const fast = await provision({ name: 'fast' });
     expect((await request(app).post(`/webhook/${fast}`).send({ text: 'x' })).status).toBe(202);
     await waitFor(
@@ -429,8 +418,7 @@ describe('webhook ingress', () => {
     const conn = [...connections.values()][0]!;
     kind.removed(conn);
     const res = await request(app).post(`/webhook/${hookId}`).send({});
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ ok: false, error: 'Webhook not found' });
+    expectAnswer(res, 404, { ok: false, error: 'Webhook not found' });
   });
 
   describe('transformation functions', () => {
@@ -490,8 +478,7 @@ describe('webhook ingress', () => {
       const res = await request(app)
         .post(`/webhook/${hookId}`)
         .send({ alerts: [1, 2] });
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ ok: true });
+      expectAnswer(res, 200, { ok: true });
       expect(messenger.sent).toEqual([
         {
           roomId: ROOM,
@@ -566,8 +553,7 @@ describe('webhook ingress', () => {
         // On the main thread, each of these would have waited until the hostile function ended.
         expect(hostileAnswered).toBe(false);
         const res = await stalled;
-        expect(res.status).toBe(500);
-        expect(res.body).toEqual({ ok: false, error: 'Failed to process webhook' });
+        expectAnswer(res, 500, { ok: false, error: 'Failed to process webhook' });
         await waitFor(() => messenger.sent.length === 3);
         expect(messenger.sent.map((s) => s.content.body)).toEqual([
           'x',

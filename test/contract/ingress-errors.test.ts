@@ -4,6 +4,7 @@ import { testConfig } from '../helpers/config';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { testDatabaseKinds } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
+import { expectAnswer } from '../helpers/answers';
 
 const SECRET = 'github-hook-secret';
 const sign = (body: string): string =>
@@ -44,8 +45,7 @@ describe.each(testDatabaseKinds())('the webhooks listener on %s', (kind) => {
       .set('content-type', 'application/json')
       .set('x-hub-signature-256', sign(body))
       .send(body);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({
+    expectAnswer(res, 400, {
       errcode: 'HS_BAD_VALUE',
       error: 'A delivery needs X-GitHub-Event, X-GitHub-Delivery and a JSON object body',
     });
@@ -79,8 +79,7 @@ describe.each(testDatabaseKinds())('the webhooks listener on %s', (kind) => {
         .set('x-atlassian-webhook-identifier', 'jira-during-failure')
         .set('content-type', 'application/json')
         .send('{}');
-      expect(jira.status).toBe(500);
-      expect(jira.body).toEqual({ errcode: 'HS_UNKNOWN', error: 'An internal error occurred' });
+      expectAnswer(jira, 500, { errcode: 'HS_UNKNOWN', error: 'An internal error occurred' });
     } finally {
       await t.db.knex.schema.renameTable('webhook_delivery_gone', 'webhook_delivery');
     }
@@ -93,8 +92,7 @@ describe.each(testDatabaseKinds())('the webhooks listener on %s', (kind) => {
 
   it('when a path is unknown then the JSON 404, and a malformed OAuth callback answers a page', async () => {
     const res = await request(t.app).get('/nothing-here');
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ error: 'Not found' });
+    expectAnswer(res, 404, { error: 'Not found' });
     const page = await request(t.app).get('/github/oauth');
     expect(page.status).toBe(400);
     expect(page.headers['content-type']).toMatch(/^text\/html/);

@@ -7,6 +7,7 @@ import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = FEED.eventType;
 
@@ -49,8 +50,7 @@ describe.each(testDatabaseKinds())('feed connections end to end (%s)', (kind) =>
       .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
       .send({ url: feedUrl, label: 'Team blog' });
     const id = connectionId(roomId, TYPE, feedUrl);
-    expect(put.status).toBe(200);
-    expect(put.body).toEqual({
+    expectAnswer(put, 200, {
       type: 'Feed',
       eventType: TYPE,
       service: 'feeds',
@@ -85,8 +85,7 @@ describe.each(testDatabaseKinds())('feed connections end to end (%s)', (kind) =>
     const moved = await b
       .v1('patch', `/${roomId}/connections/${id}`, alice.userId)
       .send({ url: `${feedUrl}?other` });
-    expect(moved.status).toBe(400);
-    expect(moved.body).toEqual({
+    expectAnswer(moved, 400, {
       errcode: 'HS_BAD_VALUE',
       error: 'Cannot alter url of existing feed. Please create a new one.',
     });
@@ -111,16 +110,14 @@ describe.each(testDatabaseKinds())('feed connections end to end (%s)', (kind) =>
     const res = await b
       .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
       .send({ url: `${server.baseUrl}/page.html` });
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({
+    expectAnswer(res, 400, {
       errcode: 'HS_BAD_VALUE',
       error: 'Could not read feed from URL: the document is not an RSS or Atom feed',
     });
     const missing = await b
       .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
       .send({ label: 'x' });
-    expect(missing.status).toBe(400);
-    expect(missing.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'No URL specified' });
+    expectAnswer(missing, 400, { errcode: 'HS_BAD_VALUE', error: 'No URL specified' });
     expect(b.t.bridge.connections.inRoom(roomId)).toEqual([]);
   });
 });

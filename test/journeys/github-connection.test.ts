@@ -10,6 +10,7 @@ import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = GITHUB_REPO.eventType;
 const HOOK_SECRET = 'github-e2e-hook-secret';
@@ -122,8 +123,7 @@ describe.each(testDatabaseKinds())('GitHub repository connections end to end (%s
     const refused = await b
       .v1('put', `/${roomId}/connections/${TYPE}`, bob.userId)
       .send({ commandPrefix: '!github', org: 'acme', repo: 'widgets' });
-    expect(refused.status).toBe(403);
-    expect(refused.body).toEqual({
+    expectAnswer(refused, 403, {
       errcode: 'HS_FORBIDDEN_USER',
       error: 'User is not authenticated with GitHub',
     });
@@ -159,8 +159,7 @@ describe.each(testDatabaseKinds())('GitHub repository connections end to end (%s
     });
 
     const forged = await deliver(issueOpened(6, 'Forged'), 'e2e-2', 'guess');
-    expect(forged.status).toBe(401);
-    expect(forged.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
+    expectAnswer(forged, 401, { errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
     await deliver(issueOpened(5, 'Broken widget'), 'e2e-1').expect(200, 'OK');
 
     const removed = await b.v1('delete', `/${roomId}/connections/${id}`, alice.userId);

@@ -7,6 +7,7 @@ import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = JIRA_PROJECT.eventType;
 const SITE = 'https://acme.atlassian.net';
@@ -100,8 +101,7 @@ describe.each(testDatabaseKinds())('JIRA project connections end to end (%s)', (
     expect(callback.text).toBe('<p> Your account has been bridged </p>');
 
     const account = await b.v1('get', '/jira/account', alice.userId);
-    expect(account.status).toBe(200);
-    expect(account.body).toEqual({
+    expectAnswer(account, 200, {
       loggedIn: true,
       instances: [{ id: 'cloud-acme', name: 'acme', url: SITE }],
     });
@@ -114,16 +114,14 @@ describe.each(testDatabaseKinds())('JIRA project connections end to end (%s)', (
     const refused = await b
       .v1('put', `/${roomId}/connections/${TYPE}`, bob.userId)
       .send({ url: `${SITE}/projects/PLAY`, commandPrefix: '!jira' });
-    expect(refused.status).toBe(403);
-    expect(refused.body).toEqual({
+    expectAnswer(refused, 403, {
       errcode: 'HS_FORBIDDEN_USER',
       error: 'User is not authenticated with JIRA',
     });
     const invalid = await b
       .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
       .send({ url: 'acme/PLAY' });
-    expect(invalid.status).toBe(400);
-    expect(invalid.body).toEqual({
+    expectAnswer(invalid, 400, {
       errcode: 'HS_BAD_VALUE',
       error: "Expected 'url' to be a valid JIRA project URL",
     });
@@ -165,14 +163,12 @@ describe.each(testDatabaseKinds())('JIRA project connections end to end (%s)', (
 
     const forged = issueCreated('PLAY-9', 'Forged');
     const badSig = await deliver(forged, { 'x-hub-signature': sign(JSON.stringify(forged), 'x') });
-    expect(badSig.status).toBe(401);
-    expect(badSig.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
+    expectAnswer(badSig, 401, { errcode: 'HS_BAD_TOKEN', error: 'Signature did not match' });
     const wrongSecret = await request(b.t.app)
       .post('/jira/webhook?secret=guess')
       .set('content-type', 'application/json')
       .send(JSON.stringify(forged));
-    expect(wrongSecret.status).toBe(401);
-    expect(wrongSecret.body).toEqual({ errcode: 'HS_BAD_TOKEN', error: 'Invalid secret' });
+    expectAnswer(wrongSecret, 401, { errcode: 'HS_BAD_TOKEN', error: 'Invalid secret' });
 
     const removed = await b.v1('delete', `/${roomId}/connections/${id}`, alice.userId);
     expect(removed.status).toBe(200);

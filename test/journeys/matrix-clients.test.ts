@@ -9,6 +9,7 @@ import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/te
 import type { Database } from '../../src/db/database';
 import { SecretBox } from '../../src/secrets/secret-box';
 import { testConfig } from '../helpers/config';
+import { expectAnswer } from '../helpers/answers';
 
 const API = '/_matrix/maubot/v1';
 const CS = '/_matrix/client/v3';
@@ -190,8 +191,7 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
     const firstFilter = (await storedRow(bot.userId)).filter_id;
     const mark = hs.requests.length;
     const res = await api().post(`/client/${bot.userId}/clearcache`);
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ success: true });
+    expectAnswer(res, 200, { success: true });
     const fresh = await waitFor(
       () =>
         requestsOf(bot, mark).find((r) => r.path === `${CS}/sync` && r.query.since === undefined),

@@ -4,6 +4,7 @@ import { TOO_LARGE_TEXT } from '../../src/bridge/event-size';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { waitFor } from '../helpers/wait';
 import type { ClientEvent, RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = WEBHOOK.eventType;
 const DATA_KEY = 'uk.half-shot.hookshot.webhook_data';
@@ -89,8 +90,7 @@ describe('notices too large for a Matrix event', () => {
     const res = await request(b.t.app)
       .post(path)
       .send({ text: 'y'.repeat(70_000) });
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true });
+    expectAnswer(res, 200, { ok: true });
     const event = await next(before);
     expect(event.content.body).toMatch(/^y+\n\n… \(message truncated/);
   });

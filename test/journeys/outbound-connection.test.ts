@@ -5,6 +5,7 @@ import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = OUTBOUND_HOOK.eventType;
 
@@ -117,8 +118,7 @@ describe.each(testDatabaseKinds())('outbound webhooks end to end (%s)', (kind) =
       name: 'bad-url',
       url: 'ftp://example.org/x',
     });
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({
+    expectAnswer(res, 400, {
       errcode: 'HS_BAD_VALUE',
       error: 'Outbound URL protocol must be http or https',
     });

@@ -9,6 +9,7 @@ import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import type { Database } from '../../src/db/database';
 import { waitFor } from '../helpers/wait';
 import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const LIMITS = { memoryMb: 160, stallMs: 3000, startMs: 20_000, restartBaseMs: 300 };
 const CS = '/_matrix/client/v3';
@@ -63,8 +64,7 @@ describe.each(testDatabaseKinds())('plugin instances end to end (%s)', (kind) =>
       type: 'switchboard.echo',
       primary_user: bot.userId,
     });
-    expect(created.status).toBe(201);
-    expect(created.body).toEqual({
+    expectAnswer(created, 201, {
       id: 'echo',
       type: 'switchboard.echo',
       enabled: true,
@@ -239,8 +239,7 @@ module.exports = { Reader };`,
       await waitFor(() => botSaid('fetched: hello from outside'), { what: 'the HTTP request' });
 
       const reload = await api().post('/plugin/test.reader/reload');
-      expect(reload.status).toBe(200);
-      expect(reload.body).toEqual({ success: true });
+      expectAnswer(reload, 200, { success: true });
       expect(
         logs.lines.filter(
           (l) => l.logger === 'maubot.instance.reader' && l.msg === 'instance started',

@@ -7,6 +7,7 @@ import { testDatabaseKinds } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = WEBHOOK.eventType;
 const PREFIX = 'https://hooks.example.org/webhook/';
@@ -101,8 +102,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
   it('when invited while running, then it joins once and the room can be provisioned at once', async () => {
     const roomId = await joinedRoom();
     const listed = await b.v1('get', `/${roomId}/connections`, alice.userId);
-    expect(listed.status).toBe(200);
-    expect(listed.body).toEqual([]);
+    expectAnswer(listed, 200, []);
     // The sync after the join shows the room with its old invite: no second join.
     await botCaughtUp(roomId);
     expect(joinRequests(roomId)).toBe(1);
@@ -285,8 +285,7 @@ describe.each(testDatabaseKinds())('the provisioning bot and its rooms (%s)', (k
     const res = await b.v1('put', `/${roomId}/connections/${TYPE}`, alice.userId).send({
       name: 'nobody-here',
     });
-    expect(res.status).toBe(403);
-    expect(res.body).toEqual({
+    expectAnswer(res, 403, {
       errcode: 'HS_NOT_IN_ROOM',
       error: 'Bot is not joined to the room.',
     });

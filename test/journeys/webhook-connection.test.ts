@@ -5,6 +5,7 @@ import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = WEBHOOK.eventType;
 const PREFIX = 'https://hooks.example.org/webhook/';
@@ -74,8 +75,7 @@ describe.each(testDatabaseKinds())('inbound webhooks end to end (%s)', (kind) =>
     expect(listed.body).toEqual([{ ...created.body, secrets: undefined }].map(stripUndefined));
 
     const accepted = await post(url, { text: 'hi' });
-    expect(accepted.status).toBe(202);
-    expect(accepted.body).toEqual({ ok: true });
+    expectAnswer(accepted, 202, { ok: true });
     await waitFor(() => notices().length === 1, { what: 'the notice' });
     expect(notices()[0]!.content).toMatchObject({ msgtype: 'm.notice', body: 'hi' });
 
@@ -91,17 +91,14 @@ describe.each(testDatabaseKinds())('inbound webhooks end to end (%s)', (kind) =>
     expect(row.config).toEqual({ name: 'alerts', waitForComplete: true });
     // waitForComplete: the answer comes once the message is in the room.
     const completed = await post(url, { text: 'second' });
-    expect(completed.status).toBe(200);
-    expect(completed.body).toEqual({ ok: true });
+    expectAnswer(completed, 200, { ok: true });
     expect(notices().map((e) => e.content.body)).toEqual(['hi', 'second']);
 
     const deleted = await b.v1('delete', `/${roomId}/connections/${created.body.id}`, mod.userId);
-    expect(deleted.status).toBe(200);
-    expect(deleted.body).toEqual({ ok: true });
+    expectAnswer(deleted, 200, { ok: true });
     expect(stateOf('alerts')!.content).toEqual({ disabled: true });
     const gone = await post(url, { text: 'lost' });
-    expect(gone.status).toBe(404);
-    expect(gone.body).toEqual({ ok: false, error: 'Webhook not found' });
+    expectAnswer(gone, 404, { ok: false, error: 'Webhook not found' });
 
     const again = await b.v1('put', `/${roomId}/connections/${TYPE}`, mod.userId).send({
       name: 'alerts',
@@ -142,8 +139,7 @@ describe.each(testDatabaseKinds())('inbound webhooks end to end (%s)', (kind) =>
         `/v1/${roomId}/connections/${created.body.id}?userId=${encodeURIComponent(mod.userId)}`,
       )
       .set('Authorization', 'Bearer provisioning-test-secret');
-    expect(deleted.status).toBe(200);
-    expect(deleted.body).toEqual({ ok: true });
+    expectAnswer(deleted, 200, { ok: true });
   });
 
   it('when the homeserver rate-limits the bot then the posts still arrive, in order, and nothing stays pending', async () => {
@@ -175,8 +171,7 @@ describe.each(testDatabaseKinds())('inbound webhooks end to end (%s)', (kind) =>
     const res = await b.v1('put', `/${roomId}/connections/${TYPE}`, pleb.userId).send({
       name: 'sneaky',
     });
-    expect(res.status).toBe(403);
-    expect(res.body).toEqual({
+    expectAnswer(res, 403, {
       errcode: 'HS_FORBIDDEN_USER',
       error: 'User has a PL of 0 but needs at least 50.',
     });

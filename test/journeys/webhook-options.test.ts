@@ -3,6 +3,7 @@ import { WEBHOOK } from '../../src/bridge/connection-types';
 import { startBridge, type BridgeHarness } from '../helpers/bridge';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = WEBHOOK.eventType;
 
@@ -68,8 +69,7 @@ describe('webhook options', () => {
       const res = await b
         .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
         .send({ name: 'wrong', [key]: 'no' });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: `'${key}' must be a boolean` });
+      expectAnswer(res, 400, { errcode: 'HS_BAD_VALUE', error: `'${key}' must be a boolean` });
     }
     expect(b.hs.roomState(roomId)!.length).toBe(before);
   });
@@ -90,8 +90,7 @@ describe('webhook options', () => {
         name: 'huge',
         transformationFunction: `// ${'x'.repeat(70_000)}\nresult = "ok";`,
       });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({
+      expectAnswer(res, 400, {
         errcode: 'HS_BAD_VALUE',
         error: 'The connection configuration is too large for a Matrix room state event',
       });

@@ -10,7 +10,7 @@ import {
 import type { Logger } from '../logging/logger';
 import { githubNotice } from './github-notices';
 import type { GithubRepoConfig } from './github-repo-config';
-import { messageOf } from './github-service';
+import { messageOf } from './github-requests';
 
 export interface GithubEventsDeps {
   webhookSecret: string;

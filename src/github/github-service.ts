@@ -1,28 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createAppAuth } from '@octokit/auth-app';
-import { exchangeWebFlowCode, refreshToken } from '@octokit/oauth-methods';
-import { request as octokitRequest } from '@octokit/request';
 import { Octokit } from '@octokit/rest';
 import type { GithubSettings } from '../config/schema';
 import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
-import {
-  OauthCodeRefused,
-  OauthFlow,
-  queryText,
-  type OauthCallbackOutcome,
-} from '../oauth/oauth-flow';
 import type { OauthStore } from '../oauth/oauth-store';
+import { GithubLogin, type GithubCallbackOutcome } from './github-login';
+import { messageOf, statusOf, stripSlash, timedFetch } from './github-requests';
 
-/** A user's GitHub App user-to-server token; expiry times are absolute epoch milliseconds. */
-export interface GithubUserToken {
-  access_token: string;
-  token_type: string;
-  /** null for tokens that do not expire (the App has expiring tokens turned off). */
-  expires_at: number | null;
-  refresh_token: string | null;
-  refresh_token_expires_at: number | null;
-}
+export type { GithubCallbackOutcome };
 
 export interface GithubOauthUrls {
   user_url: string;
@@ -49,15 +35,6 @@ export interface GithubRepositoryPage {
   changeSelectionUrl?: string;
 }
 
-/**
- * How GitHub's return to Switchboard ended: a login (possibly with an App installation, whose
- * `setupAction` GitHub names), or an installation that linked no account.
- */
-export type GithubCallbackOutcome =
-  | (OauthCallbackOutcome & { setupAction?: string })
-  | { kind: 'installed'; setupAction: string; unlinked: 'noCode' | 'noState' }
-  | { kind: 'disabled'; message: string };
-
 export interface GithubInstallation {
   id: number;
   repositorySelection: string;
@@ -70,35 +47,19 @@ export interface GithubServiceDeps {
   now?: () => number;
 }
 
-/** A refreshed token is used until a minute before GitHub says it expires. */
-const EXPIRY_MARGIN_MS = 60_000;
-const REQUEST_TIMEOUT_MS = 15_000;
-
-const statusOf = (err: unknown): number | undefined =>
-  typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number'
-    ? err.status
-    : undefined;
-
-const timedFetch = (url: string | URL | Request, init?: RequestInit): Promise<Response> =>
-  fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-
-const stripSlash = (url: string): string => url.replace(/\/+$/, '');
-
 /**
  * GitHub for the provisioning API: the App (JWT) for installation lookups, users' OAuth tokens
  * for what they may see. Every request goes to `apiUrl`; OAuth pages and links use `webUrl`.
  */
 export class GithubService {
-  private readonly now: () => number;
   private privateKey: string | null = null;
   private appClient: Octokit | null = null;
   private appHtmlUrl: string | null = null;
 
-  private readonly flow: OauthFlow;
+  private readonly login: GithubLogin;
 
   constructor(private readonly deps: GithubServiceDeps) {
-    this.now = deps.now ?? Date.now;
-    this.flow = new OauthFlow(deps.oauth, 'github', deps.logger);
+    this.login = new GithubLogin(deps);
   }
 
   private get config(): GithubSettings {
@@ -155,11 +116,6 @@ export class GithubService {
     return new Octokit({ ...this.octokitOptions(), auth: token });
   }
 
-  /** The OAuth endpoints live on the web host; oauth-methods derives that from a baseUrl. */
-  private oauthRequest() {
-    return octokitRequest.defaults({ baseUrl: this.webUrl, request: { fetch: timedFetch } });
-  }
-
   /** The App's page (`GET /app` html_url), cached: it changes only when the App is renamed. */
   async appPage(): Promise<string> {
     if (this.appHtmlUrl === null) {
@@ -180,7 +136,7 @@ export class GithubService {
     const params = new URLSearchParams({
       redirect_uri: oauth.redirectUri,
       client_id: oauth.clientId,
-      state: await this.flow.start(userId),
+      state: await this.login.start(userId),
     });
     const userUrl = `${this.webUrl}/login/oauth/authorize?${params.toString()}`;
     let appPage: string;
@@ -193,7 +149,7 @@ export class GithubService {
       );
       return { user_url: userUrl, org_url: userUrl };
     }
-    const installState = await this.flow.start(userId);
+    const installState = await this.login.start(userId);
     return {
       user_url: userUrl,
       org_url: `${appPage}/installations/new?${new URLSearchParams({ state: installState }).toString()}`,
@@ -201,102 +157,13 @@ export class GithubService {
   }
 
   /** The callback GitHub sends the browser to, after a login or an App installation. */
-  async handleOauthCallback(query: Record<string, unknown>): Promise<GithubCallbackOutcome> {
-    const setupAction = queryText(query, 'setup_action');
-    const state = queryText(query, 'state');
-    const code = queryText(query, 'code');
-    if (setupAction !== undefined && (code === undefined || state === undefined)) {
-      // An installation without "request user authorization" carries no code; one started from
-      // GitHub itself rather than our link carries no state, so no Matrix user to log in.
-      return {
-        kind: 'installed',
-        setupAction,
-        unlinked: code === undefined ? 'noCode' : 'noState',
-      };
-    }
-    const oauth = this.config.oauth;
-    if (!oauth) return { kind: 'disabled', message: 'GitHub is not configured to support OAuth' };
-    const outcome = await this.flow.complete<GithubUserToken>(
-      { state, code },
-      {
-        exchange: async (code) => {
-          try {
-            const { data } = await exchangeWebFlowCode({
-              clientType: 'github-app',
-              clientId: oauth.clientId,
-              clientSecret: oauth.clientSecret,
-              code,
-              redirectUrl: oauth.redirectUri,
-              request: this.oauthRequest(),
-            });
-            return this.tokenFrom(data);
-          } catch (err) {
-            const status = statusOf(err);
-            if (status !== undefined && status >= 400 && status < 500) throw new OauthCodeRefused();
-            throw err;
-          }
-        },
-      },
-    );
-    return setupAction === undefined ? outcome : { ...outcome, setupAction };
+  handleOauthCallback(query: Record<string, unknown>): Promise<GithubCallbackOutcome> {
+    return this.login.callback(query);
   }
 
-  private tokenFrom(data: {
-    access_token: string;
-    token_type: string;
-    expires_in?: number | string;
-    refresh_token?: string;
-    refresh_token_expires_in?: number | string;
-  }): GithubUserToken {
-    const at = (seconds: number | string | undefined): number | null =>
-      seconds === undefined || seconds === '' ? null : this.now() + Number(seconds) * 1000;
-    return {
-      access_token: data.access_token,
-      token_type: data.token_type,
-      expires_at: at(data.expires_in),
-      refresh_token: data.refresh_token ?? null,
-      refresh_token_expires_at: at(data.refresh_token_expires_in),
-    };
-  }
-
-  /**
-   * The user's access token, refreshed when it has expired; null without a usable login (a
-   * token that can no longer be refreshed is forgotten, so the user is asked to log in again).
-   */
-  async userToken(userId: string): Promise<string | null> {
-    const token = await this.deps.oauth.token<GithubUserToken>('github', userId);
-    if (!token) return null;
-    if (token.expires_at === null || token.expires_at - EXPIRY_MARGIN_MS > this.now()) {
-      return token.access_token;
-    }
-    const refreshable =
-      token.refresh_token !== null &&
-      (token.refresh_token_expires_at === null || token.refresh_token_expires_at > this.now());
-    const oauth = this.config.oauth;
-    if (!refreshable || !oauth) {
-      await this.deps.oauth.deleteToken('github', userId);
-      return null;
-    }
-    try {
-      const { data } = await refreshToken({
-        clientType: 'github-app',
-        clientId: oauth.clientId,
-        clientSecret: oauth.clientSecret,
-        refreshToken: token.refresh_token!,
-        request: this.oauthRequest(),
-      });
-      const fresh = this.tokenFrom(data);
-      await this.deps.oauth.saveToken('github', userId, fresh);
-      return fresh.access_token;
-    } catch (err) {
-      const status = statusOf(err);
-      if (status !== undefined && status >= 400 && status < 500) {
-        await this.deps.oauth.deleteToken('github', userId);
-        return null;
-      }
-      this.deps.logger.warn({ err: messageOf(err) }, 'GitHub token refresh failed');
-      throw new ConnectionError('HS_UNKNOWN', 'Could not refresh the GitHub login');
-    }
+  /** The user's access token, refreshed when needed; null without a usable login. */
+  userToken(userId: string): Promise<string | null> {
+    return this.login.userToken(userId);
   }
 
   /** The login of the token's user; a failure (a revoked token) asks the user to log in again. */
@@ -453,8 +320,4 @@ export class GithubService {
       ? `${this.webUrl}/settings/installations/${installationId}`
       : `${this.webUrl}/organizations/${encodeURIComponent(org)}/settings/installations/${installationId}`;
   }
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

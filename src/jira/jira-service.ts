@@ -1,10 +1,19 @@
-import { z } from 'zod';
 import type { JiraSettings } from '../config/schema';
 import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
 import { OauthFlow, queryText, type OauthCallbackOutcome } from '../oauth/oauth-flow';
 import type { OauthStore } from '../oauth/oauth-store';
 import { KeyedLock } from '../util/keyed-lock';
+import {
+  AtlassianError,
+  describe,
+  fetchAtlassian,
+  join,
+  projectAnswer,
+  projectPageAnswer,
+  resourcesAnswer,
+  tokenAnswer,
+} from './atlassian-http';
 
 /** What JIRA Cloud's OAuth 2.0 (3LO) grants a user; the scopes Dimension's flow needs. */
 export const JIRA_SCOPES =
@@ -14,7 +23,6 @@ export const JIRA_SCOPES =
 const REFRESH_MARGIN_MS = 60_000;
 /** Accessible resources are remembered this long per user (Dimension polls every second). */
 const RESOURCE_CACHE_MS = 60_000;
-const REQUEST_TIMEOUT_MS = 10_000;
 const PROJECT_PAGE_SIZE = 50;
 /** A bound on project pages, so a misbehaving API that never says isLast cannot loop forever. */
 const MAX_PROJECT_PAGES = 200;
@@ -57,33 +65,6 @@ export interface JiraServiceDeps {
   /** The bridge permission `login` for service `jira`; everyone may when absent. */
   mayLogIn?: (userId: string) => Promise<boolean>;
   now?: () => number;
-}
-
-const tokenAnswer = z.object({
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1).optional(),
-  expires_in: z.number().positive(),
-});
-
-const resourcesAnswer = z.array(
-  z.object({ id: z.string(), name: z.string(), url: z.string() }).loose(),
-);
-
-const projectAnswer = z.object({ id: z.string(), key: z.string(), name: z.string() }).loose();
-
-const projectPageAnswer = z
-  .object({ values: z.array(projectAnswer), isLast: z.boolean().optional() })
-  .loose();
-
-/** Atlassian answered with a status we cannot use. */
-class AtlassianError extends Error {
-  override name = 'AtlassianError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const disabled = (): ConnectionError =>
@@ -221,7 +202,7 @@ export class JiraService {
     if (!token) return null;
     try {
       const answer = resourcesAnswer.parse(
-        await this.fetchJson(join(this.settings.apiUrl, 'oauth/token/accessible-resources'), {
+        await fetchAtlassian(join(this.settings.apiUrl, 'oauth/token/accessible-resources'), {
           headers: { authorization: `Bearer ${token.accessToken}`, accept: 'application/json' },
         }),
       );
@@ -263,7 +244,7 @@ export class JiraService {
   private async api(userId: string, url: string): Promise<unknown> {
     const token = await this.validToken(userId);
     if (!token) throw new Error('the user has no JIRA login');
-    return this.fetchJson(url, {
+    return fetchAtlassian(url, {
       headers: { authorization: `Bearer ${token.accessToken}`, accept: 'application/json' },
     });
   }
@@ -312,7 +293,7 @@ export class JiraService {
 
   private async requestToken(body: Record<string, string>): Promise<JiraToken> {
     const answer = tokenAnswer.parse(
-      await this.fetchJson(join(this.settings.authUrl, 'oauth/token'), {
+      await fetchAtlassian(join(this.settings.authUrl, 'oauth/token'), {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(body),
@@ -325,33 +306,9 @@ export class JiraService {
       instance: new URL(this.settings.apiUrl).host,
     };
   }
-
-  private async fetchJson(url: string, init: RequestInit): Promise<unknown> {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    if (!res.ok) {
-      // The body is not logged: token endpoints may echo what they were sent.
-      await res.body?.cancel();
-      throw new AtlassianError(res.status, `${init.method ?? 'GET'} ${redact(url)}: ${res.status}`);
-    }
-    return res.json();
-  }
 }
 
 /** The URL the API lists for a project, also what a connection's `url` looks like. */
 export function projectUrl(resource: { url: string }, key: string): string {
   return `${resource.url.replace(/\/+$/, '')}/projects/${key}`;
-}
-
-function join(base: string, path: string): string {
-  return `${base.replace(/\/+$/, '')}/${path}`;
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  u.search = '';
-  return u.toString();
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

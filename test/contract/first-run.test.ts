@@ -83,15 +83,17 @@ describe('the first start', () => {
 
   it('when the first start is killed at any moment, then either no config exists yet or the printed password is the one it holds', async () => {
     const outcomes: string[] = [];
-    // Kill points: as soon as the process exists, in the middle of loading, and right after
-    // the notice (the database is then being reached).
-    for (const killAfter of [0, 300, 800, 1500, 'notice'] as const) {
+    // Kill points: as soon as the process exists, in the middle of loading, right after the
+    // notice (the config may not be written yet), and once the log has begun (the config is
+    // written, the database is being reached).
+    for (const killAfter of [0, 300, 800, 1500, 'notice', 'log'] as const) {
       const dir = await tempDir();
       const proc = runServer([], {
         SWITCHBOARD_DATA_DIR: dir,
         DATABASE_URL: await unreachableDatabase(),
       });
       if (killAfter === 'notice') await proc.waitFor(PRINTED_PASSWORD, 30_000);
+      else if (killAfter === 'log') await proc.waitFor(/"msg":"configuration loaded"/, 30_000);
       else await new Promise((resolve) => setTimeout(resolve, killAfter));
       proc.child.kill('SIGKILL');
       await proc.exited;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -117,6 +118,38 @@ describe('the first start', () => {
     proc.child.kill('SIGINT');
     expect(await proc.exited).toBe(130);
     expect(await bcrypt.compare(password!, await adminHash(join(dir, 'config.yaml')))).toBe(true);
+  }, 60_000);
+});
+
+describe("npm start's compiled server", () => {
+  afterEach(stopServers);
+
+  /** npm start's prestart: builds when a source is newer than dist/, else does nothing. */
+  const prestart = () =>
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+
+  beforeAll(() => {
+    prestart();
+  }, 300_000);
+
+  it('when dist/ is current, then the prestart check builds nothing', () => {
+    expect(prestart()).toBe('');
+  });
+
+  it('when its first start is cut short by an unreachable database, then the password was printed and logs in', async () => {
+    const dir = await tempDir();
+    const proc = runServer(
+      [],
+      { SWITCHBOARD_DATA_DIR: dir, DATABASE_URL: await unreachableDatabase() },
+      { built: true },
+    );
+    expect(await proc.exited).toBe(1);
+    const [, password] = proc.stdout().match(PRINTED_PASSWORD)!;
+    expect(await bcrypt.compare(password!, await adminHash(join(dir, 'config.yaml')))).toBe(true);
+    expect(proc.stderr()).toMatch(/^switchboard: Cannot open the database "none" on [^\n]+\n$/);
   }, 60_000);
 });
 

@@ -57,15 +57,18 @@ export async function stopServers(): Promise<void> {
 }
 
 /**
- * Runs the server entry from its TypeScript sources, as `npm run dev` does; `input` is written
- * to its stdin (else it has none).
+ * Runs the server entry from its TypeScript sources, as `npm run dev` does, or with `built` the
+ * compiled one, as `npm start` does; `input` is written to its stdin (else it has none).
  */
 export function runServer(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { input?: string } = {},
+  options: { input?: string; built?: boolean } = {},
 ): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server.ts'), ...args], {
+  const entry = options.built
+    ? [join(ROOT, 'dist/src/server.js')]
+    : ['--import', 'tsx', join(ROOT, 'src/server.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

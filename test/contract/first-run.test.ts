@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn as spawnProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -282,6 +282,36 @@ describe('startup errors', () => {
       new RegExp(`^switchboard: Config file ${path} is not valid YAML: .* at line 2, column 1\\n$`),
     );
   }, 30_000);
+
+  // `script` runs the server on a pseudo-terminal (util-linux; absent elsewhere).
+  const onTerminal = existsSync('/usr/bin/script') ? it : it.skip;
+  onTerminal(
+    'when stdout is a terminal, then log lines are readable text, not JSON',
+    async () => {
+      const dir = await tempDir();
+      const server = `${process.execPath} --import tsx ${join(ROOT, 'src/server.ts')}`;
+      const proc = spawnProcess('/usr/bin/script', ['-qec', server, '/dev/null'], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          SWITCHBOARD_DATA_DIR: dir,
+          DATABASE_URL: await unreachableDatabase(),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise((resolve) => proc.once('exit', resolve));
+      expect(code).toBe(1);
+      // eslint-disable-next-line no-control-regex
+      const text = out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
+      expect(text).toMatch(
+        /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: configuration loaded \{"config":"[^"]+"\}$/m,
+      );
+      expect(text).not.toMatch(/^\{"level"/m);
+    },
+    30_000,
+  );
 
   describe('with a database', () => {
     let db: Awaited<ReturnType<typeof openTestDatabase>>;

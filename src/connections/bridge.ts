@@ -4,7 +4,7 @@ import type { Config } from '../config/schema';
 import { createGithubBridge, type GithubBridge } from '../github/github-bridge';
 import { createFeedBridge, type FeedBridge } from '../feeds/feed-bridge';
 import { createJiraBridge, type JiraBridge } from '../jira/jira-bridge';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import { OutboundHookKind } from '../outbound/outbound-hook-kind';
 import { OutboundSender } from '../outbound/outbound-sender';
 import type { SecretBox } from '../secrets/secret-box';
@@ -47,12 +47,12 @@ export class Bridge {
 
   constructor(options: BridgeOptions) {
     const { config, db, secrets } = options;
-    this.logger = options.logger.child({ logger: 'bridge' });
+    this.logger = namedLogger(options.logger, 'bridge');
     this.bot = new ProvisioningBot({
       config,
       db,
       secrets,
-      logger: this.logger.child({ logger: 'bridge.bot' }),
+      logger: namedLogger(this.logger, 'bridge.bot'),
       ...(options.botPool ? { pool: options.botPool } : {}),
       ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
     });
@@ -134,7 +134,7 @@ export class Bridge {
     this.connections.register(new OutboundHookKind({ config }));
     const sender = (this.outbound = new OutboundSender({
       allowPrivate: config.allowPrivateDestinations,
-      logger: this.logger.child({ logger: 'bridge.outbound' }),
+      logger: namedLogger(this.logger, 'bridge.outbound'),
       download: (mxc) => this.bot.download(mxc),
       userAgent: 'Switchboard (outbound webhook)',
       botUserId: this.bot.userId,

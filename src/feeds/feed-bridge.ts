@@ -3,7 +3,7 @@ import type { Config } from '../config/schema';
 import type { ConnectionService } from '../connections/connection-service';
 import { FEED } from '../connections/connection-types';
 import type { RoomMessenger } from '../connections/room-messenger';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import { FeedKind } from './feed-kind';
 import { FeedPoller } from './feed-poller';
 
@@ -31,7 +31,7 @@ export function createFeedBridge(deps: FeedBridgeDeps): FeedBridge | null {
     config,
     db,
     messenger: deps.messenger,
-    logger: deps.logger.child({ logger: 'bridge.feeds' }),
+    logger: namedLogger(deps.logger, 'bridge.feeds'),
     feeds: () => connections.ofType(FEED.eventType),
   });
   return { kind, poller };

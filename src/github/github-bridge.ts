@@ -4,7 +4,7 @@ import type { Config } from '../config/schema';
 import type { ConnectionService } from '../connections/connection-service';
 import { GITHUB_REPO } from '../connections/connection-types';
 import type { RoomMessenger } from '../connections/room-messenger';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import { OauthStore } from '../oauth/oauth-store';
 import type { SecretBox } from '../secrets/secret-box';
 import { GithubRepoKind } from './github-repo-kind';
@@ -31,7 +31,7 @@ export interface GithubBridge {
 export function createGithubBridge(deps: GithubBridgeDeps): GithubBridge | null {
   const { config, db, connections } = deps;
   if (!config.github) return null;
-  const logger = deps.logger.child({ logger: 'bridge.github' });
+  const logger = namedLogger(deps.logger, 'bridge.github');
   const service = new GithubService({
     config,
     db,

@@ -5,7 +5,7 @@ import type { BridgePermissions } from '../connections/bridge-permissions';
 import type { ConnectionService } from '../connections/connection-service';
 import { JIRA_PROJECT } from '../connections/connection-types';
 import type { RoomMessenger } from '../connections/room-messenger';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import { OauthStore } from '../oauth/oauth-store';
 import type { SecretBox } from '../secrets/secret-box';
 import { JiraProjectKind } from './jira-project-kind';
@@ -34,7 +34,7 @@ export interface JiraBridge {
 export function createJiraBridge(deps: JiraBridgeDeps): JiraBridge | null {
   const { config, db, connections } = deps;
   if (!config.jira) return null;
-  const logger = deps.logger.child({ logger: 'bridge.jira' });
+  const logger = namedLogger(deps.logger, 'bridge.jira');
   const service = new JiraService({
     config,
     db,

@@ -1,3 +1,5 @@
+// First: SDK modules bind its logger's methods when loaded, which must already lead to ours.
+import { sdkLogger } from './sdk-logger';
 import {
   ClientEvent,
   createClient,
@@ -21,7 +23,6 @@ import {
   toHomeserverError,
   viaSdk,
 } from './matrix-errors';
-import { sdkLogger } from './sdk-logger';
 
 // Connections to homeservers are kept open between sends (one pool for every client).
 const HTTP_AGENT = new HttpAgent({ keepAlive: true, maxSockets: 64 });

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema';
 import type { ConnectionService } from '../connections/connection-service';
 import { WEBHOOK } from '../connections/connection-types';
 import type { RoomMessenger } from '../connections/room-messenger';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import { ExpiryNotices } from './expiry-notices';
 import { TransformationRunner } from './transformation';
 import { WebhookHooks } from './webhook-hooks';
@@ -46,7 +46,7 @@ export class WebhookBridge {
   async init(): Promise<void> {
     const { config, db, connections, messenger } = this.deps;
     const settings = config.webhooks!;
-    const logger = this.deps.logger.child({ logger: 'bridge.webhooks' });
+    const logger = namedLogger(this.deps.logger, 'bridge.webhooks');
     const runner = await TransformationRunner.create(
       {
         timeoutMs: settings.transformationTimeoutMs,

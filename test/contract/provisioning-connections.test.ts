@@ -472,6 +472,15 @@ describe.each(testDatabaseKinds())('room connections while the bot cannot act (%
       const created = await v1(t, 'put', `/${ROOM}/connections/${TYPE}`).send({ name: 'x-x' });
       expect(created.status).toBe(500);
       expect(created.body).toEqual(noBot);
+      for (const method of ['get', 'delete'] as const) {
+        const one = await v1(t, method, `/${ROOM}/connections/some-connection-id`);
+        expect([one.status, one.body]).toEqual([500, noBot]);
+      }
+      // What needs no room still answers.
+      const types = await request(t.app)
+        .get('/v1/connectiontypes')
+        .set('Authorization', PROVISIONING_AUTH);
+      expect(types.status).toBe(200);
       expect(await t.db.knex('connection')).toEqual([]);
     } finally {
       await t.close();

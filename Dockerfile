@@ -11,6 +11,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY openapi ./openapi
 COPY generated ./generated
 COPY src ./src
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: the patched production dependencies and the compiled output only. It runs as the

@@ -1,31 +1,26 @@
 /** Process entry: loads config, opens the database, starts the listeners, stops cleanly. */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/load';
+import { ConfigError, loadConfig, randomToken, setAdminPassword } from './config/load';
 import type { Config } from './config/schema';
 import { secureDataDir } from './db/data-dir';
 import { DatabaseStartError } from './db/database-errors';
 import { migrate, openDatabase } from './db/database';
-import { bufferedDestination, createLogger } from './logging/logger';
+import { createLogger, processDestination } from './logging/logger';
 import { Switchboard } from './app/switchboard';
 import { LogHub } from './logging/log-hub';
+
+/** Writes out buffered log lines; set once the logger exists. */
+let flushLogs = (): void => {};
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     options: { config: { type: 'string', short: 'c' } },
     allowPositionals: true,
   });
-  const loaded = await loadConfig({ path: values.config, env: process.env });
-  const { config } = loaded;
-  const destination = bufferedDestination();
-  process.once('exit', () => destination.flushSync());
-  const logHub = new LogHub();
-  const logger = createLogger(config.logging.level, destination, logHub);
-  logger.info({ config: loaded.path }, 'configuration loaded');
-  for (const warning of loaded.warnings) logger.warn(warning);
-  for (const name of loaded.hashedAdmins) {
-    logger.info({ admin: name }, 'hashed a plain-text admin password and saved it to the config');
+  if (positionals[0] === 'set-password') {
+    await setPassword(values.config, positionals[1] ?? 'admin');
+    return;
   }
-
   // Shutdown stays in this process's hands: until the services run there is nothing to drain
   // and exiting stops the embedded database server; once they run, they are stopped in order; a
   // second signal while that happens exits at once.
@@ -35,6 +30,25 @@ async function main(): Promise<void> {
       if (running.shutDown) running.shutDown(signal);
       else process.exit(signal === 'SIGINT' ? 130 : 143);
     });
+  }
+
+  // The generated password is shown before its hash is written and before anything else can
+  // fail: no start, however it ends, leaves a config whose password nobody saw.
+  const loaded = await loadConfig({
+    path: values.config,
+    env: process.env,
+    onFirstStart: (login, config, path) => printFirstStart(path, login, config),
+  });
+  const { config } = loaded;
+  const destination = processDestination();
+  flushLogs = () => destination.flushSync();
+  process.once('exit', flushLogs);
+  const logHub = new LogHub();
+  const logger = createLogger(config.logging.level, destination, logHub);
+  logger.info({ config: loaded.path }, 'configuration loaded');
+  for (const warning of loaded.warnings) logger.warn(warning);
+  for (const name of loaded.hashedAdmins) {
+    logger.info({ admin: name }, 'hashed a plain-text admin password and saved it to the config');
   }
 
   // The embedded server secures the data directory itself (it knows its own OS user).
@@ -55,8 +69,6 @@ async function main(): Promise<void> {
     { database: db.kind, migrations: applied },
     applied.length ? 'database migrated' : 'database schema is up to date',
   );
-  // Shown in every mode: the generated password exists nowhere else.
-  if (loaded.firstStart) printFirstStart(loaded.path, loaded.firstStart, config);
   if (positionals[0] === 'migrate') {
     await db.close();
     return;
@@ -73,7 +85,9 @@ async function main(): Promise<void> {
   // Connections are loaded before any listener answers for them.
   await switchboard.start();
   for (const listener of config.listeners) {
-    await switchboard.listen(listener);
+    await switchboard.listen(listener).catch((err: unknown) => {
+      throw new ListenError(listener, err);
+    });
     logger.info(
       { address: `http://${listener.bindAddress}:${listener.port}`, resources: listener.resources },
       'listening',
@@ -105,6 +119,41 @@ async function main(): Promise<void> {
   };
 }
 
+/** A listener's port or address cannot be used: said in one line, with what to change. */
+class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(listener: { port: number; bindAddress: string }, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? "the port is in use (another process listens there; change the listener's port in the config or SWITCHBOARD_PORT)"
+        : code === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'no network interface has that address'
+            : String((cause as Error).message ?? cause);
+    super(`cannot listen on ${listener.bindAddress}:${listener.port}: ${why}`);
+  }
+}
+
+/** `set-password [name]`: a new password for an admin, read from stdin or generated. */
+async function setPassword(configPath: string | undefined, name: string): Promise<void> {
+  const given = process.stdin.isTTY ? '' : (await readStdin()).split('\n')[0]!.trim();
+  const password = given || randomToken(20);
+  const path = await setAdminPassword({ path: configPath, env: process.env, name, password });
+  process.stdout.write(
+    `Set a new password for "${name}" in ${path}` +
+      (given ? '.\n' : `: ${password}\n`) +
+      'A running Switchboard uses it after its next start.\n',
+  );
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
+}
+
 function printFirstStart(
   path: string,
   { adminName, adminPassword }: { adminName: string; adminPassword: string },
@@ -114,11 +163,11 @@ function printFirstStart(
   process.stdout.write(
     [
       '',
-      `  Switchboard wrote a new configuration to ${path}`,
+      `  Switchboard is writing a new configuration to ${path}`,
       `  Management API: http://${first.bindAddress}:${first.port}/_matrix/maubot/v1`,
       `  API docs:       http://${first.bindAddress}:${first.port}/docs`,
       `  Log in as "${adminName}" with password: ${adminPassword}`,
-      '  (shown only this once; only its hash is stored)',
+      '  (shown only this once; only its hash is stored. Lost it? npm run set-password)',
       '',
       '',
     ].join('\n'),
@@ -126,9 +175,16 @@ function printFirstStart(
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof DatabaseStartError) {
+  // The log lines written so far come first, then the reason in one line.
+  flushLogs();
+  if (
+    err instanceof ConfigError ||
+    err instanceof DatabaseStartError ||
+    err instanceof ListenError
+  ) {
     process.stderr.write(`switchboard: ${err.message}\n`);
   } else {
+    // Not foreseen: the stack trace is what a bug report needs.
     process.stderr.write(`switchboard: failed to start: ${String((err as Error).stack ?? err)}\n`);
   }
   process.exit(1);

@@ -67,15 +67,11 @@ async function api(base: string, token: string, method: string, path: string, bo
 }
 
 async function run(): Promise<boolean> {
-  console.log('building the server (npm run build) ...');
-  execFileSync(
-    process.execPath,
-    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: ROOT,
-      stdio: 'inherit',
-    },
-  );
+  console.log("building the server when a source changed (npm start's prestart) ...");
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   const hs = await TestHomeserver.start();
   const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-footprint-'));
   const port = 20000 + Math.floor(Math.random() * 20000);

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { ClientPoolOptions } from '../clients/client-pool';
 import type { Config } from '../config/schema';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import type { SecretBox } from '../secrets/secret-box';
 import { ConnectionService } from './connection-service';
 import type { BridgeIntegration, IntegrationRuntime } from './integration';
@@ -32,12 +32,12 @@ export class Bridge {
 
   constructor(options: BridgeOptions) {
     const { config, db, secrets } = options;
-    this.logger = options.logger.child({ logger: 'bridge' });
+    this.logger = namedLogger(options.logger, 'bridge');
     this.bot = new ProvisioningBot({
       config,
       db,
       secrets,
-      logger: this.logger.child({ logger: 'bridge.bot' }),
+      logger: namedLogger(this.logger, 'bridge.bot'),
       ...(options.botPool ? { pool: options.botPool } : {}),
       ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
     });
@@ -50,7 +50,7 @@ export class Bridge {
         config,
         db,
         secrets,
-        logger: this.logger.child({ logger: `bridge.${integration.name}` }),
+        logger: namedLogger(this.logger, `bridge.${integration.name}`),
         connections: this.connections,
         bot: this.bot,
       };

@@ -98,7 +98,10 @@ export class ClientAuthService {
     } catch (err) {
       throw refused('register', err);
     }
-    this.logger.info({ server: name, user: credentials.user_id }, 'registered a bot account');
+    this.logger.info(
+      { server: name, user: credentials.user_id },
+      `registered the bot account ${credentials.user_id} on ${name}`,
+    );
     return this.answer(server.url, credentials, flags.updateClient);
   }
 

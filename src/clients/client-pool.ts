@@ -1,5 +1,5 @@
 import type { StoredClient } from '../db/client-repository';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import { BotClient, type BotClientOptions, type SyncPosition } from '../matrix/bot-client';
 import { HomeserverError, IdentityMismatchError } from '../matrix/matrix-errors';
 
@@ -304,6 +304,6 @@ export class ClientPool {
 
   private clientLogger(id: string): Logger {
     // maubot's logger name (the web UI links it to the client); `name` is the process's own.
-    return this.logger.child({ logger: `maubot.client.${id}` });
+    return namedLogger(this.logger, `maubot.client.${id}`);
   }
 }

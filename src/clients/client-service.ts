@@ -146,7 +146,7 @@ export class ClientService {
     };
     return this.lock.run(values.id, async () => {
       if (!(await insertClient(this.db, values))) throw new ClientExistsError(values.id);
-      this.logger.info({ client: values.id, homeserver }, 'client created');
+      this.logger.info({ client: values.id, homeserver }, `client ${values.id} created`);
       if (values.enabled) await this.pool.start(values.id);
       return this.get(values.id);
     });
@@ -198,7 +198,7 @@ export class ClientService {
         await deleteClient(trx, id);
       });
       this.pool.forget(id);
-      this.logger.info({ client: id }, 'client deleted');
+      this.logger.info({ client: id }, `client ${id} deleted`);
     });
   }
 
@@ -209,7 +209,7 @@ export class ClientService {
       const bot = this.pool.running(id);
       if (bot) await bot.clearCache();
       else await saveSyncPosition(this.db, id, { nextBatch: '', filterId: '' });
-      this.logger.info({ client: id }, 'client cache cleared');
+      this.logger.info({ client: id }, `client ${id}: cache cleared`);
     });
   }
 
@@ -300,7 +300,10 @@ export class ClientService {
     try {
       await change();
     } catch (err) {
-      this.logger.warn({ err, client: id }, 'could not update the profile on the homeserver');
+      this.logger.warn(
+        { err, client: id },
+        `client ${id}: could not update the profile on the homeserver`,
+      );
     }
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { parseDocument } from 'yaml';
@@ -12,11 +12,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+export interface FirstStart {
+  adminName: string;
+  adminPassword: string;
+}
+
 export interface LoadedConfig {
   config: Config;
   path: string;
   /** Set on a first start: the config was written now, with this admin login. */
-  firstStart?: { adminName: string; adminPassword: string };
+  firstStart?: FirstStart;
   /** Admins whose plain-text password was hashed and written back. */
   hashedAdmins: string[];
   /** Settings that work but should be changed, for the log. */
@@ -71,6 +76,52 @@ function setPath(target: Record<string, unknown>, path: string[], value: string)
   node[path[path.length - 1]!] = value;
 }
 
+/** The parser's message without the excerpt it quotes below: the error is one line. */
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/:$/, '');
+}
+
+/** `--config`, else SWITCHBOARD_CONFIG, else config.yaml in the data directory. */
+function configPath(options: { path?: string | undefined; env: NodeJS.ProcessEnv }): {
+  path: string;
+  explicit: boolean;
+} {
+  const given = options.path ?? options.env.SWITCHBOARD_CONFIG;
+  const dataDir = options.env.SWITCHBOARD_DATA_DIR ?? './data';
+  return { path: resolve(given ?? join(dataDir, 'config.yaml')), explicit: given !== undefined };
+}
+
+/**
+ * Sets an admin's password in the config file (its bcrypt hash, comments kept), for an admin
+ * who lost it; a running server reads it at its next start. Returns the file's path.
+ */
+export async function setAdminPassword(options: {
+  path?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  name: string;
+  password: string;
+}): Promise<string> {
+  const { path } = configPath(options);
+  if (!existsSync(path)) {
+    throw new ConfigError(`Config file not found: ${path} (a first start writes it)`);
+  }
+  if (options.name === 'root') {
+    throw new ConfigError('"root" has no password: it logs in with server.unsharedSecret');
+  }
+  if (options.password.length < 8) {
+    throw new ConfigError('the password must have at least 8 characters');
+  }
+  const doc = parseDocument(await readFile(path, 'utf8'), { customTags: [] });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      `Config file ${path} is not valid YAML: ${firstLine(doc.errors[0]!.message)}`,
+    );
+  }
+  doc.setIn(['admins', options.name], await bcrypt.hash(options.password, 12));
+  await writeFile(path, doc.toString(), { mode: 0o600 });
+  return path;
+}
+
 /**
  * Finds, creates (on a first start) and validates the config file, and hashes plain-text
  * admin passwords in place as maubot does.
@@ -78,29 +129,36 @@ function setPath(target: Record<string, unknown>, path: string[], value: string)
 export async function loadConfig(options: {
   path?: string | undefined;
   env: NodeJS.ProcessEnv;
+  /**
+   * Called on a first start with the generated login before the config holding only its hash is
+   * written: a start interrupted before the password was shown leaves no config behind, and the
+   * next start is a first start again.
+   */
+  onFirstStart?: (login: FirstStart, config: Config, path: string) => void;
 }): Promise<LoadedConfig> {
   const { env } = options;
-  const explicit = options.path ?? env.SWITCHBOARD_CONFIG;
-  const path = resolve(explicit ?? join(env.SWITCHBOARD_DATA_DIR ?? './data', 'config.yaml'));
+  const { path, explicit } = configPath(options);
   let firstStart: LoadedConfig['firstStart'];
-  if (!existsSync(path)) {
+  let text: string;
+  if (existsSync(path)) {
+    text = await readFile(path, 'utf8');
+  } else {
     if (explicit) throw new ConfigError(`Config file not found: ${path}`);
     firstStart = { adminName: 'admin', adminPassword: randomToken(20) };
-    // Normally the data directory: only Switchboard's OS user may enter it.
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const text = renderConfig({
+    text = renderConfig({
       unsharedSecret: randomToken(),
       provisioningSecret: randomToken(),
       encryptionKey: randomBytes(32).toString('base64'),
       adminName: firstStart.adminName,
       adminPassword: await bcrypt.hash(firstStart.adminPassword, 12),
     });
-    await writeFile(path, text, { mode: 0o600 });
   }
 
-  const doc = parseDocument(await readFile(path, 'utf8'), { customTags: [] });
+  const doc = parseDocument(text, { customTags: [] });
   if (doc.errors.length > 0) {
-    throw new ConfigError(`Config file ${path} is not valid YAML: ${doc.errors[0]!.message}`);
+    throw new ConfigError(
+      `Config file ${path} is not valid YAML: ${firstLine(doc.errors[0]!.message)}`,
+    );
   }
   const raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
@@ -120,6 +178,23 @@ export async function loadConfig(options: {
     config.listeners[0]!.port = Number(port);
   }
   if (env.SWITCHBOARD_BIND_ADDRESS) config.listeners[0]!.bindAddress = env.SWITCHBOARD_BIND_ADDRESS;
+  const placeholders = placeholderKeys(raw, config);
+  if (placeholders.length > 0) {
+    throw new ConfigError(
+      `Config file ${path} still has the sample's placeholder values: ` +
+        `${placeholders.join(', ')}. Replace each with a value of your own ` +
+        '(random secrets: openssl rand -base64 32) and start again',
+    );
+  }
+  if (firstStart) {
+    options.onFirstStart?.(firstStart, config, path);
+    // Normally the data directory: only Switchboard's OS user may enter it.
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    // Written whole or not at all: a start killed half-way leaves no truncated config.
+    const partial = `${path}.${process.pid}.tmp`;
+    await writeFile(partial, text, { mode: 0o600 });
+    await rename(partial, path);
+  }
 
   const hashedAdmins: string[] = [];
   for (const [name, value] of Object.entries(config.admins)) {
@@ -141,6 +216,31 @@ export async function loadConfig(options: {
     ...(firstStart ? { firstStart } : {}),
   };
 }
+
+/**
+ * Keys still holding a value of config.sample.yaml that must be replaced: its "replace-with-..."
+ * strings anywhere (secrets, and the admin password, which would let anyone log in) and an
+ * all-zero encryption key.
+ */
+function placeholderKeys(raw: Record<string, unknown>, config: Config): string[] {
+  const found: string[] = [];
+  const visit = (value: unknown, path: string[]): void => {
+    if (typeof value === 'string' && value.startsWith(PLACEHOLDER_PREFIX)) {
+      found.push(path.join('.'));
+    } else if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) visit(child, [...path, key]);
+    }
+  };
+  visit(raw, []);
+  const zeroKey = (key: string) => Buffer.from(key, 'base64').every((byte) => byte === 0);
+  if (zeroKey(config.encryptionKey)) found.push('encryptionKey (all zeros)');
+  config.previousEncryptionKeys.forEach((key, i) => {
+    if (zeroKey(key)) found.push(`previousEncryptionKeys.${i} (all zeros)`);
+  });
+  return found;
+}
+
+const PLACEHOLDER_PREFIX = 'replace-with-';
 
 function warnings(config: Config): string[] {
   const found: string[] = [];

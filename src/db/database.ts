@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { createLogger, type Logger } from '../logging/logger';
+import { createLogger, type Logger, namedLogger } from '../logging/logger';
 import { connectionParamsFromUrl, type ConnectionParams } from './connection-params';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrationSource } from './migrations';
 import { importPgliteDataDir, pgliteDir } from './pglite-import';
-import type { DatabaseInUseError } from './database-errors';
+import { DatabaseStartError, type DatabaseInUseError } from './database-errors';
 import { ServerLock, type ServerLockOptions } from './server-lock';
 
 export type { ConnectionParams } from './connection-params';
@@ -68,6 +68,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       ...options,
       logger,
       lock: { inUseMessage: inUse(where), logger, onLost },
+    }).catch((err: unknown) => {
+      if (err instanceof DatabaseStartError || !(err as { code?: unknown }).code) throw err;
+      // Refused, unknown host, wrong password, no such database: the driver's words suffice.
+      throw new DatabaseStartError(
+        `Cannot open ${where} (DATABASE_URL): ${(err as Error).message}`,
+      );
     });
   }
   if (!options.dataDir) throw new Error('the embedded database needs a data directory');
@@ -95,7 +101,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 function knexLog(logger: Logger): Knex.Config['log'] {
-  const log = logger.child({ logger: 'knex' });
+  const log = namedLogger(logger, 'knex');
   return {
     warn: (message: unknown) => log.warn(String(message)),
     error: (message: unknown) => log.error(String(message)),

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import pg from 'pg';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import type { ConnectionParams } from './connection-params';
 import { secureDataDir } from './data-dir';
 import {
@@ -201,7 +201,7 @@ export class EmbeddedPostgres {
     private readonly binaries: Binaries,
     private readonly user: OsUser | null,
   ) {
-    this.log = options.logger.child({ logger: 'postgres' });
+    this.log = namedLogger(options.logger, 'postgres');
     this.clusterDir = embeddedClusterDir(options.dataDir);
   }
 

@@ -30,15 +30,12 @@ export function accessLog(logger: Logger, metrics: Metrics) {
       metrics.recordRequest(req.method, status);
       // Integration managers poll: successes are debug, so info shows what went wrong.
       const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+      const path = loggablePath(req.originalUrl);
+      const ms = Math.round((performance.now() - start) * 10) / 10;
+      // The message says it all for the web UI's log viewer and `mbc logs`, which show only it.
       logger[level](
-        {
-          reqId: id,
-          method: req.method,
-          path: loggablePath(req.originalUrl),
-          status,
-          ms: Math.round((performance.now() - start) * 10) / 10,
-        },
-        'request',
+        { reqId: id, method: req.method, path, status, ms },
+        `${req.method} ${path} ${status} ${ms} ms`,
       );
     });
     next();

@@ -7,7 +7,7 @@ import {
   type StoredInstance,
 } from '../db/instance-repository';
 import { findPlugin, readArchive, type StoredPlugin } from '../db/plugin-repository';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 import type { BotClient, RoomEvent } from '../matrix/bot-client';
 import { readPluginFiles } from '../plugins/plugin-archive';
 import type { PluginMeta } from '../plugins/plugin-meta';
@@ -156,7 +156,7 @@ export class InstanceRuntime {
 
   instanceLogger(id: string): Logger {
     // maubot's logger name, which its web UI links to the instance.
-    return this.logger.child({ logger: `maubot.instance.${id}` });
+    return namedLogger(this.logger, `maubot.instance.${id}`);
   }
 
   /** Starts the instance if its client runs; false when it did not start. */
@@ -328,7 +328,7 @@ export class InstanceRuntime {
         : null;
     const sandbox = await this.sandbox();
     const dir = await sandbox.unpack(plugin.id, files);
-    const pluginLogger = this.logger.child({ logger: `maubot.plugin.${plugin.id}` });
+    const pluginLogger = namedLogger(this.logger, `maubot.plugin.${plugin.id}`);
     let host: PluginHost;
     try {
       host = await PluginHost.launch({

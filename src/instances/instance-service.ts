@@ -108,7 +108,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
         await this.databases.drop(trx, id);
         await deleteInstance(trx, id);
       });
-      this.logger.info({ instance: id }, 'instance deleted');
+      this.logger.info({ instance: id }, `instance ${id} deleted`);
     });
   }
 
@@ -181,7 +181,10 @@ export class InstanceService implements ClientInstances, PluginInstances {
       databaseEngine: null,
     };
     if (!(await insertInstance(this.db, instance))) throw new InstanceExistsError(id);
-    this.logger.info({ instance: id, plugin: instance.type }, 'instance created');
+    this.logger.info(
+      { instance: id, plugin: instance.type },
+      `instance ${id} of plugin ${instance.type} created`,
+    );
     await this.runtime.start(instance);
     return this.get(id);
   }
@@ -236,7 +239,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
     await this.runtime.stop(current.id);
     const oldId = current.id;
     await save({ ...current, id: newId }, oldId);
-    this.logger.info({ instance: newId, previous: oldId }, 'instance renamed');
+    this.logger.info({ instance: newId, previous: oldId }, `instance ${oldId} renamed to ${newId}`);
     if (wasRunning) await this.runtime.start({ ...current, id: newId });
   }
 

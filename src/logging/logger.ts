@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -16,6 +17,44 @@ export function bufferedDestination(
   return pino.destination({ dest, minLength: 16_000, periodicFlush: 200, sync: false });
 }
 
+/**
+ * Where the server's log goes: readable lines when stdout is a terminal, one JSON object per
+ * line otherwise (files, pipes, journald, containers), buffered as above.
+ */
+export function processDestination(): DestinationStream & { flushSync(): void } {
+  if (!process.stdout.isTTY) return bufferedDestination();
+  const stream = pretty({
+    colorize: true,
+    sync: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name,logger',
+    messageFormat: '{if logger}{logger}: {end}{msg}',
+  });
+  // Written synchronously: nothing to flush.
+  return Object.assign(stream, { flushSync: () => undefined });
+}
+
+const ROOT = Symbol('root logger');
+
+/**
+ * A logger for one part of Switchboard, named by its `logger` field. Made from the root
+ * logger with the parent's other fields, so each line carries the key once: pino appends a
+ * child's fields to its parent's, and a named child of a named child would repeat it.
+ */
+export function namedLogger(
+  parent: Logger,
+  name: string,
+  fields: Record<string, unknown> = {},
+): Logger {
+  const root = (parent as Logger & { [ROOT]?: Logger })[ROOT];
+  if (!root || root === parent) return parent.child({ logger: name, ...fields });
+  const inherited = parent.bindings();
+  delete inherited.name;
+  delete inherited.logger;
+  return root.child({ ...inherited, ...fields, logger: name });
+}
+
 /** The process logger; with a hub, every line also goes to the log websocket's history. */
 export function createLogger(
   level: string,
@@ -28,7 +67,7 @@ export function createLogger(
         { stream: hub.stream, level: 'trace' },
       ])
     : destination;
-  return pino(
+  const logger = pino(
     {
       level,
       base: { name: 'switchboard' },
@@ -37,4 +76,7 @@ export function createLogger(
     },
     target,
   );
+  // Children inherit it through their prototype: namedLogger finds the root from any of them.
+  Object.defineProperty(logger, ROOT, { value: logger });
+  return logger;
 }

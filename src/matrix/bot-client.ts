@@ -1,3 +1,5 @@
+// First: SDK modules bind its logger's methods when loaded, which must already lead to ours.
+import { sdkLogger } from './sdk-logger';
 import {
   ClientEvent,
   createClient,
@@ -12,11 +14,11 @@ import type { Logger } from '../logging/logger';
 import { CatchUp } from './catch-up';
 import { PersistedPositionStore, type SyncPosition, type SyncRooms } from './sync-store';
 
-export type { SyncPosition };
 import { HOMESERVER_TIMEOUT_MS } from './homeserver-api';
 import { fetchMedia, sendJson } from './homeserver-http';
 import { HomeserverError, IdentityMismatchError, toHomeserverError, viaSdk } from './matrix-errors';
-import { sdkLogger } from './sdk-logger';
+
+export type { SyncPosition };
 
 /** The literal profile value that means "leave this profile field alone". */
 export const PROFILE_DISABLED = 'disable';

@@ -1,3 +1,5 @@
+// First: SDK modules bind its logger's methods when loaded, which must already lead to ours.
+import './sdk-logger';
 import { createHmac } from 'node:crypto';
 import { ClientPrefix, MatrixHttpApi, Method, TypedEventEmitter } from 'matrix-js-sdk';
 import type { HttpApiEventHandlerMap, HttpApiEvent } from 'matrix-js-sdk';

@@ -1,3 +1,5 @@
+// First: SDK modules bind its logger's methods when loaded, which must already lead to ours.
+import './sdk-logger';
 import { ConnectionError, HTTPError, MatrixError } from 'matrix-js-sdk';
 
 /** The homeserver answered with an error: its status, errcode and message, and the whole body. */

@@ -1,19 +1,21 @@
 import { format } from 'node:util';
 import { logger as sdkRootLogger, type Logger as SdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import type { Logger } from '../logging/logger';
+import { namedLogger, type Logger } from '../logging/logger';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn';
 
 /**
- * SDK levels in ours: it reports routine events (queue resumed, sync retry) as info and errors
- * it recovers from by itself, so each is one step quieter here.
+ * SDK levels in ours: it reports routine events (queue resumed, sync retry) as info, its own
+ * bookkeeping as warnings (7 about default push rules at each client start) and errors it
+ * recovers from by itself, so only its errors reach the info level, as warnings. What matters
+ * to an admin (a failing sync, a rejected token) Switchboard logs itself.
  */
 const LEVELS: Record<string, Level> = {
   trace: 'trace',
   debug: 'trace',
-  log: 'debug',
+  log: 'trace',
   info: 'debug',
-  warn: 'warn',
+  warn: 'debug',
   error: 'warn',
 };
 
@@ -24,7 +26,8 @@ function write(logger: Logger, sdkLevel: string, msg: unknown[]): void {
 
 /** matrix-js-sdk's logger interface on top of ours, for one client. */
 export function sdkLogger(logger: Logger, namespace?: string): SdkLogger {
-  const child = namespace ? logger.child({ sdk: namespace }) : logger;
+  // Marked as the SDK's, so that its records can be told from Switchboard's.
+  const child = logger.child({ sdk: namespace ?? 'matrix-js-sdk' });
   const line = (level: string) =>
     function (this: void, ...msg: unknown[]) {
       write(child, level, msg);
@@ -51,7 +54,7 @@ let globalTarget: Logger | undefined;
  * client's; its children copy its method factory when created, so this sends them all to ours.
  */
 export function routeSdkGlobalLogging(logger: Logger): void {
-  globalTarget = logger.child({ logger: 'matrix-js-sdk' });
+  globalTarget = namedLogger(logger, 'matrix-js-sdk', { sdk: 'global' });
 }
 
 const root = sdkRootLogger as unknown as Loglevel;

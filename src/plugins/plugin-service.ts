@@ -126,7 +126,7 @@ export class PluginService {
     });
     this.logger.info(
       { plugin: meta.id, version: meta.version, loader, bytes: file.size, created },
-      created ? 'plugin uploaded' : 'plugin replaced',
+      `plugin ${meta.id} ${meta.version} ${created ? 'uploaded' : 'replaced'}`,
     );
     return { plugin, created };
   }
@@ -152,7 +152,10 @@ export class PluginService {
     } catch (err) {
       await deleteArchive(this.db, values.archiveId);
       const reason = err instanceof Error ? err.message : String(err);
-      this.logger.warn({ plugin: existing.id, reason }, 'new plugin version failed; rolled back');
+      this.logger.warn(
+        { plugin: existing.id, reason },
+        `the new version of plugin ${existing.id} failed; rolled back`,
+      );
       throw new PluginInvalidError('Failed to start the new version of the plugin', reason);
     }
     await deleteArchive(this.db, existing.archiveId);
@@ -178,7 +181,7 @@ export class PluginService {
         await deletePlugin(trx, id);
       }),
     );
-    this.logger.info({ plugin: id }, 'plugin deleted');
+    this.logger.info({ plugin: id }, `plugin ${id} deleted`);
   }
 
   /** Reads and validates the stored archive again and refreshes the stored metadata from it. */
@@ -221,7 +224,10 @@ export class PluginService {
       const reason = err instanceof Error ? err.message : String(err);
       throw new PluginReloadError('Failed to start the reloaded plugin', reason);
     }
-    this.logger.info({ plugin: id, version: archive.meta.version }, 'plugin reloaded');
+    this.logger.info(
+      { plugin: id, version: archive.meta.version },
+      `plugin ${id} ${archive.meta.version} reloaded`,
+    );
   }
 
   private view(plugin: StoredPlugin, instances: InstanceView[]): PluginView {

@@ -30,7 +30,7 @@ describe('access log', () => {
     ['get', '/_matrix/maubot/v1/plugins?access_token=SECRETTOKEN', '/_matrix/maubot/v1/plugins'],
   ] as const)('when %s %s is answered, then the line says %s', async (method, url, logged) => {
     await request(t.app)[method](url).send({ text: 'hello' });
-    const line = logs.lines.filter((l) => l.msg === 'request').at(-1)!;
+    const line = logs.lines.filter((l) => l.reqId !== undefined).at(-1)!;
     expect(line.path).toBe(logged);
     expect(logs.text()).not.toMatch(/SECRET/);
   });

@@ -155,7 +155,7 @@ describe('access log', () => {
     try {
       await request(t.app).get('/health').set('X-Request-Id', 'req-1');
       await request(t.app).get('/_matrix/maubot/v1/version?access_token=secret-token-value');
-      const lines = logs.lines.filter((l) => l.msg === 'request');
+      const lines = logs.lines.filter((l) => l.reqId !== undefined);
       expect(lines).toEqual([
         expect.objectContaining({
           level: 20,
@@ -172,6 +172,11 @@ describe('access log', () => {
         }),
       ]);
       expect(typeof lines[0]!.ms).toBe('number');
+      // The message alone (all the web UI's log viewer and `mbc logs` show) carries them too.
+      expect(lines.map((l) => l.msg)).toEqual([
+        `GET /health 200 ${String(lines[0]!.ms)} ms`,
+        `GET /_matrix/maubot/v1/version 401 ${String(lines[1]!.ms)} ms`,
+      ]);
       expect(logs.text()).not.toContain('secret-token-value');
     } finally {
       await t.close();

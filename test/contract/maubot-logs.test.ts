@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import request from 'supertest';
 import WebSocket from 'ws';
 import { AdminAuthService } from '../../src/admins/admin-auth-service';
 import { attachLogSocket, MAX_MESSAGE_BYTES } from '../../src/api/maubot/log-socket';
@@ -17,6 +18,7 @@ import {
   type RawSocket,
 } from '../helpers/raw-websocket';
 import { waitFor } from '../helpers/wait';
+import { buildPlugin } from '../helpers/zip';
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/;
 
@@ -99,6 +101,48 @@ describe('the log websocket', () => {
       levelno: 30,
       msg: 'live record',
       room: '!r:x',
+    });
+    c.ws.close();
+  });
+
+  it("when an admin uploads and deletes a plugin and a request is refused, then Switchboard's records say what, on which plugin, with method, path, status and duration", async () => {
+    const c = connect(url);
+    await c.open();
+    c.ws.send(t.token);
+    await c.next(2);
+    const auth = { Authorization: `Bearer ${t.token}` };
+    const upload = await request(t.app)
+      .post('/_matrix/maubot/v1/plugins/upload')
+      .set(auth)
+      .set('Content-Type', 'application/zip')
+      .send(buildPlugin({ meta: { id: 'xyz.logged.plugin', version: '2.1.0' } }));
+    expect(upload.status).toBe(201);
+    expect(
+      (await request(t.app).delete('/_matrix/maubot/v1/plugin/xyz.logged.plugin').set(auth)).status,
+    ).toBe(204);
+    expect((await request(t.app).get('/_matrix/maubot/v1/plugin/xyz.none').set(auth)).status).toBe(
+      404,
+    );
+    await waitFor(() => c.messages.length >= 5);
+    const live = c.messages.slice(2) as LogRecord[];
+    expect(live.map((r) => r.msg)).toEqual([
+      'plugin xyz.logged.plugin 2.1.0 uploaded',
+      'plugin xyz.logged.plugin deleted',
+      expect.stringMatching(/^GET \/_matrix\/maubot\/v1\/plugin\/xyz\.none 404 \d+(\.\d)? ms$/),
+    ]);
+    expect(live[0]).toMatchObject({
+      plugin: 'xyz.logged.plugin',
+      version: '2.1.0',
+      levelname: 'INFO',
+    });
+    expect(live[1]).toMatchObject({ plugin: 'xyz.logged.plugin' });
+    expect(live[2]).toMatchObject({
+      method: 'GET',
+      path: '/_matrix/maubot/v1/plugin/xyz.none',
+      status: 404,
+      ms: expect.any(Number),
+      reqId: expect.any(String),
+      levelname: 'INFO',
     });
     c.ws.close();
   });

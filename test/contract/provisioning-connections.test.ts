@@ -450,6 +450,15 @@ describe.each(testDatabaseKinds())('room connections while the bot cannot act (%
       expectAnswer(listed, 500, noBot);
       const created = await v1(t, 'put', `/${ROOM}/connections/${TYPE}`).send({ name: 'x-x' });
       expectAnswer(created, 500, noBot);
+      for (const method of ['get', 'delete'] as const) {
+        const one = await v1(t, method, `/${ROOM}/connections/some-connection-id`);
+        expectAnswer(one, 500, noBot);
+      }
+      // What needs no room still answers.
+      const types = await request(t.app)
+        .get('/v1/connectiontypes')
+        .set('Authorization', PROVISIONING_AUTH);
+      expect(types.status).toBe(200);
       expect(await t.db.knex('connection')).toEqual([]);
     } finally {
       await t.close();

@@ -56,17 +56,28 @@ export async function stopServers(): Promise<void> {
   );
 }
 
-/** Runs the server entry from its TypeScript sources, as `npm run dev` does. */
-export function runServer(args: string[], env: NodeJS.ProcessEnv): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server.ts'), ...args], {
+/**
+ * Runs the server entry from its TypeScript sources, as `npm run dev` does, or with `built` the
+ * compiled one, as `npm start` does; `input` is written to its stdin (else it has none).
+ */
+export function runServer(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { input?: string; built?: boolean } = {},
+): RunningProcess {
+  const entry = options.built
+    ? [join(ROOT, 'dist/src/server.js')]
+    : ['--import', 'tsx', join(ROOT, 'src/server.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   running.add(child);
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {

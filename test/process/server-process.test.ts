@@ -128,7 +128,7 @@ describe('the server process', () => {
     const [, password] = await first.waitFor(/with password: (\S+)/, 40_000);
     await first.waitFor(/"msg":"listening"/, 40_000);
     expect(first.stdout()).toContain(
-      `wrote a new configuration to ${join(dataDir, 'config.yaml')}`,
+      `is writing a new configuration to ${join(dataDir, 'config.yaml')}`,
     );
     const login = async () =>
       fetch(`${base}/_matrix/maubot/v1/auth/login`, {

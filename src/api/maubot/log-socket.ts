@@ -4,7 +4,7 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import type { AdminAuthService } from '../../admins/admin-auth-service';
 import type { Config } from '../../config/schema';
 import type { LogHub } from '../../logging/log-hub';
-import type { Logger } from '../../logging/logger';
+import { namedLogger, type Logger } from '../../logging/logger';
 import { MAUBOT_API_PATH } from './router';
 
 /** Close code for a socket that did not authenticate in time (what maubot's UI expects). */
@@ -50,7 +50,7 @@ export function attachLogSocket(
 ): LogSocket {
   const authTimeoutMs = options.authTimeoutMs ?? AUTH_TIMEOUT_MS;
   const closeGraceMs = options.closeGraceMs ?? CLOSE_GRACE_MS;
-  const logger = deps.logger.child({ logger: 'switchboard.log_socket' });
+  const logger = namedLogger(deps.logger, 'switchboard.log_socket');
   // closeTimeout is an option of ws that its type definitions do not list yet.
   const serverOptions: ServerOptions & { closeTimeout: number } = {
     noServer: true,

@@ -69,7 +69,7 @@ describe('webhook ingress', () => {
       runner: transformations,
       now: () => NOW,
     });
-    app.use(webhookRoutes(() => delivery, config.webhooks!.maxBodyBytes));
+    app.use(webhookRoutes(delivery, config.webhooks!.maxBodyBytes));
     app.use(ingressErrorHandler(logs.logger));
 
     /** Provisions a hook the way the connection service does; answers its hook id. */

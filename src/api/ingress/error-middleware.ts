@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { loggablePath } from '../../http/log-path';
 import type { Logger } from '../../logging/logger';
@@ -79,9 +80,10 @@ export function ingressErrorHandler(logger: Logger): ErrorRequestHandler {
       res.end();
       return;
     }
-    const route = (res.locals[ROUTE_KEY] as RouteAnswers | undefined) ?? { shape: 'errcode' };
-    const { shape } = route;
-    let error = err instanceof IngressError ? err : fromForeign(err, route);
+    const route = res.locals[ROUTE_KEY] as RouteAnswers | undefined;
+    const shape = route?.shape ?? 'errcode';
+    let error =
+      err instanceof IngressError ? err : route ? fromForeign(err, route) : elsewhere(err);
     if (error === null) {
       logger.error(
         { err, method: req.method, path: loggablePath(req.originalUrl) },
@@ -92,6 +94,13 @@ export function ingressErrorHandler(logger: Logger): ErrorRequestHandler {
     res.status(error.status).set(error.headers);
     RENDER[error.shape ?? shape](res, error);
   };
+}
+
+/** An error of a route outside the ingress (the UI's static files, say): its own 4xx status. */
+function elsewhere(err: unknown): IngressError | null {
+  const status = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown };
+  if (typeof status.status !== 'number' || status.status < 400 || status.status >= 500) return null;
+  return new IngressError(status.status, STATUS_CODES[status.status] ?? 'Bad request');
 }
 
 function internalText(shape: IngressShape): string {

@@ -6,20 +6,17 @@
  */
 export type IngressShape = 'hook' | 'errcode' | 'githubPage' | 'jiraPage';
 
-/** hookshot's errcodes for the listener's answers, and the status each implies. */
-export const INGRESS_STATUS = {
-  HS_BAD_VALUE: 400,
-  HS_BAD_TOKEN: 401,
-  HS_FORBIDDEN_USER: 403,
-  HS_NOTFOUND: 404,
-  HS_METHOD_NOT_ALLOWED: 405,
-  HS_UNKNOWN: 500,
-  HS_DISABLED_FEATURE: 500,
-} as const;
+/** hookshot's errcodes in the listener's `{errcode, error}` answers. */
+export type IngressErrcode =
+  | 'HS_BAD_VALUE'
+  | 'HS_BAD_TOKEN'
+  | 'HS_FORBIDDEN_USER'
+  | 'HS_NOTFOUND'
+  | 'HS_METHOD_NOT_ALLOWED'
+  | 'HS_UNKNOWN'
+  | 'HS_DISABLED_FEATURE';
 
-export type IngressErrcode = keyof typeof INGRESS_STATUS;
-
-/** The errcode an answer of this status has when nothing more precise is known. */
+/** The errcode of an answer with this status, unless the error names another (one table). */
 export function errcodeOf(status: number): IngressErrcode {
   if (status === 401) return 'HS_BAD_TOKEN';
   if (status === 403) return 'HS_FORBIDDEN_USER';

@@ -29,7 +29,16 @@ export function createIngressRouter(deps: IngressDeps): Router {
   const { webhooks, github, jira } = deps;
   const router = Router();
   // Inbound hooks first: they are the busiest; GitHub's and JIRA's pass on what is not theirs.
-  if (webhooks) router.use(webhookRoutes(() => webhooks.delivery, deps.bodyLimit));
+  if (webhooks) {
+    // The webhook runtime loads its sandbox asynchronously; until then its paths fall through.
+    let routes: Router | undefined;
+    router.use((req, res, next) => {
+      const delivery = webhooks.delivery;
+      if (!delivery) return next();
+      routes ??= webhookRoutes(delivery, deps.bodyLimit);
+      routes(req, res, next);
+    });
+  }
   if (github || jira) router.use(OAUTH_PAGES, staticPageHeaders());
   if (github) router.use(githubRoutes(github.events, github.service));
   if (jira) router.use(jiraRoutes(jira.events, jira.service, deps.bodyLimit));

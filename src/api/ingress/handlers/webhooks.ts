@@ -88,14 +88,8 @@ function sendTransformationResponse(res: Response, response: WebhookResponse): v
 const methodNotAllowed = (expecting: string): IngressError =>
   new IngressError(405, `Invalid Method. Expecting ${expecting}`, { shape: 'errcode' });
 
-/**
- * Generic webhooks at /webhook/:hookId. `delivery` is undefined until the webhook runtime is
- * ready (its sandbox loads asynchronously); until then the path is left to other routes.
- */
-export function webhookRoutes(
-  delivery: () => WebhookDelivery | undefined,
-  bodyLimit: number,
-): Router {
+/** Generic webhooks at /webhook/:hookId. */
+export function webhookRoutes(delivery: WebhookDelivery, bodyLimit: number): Router {
   const router = Router();
   const limit = bodyLimit;
   const parsers = [
@@ -105,18 +99,16 @@ export function webhookRoutes(
     express.text({ limit, type: TEXT_TYPES }),
   ];
   const deliver = async (req: Request<{ hookId: string }>, res: Response, payload: unknown) => {
-    answer(res, await delivery()!.deliver(req.params.hookId, payload));
+    answer(res, await delivery.deliver(req.params.hookId, payload));
   };
 
   router.all(
     '/webhook/:hookId',
     answersAs('hook', limit),
     async (req: Request<{ hookId: string }>, res, next) => {
-      const service = delivery();
-      if (!service) return next('router');
       if (req.method === 'PUT' || req.method === 'POST') return next();
       if (req.method !== 'GET') throw methodNotAllowed('PUT, GET or POST');
-      if (!service.acceptsGet) throw methodNotAllowed('PUT or POST');
+      if (!delivery.acceptsGet) throw methodNotAllowed('PUT or POST');
       await deliver(req, res, { ...req.query });
     },
   );

@@ -1,4 +1,5 @@
 import MarkdownIt from 'markdown-it';
+import { MAX_EVENT_BYTES } from '../connections/event-size';
 import type { MessageContent } from '../connections/room-messenger';
 
 /** The content key that carries the (sanitised) payload along with the notice. */
@@ -23,9 +24,23 @@ export function escapeHtml(text: string): string {
   return text.replace(HTML_SPECIALS, (c) => HTML_ESCAPES[c] ?? c);
 }
 
-/** Markdown to the HTML of a notice (trimmed, as clients show it). */
-export function renderMarkdown(text: string): string {
+/**
+ * Longer text is sent without HTML. Rendering runs on the main thread and costs time in
+ * proportion to the text (about 2 s for a megabyte of `[`); a text this long, with its HTML
+ * beside it, comes close to what one event holds, and fitting the message into an event drops
+ * the HTML first anyway (event-size.ts).
+ */
+export const MAX_MARKDOWN_CHARS = Math.floor(MAX_EVENT_BYTES / 4);
+
+/** Markdown to the HTML of a notice (trimmed, as clients show it); none for too long a text. */
+export function renderMarkdown(text: string): string | undefined {
+  if (text.length > MAX_MARKDOWN_CHARS) return undefined;
   return markdown.render(text).trim();
+}
+
+/** A notice's `format` and `formatted_body`, or nothing without HTML. */
+export function htmlFields(html: string | undefined): Partial<MessageContent> {
+  return html === undefined ? {} : { format: 'org.matrix.custom.html', formatted_body: html };
 }
 
 /**
@@ -72,8 +87,7 @@ export function webhookMessage(payload: unknown): MessageContent {
   return {
     msgtype: 'm.notice',
     body: plain,
-    format: 'org.matrix.custom.html',
-    formatted_body: html ?? renderMarkdown(plain),
+    ...htmlFields(html ?? renderMarkdown(plain)),
     [WEBHOOK_DATA_KEY]: sanitiseWebhookData(payload),
   };
 }

@@ -272,6 +272,28 @@ describe('webhook ingress', () => {
     expect(logs.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
   });
 
+  it('when a megabyte of nested markdown is posted then the notice is its text without HTML, and the next post is answered', async () => {
+    const { app, messenger, provision } = setup({ maxBodyBytes: 2 * 1_048_576 });
+    const hookId = await provision({ name: 'test', waitForComplete: true });
+    const text = '[[[[>>>>*_*_'.repeat(1_048_576 / 12);
+    const res = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/json')
+      .send({ text });
+    expect(res.status).toBe(200);
+    expect(messenger.sent).toHaveLength(1);
+    const content = messenger.sent[0]!.content;
+    expect(content.body).toBe(text);
+    expect(content).not.toHaveProperty('formatted_body');
+    expect(content).not.toHaveProperty('format');
+    const next = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/json')
+      .send({ text: '**short**' });
+    expect(next.status).toBe(200);
+    expect(messenger.sent[1]!.content.formatted_body).toBe('<p><strong>short</strong></p>');
+  });
+
   it('when XML is posted then it is parsed as hookshot parses it (xml2js defaults)', async () => {
     const { app, messenger, provision } = setup();
     const hookId = await provision({ name: 'test', waitForComplete: true });

@@ -113,8 +113,8 @@ function withHookOptions(
 
 class SendTimeout extends Error {}
 
-function methodNotAllowed(res: Response, expecting: string): void {
-  res.status(405).json({
+function methodNotAllowed(res: Response, expecting: string, allow: string): void {
+  res.status(405).set('Allow', allow).json({
     errcode: 'HS_METHOD_NOT_ALLOWED',
     error: `Invalid Method. Expecting ${expecting}`,
   });
@@ -301,13 +301,14 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
     }
     if (req.method === 'GET') {
       if (!enableGet) {
-        methodNotAllowed(res, 'PUT or POST');
+        methodNotAllowed(res, 'PUT or POST', 'PUT, POST');
         return;
       }
       void deliver(req, res, { ...req.query }).catch(next);
       return;
     }
-    methodNotAllowed(res, 'PUT, GET or POST');
+    // HEAD is not served: it would deliver the hook's query as GET does, without an answer.
+    methodNotAllowed(res, 'PUT, GET or POST', enableGet ? 'GET, PUT, POST' : 'PUT, POST');
   });
 
   router.all('/webhook/:hookId', ...parsers, (req: Request, res: Response, next: NextFunction) => {

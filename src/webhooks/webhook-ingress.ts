@@ -114,10 +114,13 @@ function withHookOptions(
 class SendTimeout extends Error {}
 
 function methodNotAllowed(res: Response, expecting: string, allow: string): void {
-  res.status(405).set('Allow', allow).json({
-    errcode: 'HS_METHOD_NOT_ALLOWED',
-    error: `Invalid Method. Expecting ${expecting}`,
-  });
+  res
+    .status(405)
+    .set('Allow', allow)
+    .json({
+      errcode: 'HS_METHOD_NOT_ALLOWED',
+      error: `Invalid Method. Expecting ${expecting}`,
+    });
 }
 
 interface ParserError {

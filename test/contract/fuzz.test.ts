@@ -25,7 +25,7 @@ import { FakeGithub } from '../fakes/github-api';
  * number of requests per property.
  */
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Date.now();
-const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 const REQUEST_LIMIT_MS = 5_000;
 const HOOK_SECRET = 'fuzz-hook-secret';
 const JIRA_SECRET = 'fuzz-jira-secret';
@@ -582,6 +582,13 @@ const hubSignature = (secret: string, body: Buffer, algorithm = 'sha256'): strin
 /** A sender's answers: taken, unreadable, not signed by the configured secret, too large. */
 const SENDER_STATUSES = new Set(['200', '400', '401', '413', '431']);
 
+/**
+ * An OAuth callback's answers: the result page, a bad or missing state or code, a user without
+ * the permission, an unknown or expired state, JIRA's OAuth switched off (500 HS_DISABLED_FEATURE,
+ * as hookshot).
+ */
+const OAUTH_STATUSES = new Set(['200', '400', '403', '404', '431', '500']);
+
 describe('fuzzing the GitHub and JIRA ingress', () => {
   const payload = fc.oneof(
     hostileBody,
@@ -643,6 +650,38 @@ describe('fuzzing the GitHub and JIRA ingress', () => {
         },
       ),
       runs(RUNS / 2),
+    );
+  });
+});
+
+describe('fuzzing the OAuth callback pages', () => {
+  it('the callbacks answer only documented statuses, without errors, within 5 s', async () => {
+    const value = fc.oneof(
+      fc.string({ maxLength: 20 }).map(encodeURIComponent),
+      hostileSegment,
+      fc.constant(''),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/oauth', '/github/oauth', '/jira/oauth'),
+        fc.dictionary(
+          fc.constantFrom('state', 'code', 'setup_action', 'installation_id', 'error', 'x'),
+          value,
+          {
+            maxKeys: 4,
+          },
+        ),
+        async (path, query) => {
+          const qs = Object.entries(query)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('&');
+          await check(
+            { method: 'GET', path: `${path}${qs ? `?${qs}` : ''}`, headers: {} },
+            OAUTH_STATUSES,
+          );
+        },
+      ),
+      runs(RUNS / 4),
     );
   });
 });

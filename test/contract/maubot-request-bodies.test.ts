@@ -92,9 +92,8 @@ describe.each(testDatabaseKinds())('maubot request bodies (%s database)', (kind)
         ['post', `/client/${id}/clearcache`],
         ['get', `/instance/${id}/database`],
       ] as const) {
-        const res = await request(t.app)
-          [method](API + path)
-          .set(auth());
+        const agent = request(t.app);
+        const res = await agent[method](API + path).set(auth());
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
         if (method !== 'head') expect(res.body.errcode).toBe('resource_not_found');
       }

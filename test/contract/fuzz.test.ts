@@ -169,6 +169,11 @@ const HOSTILE_BODIES: TypedBody[] = [
   { type: 'application/json', body: Buffer.from(deepObject(20_000)) },
   { type: 'application/json', body: Buffer.from(deepArray(2_000)) },
   { type: 'application/json', body: Buffer.from(deepObject(500)) },
+  // Deep inside an otherwise plausible object, past a validator that stops at the known fields.
+  {
+    type: 'application/json',
+    body: Buffer.from(`{"name":"deep","text":"x","config":${deepObject(5_000)}}`),
+  },
   { type: 'application/json', body: Buffer.from('{"a":') },
   { type: 'application/json', body: Buffer.from('{"a":1}garbage') },
   { type: 'application/json', body: Buffer.from([0xff, 0xfe, 0x7b, 0x7d]) },

@@ -50,6 +50,24 @@ const FORM_TYPES = ['application/x-www-form-urlencoded'];
 // XML goes first, so text/xml is parsed as XML rather than taken as text (as hookshot does).
 const XML_TYPES = ['*/xml', '*/*+xml'];
 const TEXT_TYPES = ['text/*'];
+/**
+ * How deeply a payload may nest. Rendering, sanitising and handing a payload to a
+ * transformation all walk it, and far deeper values overflow the stack there.
+ */
+export const MAX_PAYLOAD_DEPTH = 256;
+
+/** Whether `value` nests deeper than `limit` (walked without recursion). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Asks clients not to show URL previews of a message (MSC4095's hint, as hookshot sends it). */
 const NO_URL_PREVIEWS = 'com.beeper.linkpreviews';
 
@@ -95,11 +113,14 @@ function withHookOptions(
 
 class SendTimeout extends Error {}
 
-function methodNotAllowed(res: Response, expecting: string): void {
-  res.status(405).json({
-    errcode: 'HS_METHOD_NOT_ALLOWED',
-    error: `Invalid Method. Expecting ${expecting}`,
-  });
+function methodNotAllowed(res: Response, expecting: string, allow: string): void {
+  res
+    .status(405)
+    .set('Allow', allow)
+    .json({
+      errcode: 'HS_METHOD_NOT_ALLOWED',
+      error: `Invalid Method. Expecting ${expecting}`,
+    });
 }
 
 interface ParserError {
@@ -283,18 +304,26 @@ export function webhookIngressRouter(deps: WebhookIngressDeps): Router {
     }
     if (req.method === 'GET') {
       if (!enableGet) {
-        methodNotAllowed(res, 'PUT or POST');
+        methodNotAllowed(res, 'PUT or POST', 'PUT, POST');
         return;
       }
       void deliver(req, res, { ...req.query }).catch(next);
       return;
     }
-    methodNotAllowed(res, 'PUT, GET or POST');
+    // HEAD is not served: it would deliver the hook's query as GET does, without an answer.
+    methodNotAllowed(res, 'PUT, GET or POST', enableGet ? 'GET, PUT, POST' : 'PUT, POST');
   });
 
   router.all('/webhook/:hookId', ...parsers, (req: Request, res: Response, next: NextFunction) => {
     // A body of a type no parser takes is left undecoded, as hookshot does.
     const payload: unknown = req.body === undefined ? {} : req.body;
+    if (nestedDeeperThan(payload, MAX_PAYLOAD_DEPTH)) {
+      res.status(400).json({
+        ok: false,
+        error: `Body nests deeper than ${MAX_PAYLOAD_DEPTH} levels`,
+      });
+      return;
+    }
     deliver(req, res, payload).catch(next);
   });
 

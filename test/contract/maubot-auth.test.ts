@@ -222,7 +222,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
         .set('Authorization', `Bearer ${t.token}`);
       expect(res.status).toBe(405);
       expect(res.body).toEqual(NOT_ALLOWED);
-      expect(res.headers.allow).toBe('GET');
+      expect(res.headers.allow).toBe('GET, HEAD');
     });
 
     it('when an unknown /auth/ path is requested without a token, then 404 (it is exempt)', async () => {

@@ -962,21 +962,6 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
-    /** @description A body was sent with a content type other than JSON; errcode `HS_BAD_VALUE`. */
-    UnsupportedMediaType: {
-      headers: {
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "errcode": "HS_BAD_VALUE",
-         *       "error": "Request body must be JSON"
-         *     }
-         */
-        'application/json': components['schemas']['Error'];
-      };
-    };
     /**
      * @description `HS_DISABLED_FEATURE`: a feature the request needs is switched off (for example
      *     JIRA OAuth, JS transformation functions, feeds, or no provisioning bot is
@@ -1344,7 +1329,6 @@ export interface operations {
       };
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
       503: components['responses']['BridgeUnavailable'];
@@ -1475,7 +1459,6 @@ export interface operations {
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
       431: components['responses']['HeadersTooLarge'];
       500: components['responses']['DisabledFeature'];
       503: components['responses']['BridgeUnavailable'];

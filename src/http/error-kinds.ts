@@ -58,6 +58,16 @@ function classify(err: unknown): ErrorKind {
   }
 }
 
+/**
+ * The validator's Allow lists the spec's methods; HEAD is served wherever GET is (see
+ * openapi.ts), so it is listed there too, and nowhere else.
+ */
+function withHead(allow: string): string {
+  const methods = allow.split(',').map((m) => m.trim());
+  if (!methods.includes('GET') || methods.includes('HEAD')) return allow;
+  return [...methods, 'HEAD'].join(', ');
+}
+
 export interface RenderableError {
   status: number;
   body: Record<string, unknown>;
@@ -91,7 +101,7 @@ export function apiErrorMiddleware<E extends RenderableError>(
         logger.error({ err, method: req.method, path: loggablePath(req.originalUrl) }, message);
       }
       const allow = (err as HttpLikeError).headers?.Allow;
-      if (kind.kind === 'methodNotAllowed' && allow) res.setHeader('Allow', allow);
+      if (kind.kind === 'methodNotAllowed' && allow) res.setHeader('Allow', withHead(allow));
       apiError = shape.fromKind(kind, req);
     }
     res.status(apiError.status).json(apiError.body);

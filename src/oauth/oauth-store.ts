@@ -11,6 +11,8 @@ import {
 } from '../db/oauth-repository';
 import type { SecretBox } from '../secrets/secret-box';
 
+/** What createState makes (randomUUID). */
+const STATE_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** How long a started OAuth login may take. */
 export const OAUTH_STATE_TTL_MS = 30 * 60_000;
 
@@ -41,12 +43,17 @@ export class OauthStore {
     return state;
   }
 
-  /** The user who started the login, or null when the state is unknown or expired. */
+  /**
+   * The user who started the login, or null when the state is unknown or expired. A state that
+   * is not a UUID is none of ours and is not looked up (a NUL byte in it would fail the query).
+   */
   async userOfState(service: OauthService, state: string): Promise<string | null> {
+    if (!STATE_PATTERN.test(state)) return null;
     return findOauthState(this.db, service, state, new Date(this.now()));
   }
 
   async consumeState(state: string): Promise<void> {
+    if (!STATE_PATTERN.test(state)) return;
     await deleteOauthState(this.db, state);
   }
 

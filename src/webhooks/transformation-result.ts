@@ -1,5 +1,5 @@
 import type { MessageContent } from '../bridge/room-messenger';
-import { renderMarkdown } from './webhook-message';
+import { htmlFields, renderMarkdown } from './webhook-message';
 
 /** What the script asks the hook to answer when the sender waits for completion. */
 export interface WebhookResponse {
@@ -57,12 +57,7 @@ export function responseMediaType(contentType: string): string | undefined {
 }
 
 function textNotice(plain: string): MessageContent {
-  return {
-    msgtype: 'm.notice',
-    body: plain,
-    format: 'org.matrix.custom.html',
-    formatted_body: renderMarkdown(plain),
-  };
+  return { msgtype: 'm.notice', body: plain, ...htmlFields(renderMarkdown(plain)) };
 }
 
 function checkResponse(value: unknown): WebhookResponse {
@@ -150,8 +145,7 @@ export function interpretResult(result: unknown): TransformResult {
     content: {
       msgtype: msgtype ?? 'm.notice',
       body: plain,
-      format: 'org.matrix.custom.html',
-      formatted_body: html || renderMarkdown(plain),
+      ...htmlFields(html || renderMarkdown(plain)),
       ...(mentions ? { 'm.mentions': checkMentions(mentions) } : {}),
       // What hookshot sends to ask clients for no URL previews.
       ...(previews === false ? { 'com.beeper.linkpreviews': [] } : {}),

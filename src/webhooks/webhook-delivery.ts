@@ -33,7 +33,27 @@ export type DeliveryOutcome =
   /** Shed: too many messages wait for the homeserver, or too many calls for transformations. */
   | { kind: 'busy'; waiting: 'messages' | 'transformations' }
   | { kind: 'transformFailed' }
-  | { kind: 'sendFailed' };
+  | { kind: 'sendFailed' }
+  /** The payload nests deeper than MAX_PAYLOAD_DEPTH; nothing is posted. */
+  | { kind: 'tooDeep'; limit: number };
+
+/**
+ * How deeply a payload may nest. Rendering, sanitising and handing a payload to a
+ * transformation all walk it, and far deeper values overflow the stack there.
+ */
+export const MAX_PAYLOAD_DEPTH = 256;
+
+/** Whether `value` nests deeper than `limit` (walked without recursion). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** How long a waiting sender waits for the room to take the message. */
 export const SEND_TIMEOUT_MS = 5_000;
@@ -77,6 +97,8 @@ export class WebhookDelivery {
 
   async deliver(hookId: string, payload: unknown): Promise<DeliveryOutcome> {
     const { hooks, settings, messenger, runner } = this.deps;
+    if (nestedDeeperThan(payload, MAX_PAYLOAD_DEPTH))
+      return { kind: 'tooDeep', limit: MAX_PAYLOAD_DEPTH };
     const connectionId = hooks.connectionOf(hookId);
     const connection = connectionId !== undefined ? this.deps.connection(connectionId) : undefined;
     if (!connection) return { kind: 'notFound' };

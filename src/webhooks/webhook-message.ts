@@ -23,9 +23,23 @@ export function escapeHtml(text: string): string {
   return text.replace(HTML_SPECIALS, (c) => HTML_ESCAPES[c] ?? c);
 }
 
-/** Markdown to the HTML of a notice (trimmed, as clients show it). */
-export function renderMarkdown(text: string): string {
+/**
+ * Longer text is sent without HTML (as a message too large for an event loses its HTML first,
+ * event-size.ts). Rendering runs on the main thread, and markdown-it takes time that grows with
+ * the square of the text on hostile input (nested `![`, `[`, emphasis): about 40 ms for 8 KiB,
+ * 0.3 s for 32 KiB, 2 s for a megabyte of `[`.
+ */
+export const MAX_MARKDOWN_CHARS = 8192;
+
+/** Markdown to the HTML of a notice (trimmed, as clients show it); none for too long a text. */
+export function renderMarkdown(text: string): string | undefined {
+  if (text.length > MAX_MARKDOWN_CHARS) return undefined;
   return markdown.render(text).trim();
+}
+
+/** A notice's `format` and `formatted_body`, or nothing without HTML. */
+export function htmlFields(html: string | undefined): Partial<MessageContent> {
+  return html === undefined ? {} : { format: 'org.matrix.custom.html', formatted_body: html };
 }
 
 /**
@@ -72,8 +86,7 @@ export function webhookMessage(payload: unknown): MessageContent {
   return {
     msgtype: 'm.notice',
     body: plain,
-    format: 'org.matrix.custom.html',
-    formatted_body: html ?? renderMarkdown(plain),
+    ...htmlFields(html ?? renderMarkdown(plain)),
     [WEBHOOK_DATA_KEY]: sanitiseWebhookData(payload),
   };
 }

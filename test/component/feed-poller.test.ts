@@ -8,6 +8,7 @@ import { FeedPoller, backoffMs } from '../../src/feeds/feed-poller';
 import { testConfig } from '../helpers/config';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
+import { waitFor } from '../helpers/wait';
 import { atom, FeedServer, rss, type TestItem } from '../fakes/feed-server';
 import { RecordingMessenger } from '../fakes/recording-messenger';
 
@@ -305,6 +306,9 @@ describe.each(testDatabaseKinds())('FeedPoller on %s', (kind) => {
     const one = testConfig({ feeds: { enabled: true, pollConcurrency: 1 } });
     const p = poller(read, one);
     p.start();
+    // The first fetch starts after the poller has read its state: wait for it, then give a
+    // second fetch the chance to start (it must not, with a concurrency of one).
+    await waitFor(() => started.length > 0, { what: 'the first fetch' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(started).toEqual(['https://example.org/a.xml']);
     let stopped = false;

@@ -240,6 +240,10 @@ describe('GitHub service and router', () => {
     expect(missing.text).toContain('Missing state');
     const unknown = await request(app).get('/github/oauth').query({ state: 'nope', code: 'x' });
     expect(unknown.status).toBe(404);
+    // A NUL byte in the state used to fail the lookup: a 500 page and an error in the log.
+    const nul = await request(app).get('/github/oauth?state=%00&code=x');
+    expect(nul.status).toBe(404);
+    expect(logs.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
     const res = await request(app).get('/v1/github/oauth').query({ userId: ALICE });
     const state = new URL(res.body.user_url as string).searchParams.get('state')!;
     const bad = await request(app).get('/oauth').query({ state, code: 'wrong' });

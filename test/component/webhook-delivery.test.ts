@@ -1,6 +1,6 @@
 import type { StoredConnection } from '../../src/bridge/connection-types';
 import { TransformationRunner } from '../../src/webhooks/transformation';
-import { WebhookDelivery } from '../../src/webhooks/webhook-delivery';
+import { MAX_PAYLOAD_DEPTH, WebhookDelivery } from '../../src/webhooks/webhook-delivery';
 import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
 import { testConfig } from '../helpers/config';
 import { captureLogs } from '../helpers/log-capture';
@@ -53,6 +53,20 @@ describe('WebhookDelivery', () => {
     });
     return { delivery, messenger };
   }
+
+  it('when the payload nests deeper than the limit then tooDeep, before the hook is looked up', async () => {
+    const { delivery, messenger } = setup();
+    let deep: unknown = 1;
+    for (let i = 0; i <= MAX_PAYLOAD_DEPTH; i++) deep = [deep];
+    await expect(delivery.deliver('no-such-hook', deep)).resolves.toEqual({
+      kind: 'tooDeep',
+      limit: MAX_PAYLOAD_DEPTH,
+    });
+    await expect(delivery.deliver('hook-1', (deep as unknown[])[0])).resolves.toEqual({
+      kind: 'accepted',
+    });
+    await waitFor(() => messenger.sent.length === 1);
+  });
 
   it('when the hook is unknown then notFound and nothing is posted', async () => {
     const { delivery, messenger } = setup();

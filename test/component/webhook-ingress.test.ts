@@ -7,6 +7,7 @@ import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
 import { WebhookDelivery } from '../../src/webhooks/webhook-delivery';
 import { webhookRoutes } from '../../src/api/ingress/handlers/webhooks';
 import { ingressErrorHandler } from '../../src/api/ingress/error-middleware';
+import { MAX_PAYLOAD_DEPTH } from '../../src/webhooks/webhook-delivery';
 import { WebhookKind } from '../../src/webhooks/webhook-kind';
 import { testConfig } from '../helpers/config';
 import { TEST_TRANSFORMATION_LIMITS } from '../helpers/transformation-limits';
@@ -217,6 +218,60 @@ describe('webhook ingress', () => {
       .send('x'.repeat(4096));
     expectAnswer(big, 413, { ok: false, error: 'Body exceeds the limit of 2048 bytes' });
     expect(messenger.sent).toEqual([]);
+  });
+
+  it('when a body nests deeper than the limit then 400 and nothing is posted; at the limit it is posted', async () => {
+    const { app, messenger, provision, logs } = setup({ maxBodyBytes: 1_048_576 });
+    const hookId = await provision({ name: 'test', waitForComplete: true });
+    // Far deeper than JSON.stringify can walk: this used to crash the delivery with a 500.
+    const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    const refused = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/json')
+      .send(deep);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      ok: false,
+      error: `Body nests deeper than ${MAX_PAYLOAD_DEPTH} levels`,
+    });
+    const justOver =
+      '{"a":'.repeat(MAX_PAYLOAD_DEPTH + 1) + '1' + '}'.repeat(MAX_PAYLOAD_DEPTH + 1);
+    const over = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/json')
+      .send(justOver);
+    expect(over.status).toBe(400);
+    expect(messenger.sent).toEqual([]);
+    const atLimit = '{"a":'.repeat(MAX_PAYLOAD_DEPTH) + '1' + '}'.repeat(MAX_PAYLOAD_DEPTH);
+    const taken = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/json')
+      .send(atLimit);
+    expect(taken.status).toBe(200);
+    expect(messenger.sent).toHaveLength(1);
+    expect(logs.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+
+  it('when a megabyte of nested markdown is posted then the notice is its text without HTML, and the next post is answered', async () => {
+    const { app, messenger, provision } = setup({ maxBodyBytes: 2 * 1_048_576 });
+    const hookId = await provision({ name: 'test', waitForComplete: true });
+    const text = '[[[[>>>>*_*_'.repeat(1_048_576 / 12);
+    const res = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/json')
+      .send({ text });
+    expect(res.status).toBe(200);
+    expect(messenger.sent).toHaveLength(1);
+    const content = messenger.sent[0]!.content;
+    expect(content.body).toBe(text);
+    expect(content).not.toHaveProperty('formatted_body');
+    expect(content).not.toHaveProperty('format');
+    const next = await request(app)
+      .post(`/webhook/${hookId}`)
+      .set('Content-Type', 'application/json')
+      .send({ text: '**short**' });
+    expect(next.status).toBe(200);
+    expect(messenger.sent[1]!.content.formatted_body).toBe('<p><strong>short</strong></p>');
   });
 
   it('when XML is posted then it is parsed as hookshot parses it (xml2js defaults)', async () => {

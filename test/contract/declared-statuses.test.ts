@@ -99,3 +99,80 @@ describe('statuses answered to hostile bodies are declared', () => {
     },
   );
 });
+
+describe('statuses the server cannot answer are not declared, and 405 lists what is served', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('embedded', {
+      config: testConfig({ webhooks: { urlPrefix: 'https://hooks.example.org/webhook/' } }),
+    });
+  });
+  afterAll(() => t.close());
+
+  const auth = (api: ApiName) => `Bearer ${api === 'maubot' ? t.token : TEST_PROVISIONING_SECRET}`;
+  const send = (method: string, url: string) =>
+    (request(t.app) as unknown as Record<string, (u: string) => request.Test>)[
+      method.toLowerCase()
+    ]!(url);
+
+  it.each([
+    ['put', 'application/xml', '<x/>'],
+    ['patch', 'text/plain', '{"name":"x"}'],
+    ['put', 'multipart/form-data; boundary=x', '--x--\r\n'],
+    ['patch', 'application/x-www-form-urlencoded', 'name=x'],
+  ])(
+    'when provisioning %s gets a %s body, then it is read as JSON (400, never 415, as hookshot never answers 415)',
+    async (method, type, body) => {
+      const res = await send(
+        method,
+        `/v1/${encodeURIComponent('!room:example.org')}/connections/uk.half-shot.matrix-hookshot.generic.hook?userId=%40admin%3Aexample.org`,
+      )
+        .set('Authorization', auth('provisioning'))
+        .set('Content-Type', type)
+        .send(body);
+      expect(res.status).not.toBe(415);
+      expect(
+        operations('provisioning')
+          .filter((op) => op.declared.has('415'))
+          .map((op) => op.path),
+      ).toEqual([]);
+    },
+  );
+
+  const paths = (api: ApiName) => {
+    const spec = loadSpec(api) as { paths: Record<string, Record<string, unknown>> };
+    return Object.entries(spec.paths)
+      .filter(([path]) => !path.startsWith('/proxy/'))
+      .map(([path, item]) => ({
+        api,
+        path,
+        methods: METHODS.filter((m) => item[m] !== undefined).map((m) => m.toUpperCase()),
+      }));
+  };
+
+  it.each([...paths('maubot'), ...paths('provisioning')].map((p) => [p.api, p.path, p] as const))(
+    'when %s %s gets a method it does not serve, then 405 whose Allow lists exactly what it serves (HEAD with GET)',
+    async (_api, _path, { api, path, methods }) => {
+      const url = `${BASES[api]}${concrete(path)}${api === 'provisioning' ? '?userId=%40admin%3Aexample.org' : ''}`;
+      const unserved = ['POST', 'PUT', 'PATCH', 'DELETE', 'GET'].find((m) => !methods.includes(m))!;
+      const res = await send(unserved, url).set('Authorization', auth(api));
+      expect(res.status).toBe(405);
+      const expected = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+      const allow = String(res.headers.allow).split(', ');
+      expect([...allow].sort()).toEqual([...expected].sort());
+      for (const method of allow) {
+        const served = await send(method, url).set('Authorization', auth(api));
+        expect({ method, status: served.status }).not.toEqual({ method, status: 405 });
+      }
+    },
+  );
+
+  it('when a hook gets a method it does not serve, then 405 with an Allow of what it serves', async () => {
+    const del = await request(t.app).delete('/webhook/some-hook');
+    expect(del.status).toBe(405);
+    expect(del.headers.allow).toBe('PUT, POST');
+    const get = await request(t.app).get('/webhook/some-hook');
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('PUT, POST');
+  });
+});

@@ -209,7 +209,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
         .delete(`${API}/version`)
         .set('Authorization', `Bearer ${t.token}`);
       expectAnswer(res, 405, NOT_ALLOWED);
-      expect(res.headers.allow).toBe('GET');
+      expect(res.headers.allow).toBe('GET, HEAD');
     });
 
     it('when an unknown /auth/ path is requested without a token, then 404 (it is exempt)', async () => {

@@ -371,6 +371,36 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
     );
   });
 
+  describe('unreadable multipart bodies', () => {
+    it.each([
+      ['truncated after the boundary', '--x\r\nbroken'],
+      ['with a broken part header', '--x\r\nContent-Disposition\r\n\r\nx\r\n--x--\r\n'],
+      [
+        'cut off inside a file part',
+        '--x\r\nContent-Disposition: form-data; name="file"; filename="a.mbp"\r\n\r\nPK',
+      ],
+    ])(
+      'when the body is %s, then 400 invalid_request on upload and PUT, nothing stored, no spool file left',
+      async (_name, body) => {
+        for (const r of [
+          request(t.app).post(`${API}/plugins/upload`),
+          request(t.app).put(`${API}/plugin/xyz.maubot.echo`),
+        ]) {
+          const res = await r
+            .set(auth())
+            .set('Content-Type', 'multipart/form-data; boundary=x')
+            .send(body);
+          expect(res.status).toBe(400);
+          expect(res.body.errcode).toBe('invalid_request');
+          expect(res.body.error).toMatch(/^The multipart body could not be read: /);
+        }
+        expect(Number((await db.knex('plugin').count({ n: '*' }))[0]!.n)).toBe(0);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(await readdir(uploadSpoolDir(TEST_DATA_DIR))).toEqual([]);
+      },
+    );
+  });
+
   describe('concurrent operations on one plugin', () => {
     it('when 20 uploads, replacements, reloads and deletes of one id race, then none is a 5xx and archives = plugins', async () => {
       const id = 'xyz.maubot.echo';

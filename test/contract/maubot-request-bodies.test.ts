@@ -77,4 +77,22 @@ describe.each(testDatabaseKinds())('maubot request bodies (%s database)', (kind)
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
     }
   });
+
+  it.each(['%ED%A0%80', '%zz', '%C0%AE', 'a%'])(
+    'when a path id has an escape that is not UTF-8 (%s), then 404 resource_not_found on every method, not an undeclared 400',
+    async (id) => {
+      for (const [method, path] of [
+        ['get', `/plugin/${id}`],
+        ['head', `/plugin/${id}`],
+        ['delete', `/instance/${id}`],
+        ['post', `/client/${id}/clearcache`],
+        ['get', `/instance/${id}/database`],
+      ] as const) {
+        const agent = request(t.app);
+        const res = await agent[method](API + path).set(auth());
+        expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
+        if (method !== 'head') expect(res.body.errcode).toBe('resource_not_found');
+      }
+    },
+  );
 });

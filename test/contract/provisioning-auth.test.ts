@@ -181,4 +181,16 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
       .set('Authorization', AUTH);
     expectAnswer(res, 404, { errcode: 'HS_NOTFOUND', error: 'Not found' });
   });
+
+  it.each(['%ED%A0%80', '%zz'])(
+    'when a path id has an escape that is not UTF-8 (%s), then 404 HS_NOTFOUND, not an undeclared 400',
+    async (id) => {
+      const res = await request(t.app)
+        .delete(`/v1/${encodeURIComponent('!room:example.org')}/connections/${id}`)
+        .query({ userId: '@admin:example.org' })
+        .set('Authorization', AUTH);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Not found' });
+    },
+  );
 });

@@ -43,6 +43,18 @@ describe.each(testDatabaseKinds())('OauthStore on %s', (kind) => {
     expect(rows).toHaveLength(1);
   });
 
+  it.each(['%00', 'a\u0000b', 'not-a-uuid', ''])(
+    'when the callback brings a state the store never makes (%j), then it names nobody, without a query error',
+    async (state) => {
+      const real = await store.createState('github', ALICE);
+      expect(await store.userOfState('github', state)).toBeNull();
+      await store.consumeState(state);
+      // A NUL byte fails any query that carries it; one in the middle of a UUID is no UUID.
+      expect(await store.userOfState('github', `${real}\u0000`)).toBeNull();
+      expect(await store.userOfState('github', real)).toBe(ALICE);
+    },
+  );
+
   it('when a state is consumed then it no longer names a user', async () => {
     const state = await store.createState('github', ALICE);
     await store.consumeState(state);

@@ -58,14 +58,24 @@ describe('notices too large for a Matrix event', () => {
     );
   });
 
-  it('when a text of 25 kB is posted then only the payload is left out', async () => {
+  it('when a text of 8 kB comes with 60 kB of other fields then only the payload is left out', async () => {
     const before = notices().length;
-    const text = 'word '.repeat(5000);
-    expect((await post({ text })).status).toBe(202);
+    const text = 'word '.repeat(1600);
+    expect((await post({ text, extra: 'x'.repeat(60_000) })).status).toBe(202);
     const event = await next(before);
     expect(event.content[DATA_KEY]).toBeUndefined();
     expect(event.content.body).toBe(text);
     expect(event.content.formatted_body).toBe(`<p>${text.trim()}</p>`);
+  });
+
+  it('when a text of 25 kB is posted then it comes whole with its payload, without HTML (too long to render)', async () => {
+    const before = notices().length;
+    const text = 'word '.repeat(5000);
+    expect((await post({ text })).status).toBe(202);
+    const event = await next(before);
+    expect(event.content[DATA_KEY]).toEqual({ text });
+    expect(event.content.body).toBe(text);
+    expect(event.content.formatted_body).toBeUndefined();
   });
 
   it('when a text of 100 kB is posted then it is cut to fit and says so', async () => {

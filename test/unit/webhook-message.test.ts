@@ -1,4 +1,8 @@
-import { sanitiseWebhookData, webhookMessage } from '../../src/webhooks/webhook-message';
+import {
+  MAX_MARKDOWN_CHARS,
+  sanitiseWebhookData,
+  webhookMessage,
+} from '../../src/webhooks/webhook-message';
 
 describe('webhookMessage', () => {
   it('when the payload is a string then it is the reference notice for "Hello world"', () => {
@@ -50,6 +54,37 @@ describe('webhookMessage', () => {
       body: '**<ci>**: hi',
       formatted_body: '<strong>&lt;ci&gt;</strong>: <p>hi</p>',
     });
+  });
+});
+
+describe('webhookMessage with hostile text', () => {
+  const MB = 1024 * 1024;
+  // Each of these took markdown-it from 0.3 to 2 s a megabyte on the main thread.
+  it.each([
+    ['nested brackets', '['.repeat(MB)],
+    ['nested quotes', '>'.repeat(MB)],
+    ['emphasis', '*_'.repeat(MB / 2)],
+    ['images', '![a'.repeat(MB / 3)],
+  ])('when the text is a megabyte of %s then it is sent as it is, without HTML', (_name, text) => {
+    const content = webhookMessage({ text });
+    expect(content).toEqual({
+      msgtype: 'm.notice',
+      body: text,
+      'uk.half-shot.hookshot.webhook_data': { text },
+    });
+  });
+
+  it('when the text is at the limit then it is rendered; one character more and it is not', () => {
+    const at = 'a'.repeat(MAX_MARKDOWN_CHARS);
+    expect(webhookMessage({ text: at }).formatted_body).toBe(`<p>${at}</p>`);
+    const over = webhookMessage({ text: `${at}a` });
+    expect(over.formatted_body).toBeUndefined();
+    expect(over.format).toBeUndefined();
+  });
+
+  it('when HTML is given with a long text then the given HTML is kept', () => {
+    const content = webhookMessage({ text: '['.repeat(MB), html: '<b>short</b>' });
+    expect(content.formatted_body).toBe('<b>short</b>');
   });
 });
 

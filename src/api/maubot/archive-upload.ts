@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import type { UploadedFile } from '../../plugins/uploaded-file';
 
@@ -21,6 +21,24 @@ export function uploadSpoolDir(dataDir: string): string {
 
 /** Multipart uploads carry one file and at most a few small text fields. */
 const MULTIPART_LIMITS = { files: 1, fields: 8, fieldSize: 1024, parts: 9, headerPairs: 20 };
+
+/**
+ * The validator reports a multipart body that busboy cannot parse (truncated, without its
+ * boundary, with broken part headers) as a 500. Mounted right after the validator, this makes
+ * those the 400 of an unreadable body; errors of later handlers never pass through it.
+ */
+export const unreadableMultipart: ErrorRequestHandler = (err: unknown, req, _res, next) => {
+  const e = err as { status?: unknown; message?: unknown } | null;
+  if (e?.status === 500 && req.is('multipart/form-data')) {
+    next(
+      Object.assign(new Error(`The multipart body could not be read: ${String(e.message)}`), {
+        status: 400,
+      }),
+    );
+    return;
+  }
+  next(err);
+};
 
 /**
  * Where uploads wait while they are validated and stored. Every file is removed when its
@@ -58,7 +76,8 @@ export class UploadSpool {
       }
       res.once('close', () => {
         const files = (req.files as Express.Multer.File[] | undefined) ?? [];
-        for (const f of files) void rm(f.path, { force: true });
+        // A part cut off mid-file is listed without a path (multer removed what it wrote).
+        for (const f of files) if (typeof f.path === 'string') void rm(f.path, { force: true });
       });
       if (req.is('multipart/form-data')) {
         next();

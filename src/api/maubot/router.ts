@@ -1,7 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AdminAuthService } from '../../admins/admin-auth-service';
 import type { ApiFeature, Config } from '../../config/schema';
-import { UploadSpool, uploadSpoolDir } from './archive-upload';
+import { UploadSpool, unreadableMultipart, uploadSpoolDir } from './archive-upload';
 import { jsonBody } from '../../http/json-body';
 import { bodyKinds, loadSpec, openApiValidator, type BodyKind } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';
@@ -102,6 +102,7 @@ export function createMaubotRouter(deps: MaubotApiDeps): Router {
       ignorePaths: /^\/_matrix\/maubot\/v1\/+proxy\//,
     }),
   );
+  router.use(unreadableMultipart);
   router.use(featureGate(config.apiFeatures));
 
   router.post('/auth/login', ...loginRateLimits(config.server.loginRateLimit, logger), auth.login);

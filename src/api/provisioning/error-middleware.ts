@@ -14,8 +14,9 @@ function fromKind(kind: ErrorKind): ProvisioningApiError {
       return new ProvisioningApiError('HS_BAD_VALUE', 'Request body is not valid JSON');
     case 'tooLarge':
       return new ProvisioningApiError('HS_BAD_VALUE', 'Request body is too large', {}, 413);
+    // Bodies are read as JSON whatever their type (json-body.ts); hookshot never answers 415.
     case 'unsupportedMediaType':
-      return new ProvisioningApiError('HS_BAD_VALUE', kind.message, {}, 415);
+      return new ProvisioningApiError('HS_BAD_VALUE', kind.message);
     case 'badRequest':
       return new ProvisioningApiError('HS_BAD_VALUE', kind.message);
     case 'internal':

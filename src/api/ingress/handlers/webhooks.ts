@@ -74,6 +74,8 @@ function answer(res: Response, outcome: DeliveryOutcome): void {
       throw new IngressError(500, 'Failed to process webhook');
     case 'sendFailed':
       throw new IngressError(500, 'Failed to handle webhook');
+    case 'tooDeep':
+      throw new IngressError(400, `Body nests deeper than ${outcome.limit} levels`);
   }
 }
 
@@ -85,8 +87,11 @@ function sendTransformationResponse(res: Response, response: WebhookResponse): v
     .send(response.body);
 }
 
-const methodNotAllowed = (expecting: string): IngressError =>
-  new IngressError(405, `Invalid Method. Expecting ${expecting}`, { shape: 'errcode' });
+const methodNotAllowed = (expecting: string, allow: string): IngressError =>
+  new IngressError(405, `Invalid Method. Expecting ${expecting}`, {
+    shape: 'errcode',
+    headers: { Allow: allow },
+  });
 
 /** Generic webhooks at /webhook/:hookId. */
 export function webhookRoutes(delivery: WebhookDelivery, bodyLimit: number): Router {
@@ -107,8 +112,14 @@ export function webhookRoutes(delivery: WebhookDelivery, bodyLimit: number): Rou
     answersAs('hook', limit),
     async (req: Request<{ hookId: string }>, res, next) => {
       if (req.method === 'PUT' || req.method === 'POST') return next();
-      if (req.method !== 'GET') throw methodNotAllowed('PUT, GET or POST');
-      if (!delivery.acceptsGet) throw methodNotAllowed('PUT or POST');
+      if (req.method !== 'GET') {
+        // HEAD is not served: it would deliver the hook's query as GET does, without an answer.
+        throw methodNotAllowed(
+          'PUT, GET or POST',
+          delivery.acceptsGet ? 'GET, PUT, POST' : 'PUT, POST',
+        );
+      }
+      if (!delivery.acceptsGet) throw methodNotAllowed('PUT or POST', 'PUT, POST');
       await deliver(req, res, { ...req.query });
     },
   );

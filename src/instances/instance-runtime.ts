@@ -17,7 +17,7 @@ import {
   type HostLimits,
   type InstancePort,
   type QueryResult,
-} from '../plugins/runtime/plugin-host';
+} from '../plugins/runtime/host-process';
 import { mergeConfig, parseConfig } from './instance-config';
 import type { InstanceDatabases } from './instance-databases';
 

@@ -2,7 +2,7 @@
  * The plugin author's API: plugins `require('switchboard-plugin')` and extend `Plugin`.
  * Runs inside the plugin's host process; everything Matrix goes through the server.
  */
-import type { HostEvent } from './host-protocol';
+import type { HostEvent } from '../runtime/host-protocol';
 
 /** A room event as the plugin sees it: the homeserver's event, and ways to answer it. */
 export interface PluginEvent extends HostEvent {

@@ -22,8 +22,8 @@ import {
   type LoadMessage,
   type LogLevel,
   type ToHost,
-} from './host-protocol';
-import { RateLimit } from './rate-limit';
+} from '../runtime/host-protocol';
+import { RateLimit } from '../runtime/rate-limit';
 
 const CHANNEL_FD = 3;
 /** The server is trusted: what it sends is as large as a query result may be. */

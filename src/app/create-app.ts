@@ -24,9 +24,8 @@ import { MAUBOT_UI_PATH, maubotUiRouter } from '../ui/maubot-ui';
 import { docsPageHeaders, maubotUiHeaders } from '../http/page-headers';
 import { ingressErrorHandler } from '../api/ingress/error-middleware';
 import { createIngressRouter } from '../api/ingress/router';
-import { integrationsOf } from './integrations';
-
 import { metricsRouter, type Metrics } from '../http/metrics';
+import { integrationsOf } from './integrations';
 
 export interface AppDeps {
   config: Config;
@@ -45,7 +44,7 @@ export interface AppDeps {
   resources?: readonly Resource[];
 }
 
-/** Builds the HTTP app for one listener; the process entry decides where it listens. */
+/** Builds the HTTP app of one listener; Switchboard.listen decides where it listens. */
 export function createApp(deps: AppDeps): Express {
   const { config, logger, db } = deps;
   const resources = new Set(deps.resources ?? RESOURCES);

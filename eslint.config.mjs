@@ -51,7 +51,7 @@ const DOMAIN_FOLDERS = {
   message: 'src/db knows no domain folder: repositories take and return plain records',
 };
 const restrict = (...entries) => ({
-  '@typescript-eslint/no-restricted-imports': [
+  'no-restricted-imports': [
     'error',
     {
       paths: entries.filter((e) => 'name' in e),

@@ -13,7 +13,7 @@ export type ConnectionErrcode =
 
 /**
  * A refusal of a connection operation, with hookshot's errcode; the provisioning API renders
- * it as its error body (the status follows from the errcode unless given).
+ * it as its error body (the status follows from the errcode).
  */
 export class ConnectionError extends Error {
   override name = 'ConnectionError';
@@ -22,9 +22,20 @@ export class ConnectionError extends Error {
     readonly errcode: ConnectionErrcode,
     message: string,
     readonly extra: Record<string, unknown> = {},
-    readonly status?: number,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The bridge cannot act in rooms now (its bot is not running, or the homeserver is away):
+ * hookshot's HS_UNKNOWN, which the provisioning API answers as unavailable, not as a fault.
+ */
+export class BridgeUnavailableError extends ConnectionError {
+  override name = 'BridgeUnavailableError';
+
+  constructor(message: string) {
+    super('HS_UNKNOWN', message);
   }
 }
 

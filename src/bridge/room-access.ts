@@ -1,5 +1,5 @@
 import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
-import { ConnectionError } from './connection-errors';
+import { BridgeUnavailableError, ConnectionError } from './connection-errors';
 
 /**
  * The provisioning bot's state: `running`; `starting` (its first start is under way);
@@ -32,7 +32,7 @@ function checkBotAvailable(bot: Pick<RoomAccessBot, 'status'>): void {
   if (bot.status !== 'running') throw unavailable();
 }
 
-const unavailable = () => new ConnectionError('HS_UNKNOWN', BRIDGE_UNAVAILABLE, {}, 503);
+const unavailable = () => new BridgeUnavailableError(BRIDGE_UNAVAILABLE);
 
 /** The homeserver could not be asked (down, or failing): the bridge is unavailable. */
 async function askHomeserver<T>(question: () => Promise<T>): Promise<T> {

@@ -205,8 +205,6 @@ export class WebhookKind implements ConnectionKind {
         throw new ConnectionError(
           'HS_DISABLED_FEATURE',
           'Transformation functions are not allowed',
-          {},
-          500,
         );
       }
       if (typeof transformationFunction !== 'string') {

@@ -74,6 +74,18 @@ describe('webhook options', () => {
     expect(b.hs.roomState(roomId)!.length).toBe(before);
   });
 
+  it('when transformation functions are off and one is given then 500 HS_DISABLED_FEATURE and nothing is written', async () => {
+    const before = b.hs.roomState(roomId)!.length;
+    const res = await b
+      .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
+      .send({ name: 'transformed', transformationFunction: 'result = 1' });
+    expectAnswer(res, 500, {
+      errcode: 'HS_DISABLED_FEATURE',
+      error: 'Transformation functions are not allowed',
+    });
+    expect(b.hs.roomState(roomId)!.length).toBe(before);
+  });
+
   it('when a configuration is too large for a room state event then 400 HS_BAD_VALUE and nothing is stored', async () => {
     const big = await startBridge('embedded', {
       config: {

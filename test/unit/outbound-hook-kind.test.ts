@@ -111,7 +111,6 @@ describe('OutboundHookKind', () => {
       const err = await refusal(create(body));
       expect(err.errcode).toBe('HS_BAD_VALUE');
       expect(err.message).toBe(message);
-      expect(err.status).toBeUndefined();
     });
 
     it('when method is null then it defaults to PUT', async () => {

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const tokens = JSON.parse(process.env.BENCH_TOKENS!) as string[];
   const {
     db,
+    switchboard,
     services: { clients },
   } = await embeddedServices('clients');
 
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       startMs,
     }) + '\n',
   );
-  await clients.stopAll();
+  await switchboard.stop();
   await db.close();
   process.exit(0);
 }

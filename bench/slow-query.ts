@@ -71,9 +71,8 @@ async function main(): Promise<void> {
   });
   process.on('SIGTERM', () => {
     server.close();
-    void services.instances
-      .stopAll()
-      .then(() => services.clients.stopAll())
+    void switchboard
+      .stop()
       .then(() => db.close())
       .then(() => process.exit(0));
   });

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`${JSON.stringify({ port, hooks })}\n`);
   process.on('SIGTERM', () => {
-    void bridge
+    void switchboard
       .stop()
       .then(() => db.close())
       .then(() => process.exit(0));

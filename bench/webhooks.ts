@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const barePort = await listen(bare);
   process.stdout.write(`${JSON.stringify({ switchboardPort, barePort, hooks })}\n`);
   process.on('SIGTERM', () => {
-    void bridge
+    void switchboard
       .stop()
       .then(() => db.close())
       .then(() => process.exit(0));

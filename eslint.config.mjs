@@ -75,10 +75,12 @@ const importRules = [
   { files: ['src/db/**/*.ts'], rules: restrict(SDK, HTTP, UPWARD, DOMAIN_FOLDERS) },
   { files: ['src/matrix/**/*.ts'], rules: restrict(...DB_DRIVERS, HTTP, UPWARD, DOMAIN_FOLDERS) },
   {
-    files: ['bench/**/*.ts'],
+    // testing/ is what tests and the benchmark share, so it may not lean on test/ either.
+    files: ['bench/**/*.ts', 'testing/**/*.ts'],
     rules: restrict({
       group: ['**/test/**', '**/test'],
-      message: 'the benchmark imports nothing from test/ (shared fakes live in testing/)',
+      message:
+        'the benchmark and testing/ import nothing from test/ (what both need lives in testing/)',
     }),
   },
 ];

@@ -7,6 +7,7 @@ import {
   type StoredInstance,
 } from '../db/instance-repository';
 import { findPlugin, readArchive, type StoredPlugin } from '../db/plugin-repository';
+import type { RowCache } from '../db/row-cache';
 import type { Logger } from '../logging/logger';
 import type { BotClient, RoomEvent } from '../matrix/bot-client';
 import { readPluginFiles, type PluginMeta } from '../plugins/plugin-archive';
@@ -121,6 +122,8 @@ export class InstanceRuntime {
     private readonly logger: Logger,
     private readonly settings: RuntimeSettings,
     private readonly databases: InstanceDatabasePort,
+    /** Told about the instance rows this runtime writes. */
+    private readonly rows?: RowCache,
   ) {}
 
   /** Shutdown: starts and restarts from now on do nothing. */
@@ -257,6 +260,7 @@ export class InstanceRuntime {
         if (instance.databaseEngine !== 'postgres') {
           const current = await findInstance(this.db, instance.id);
           if (current) await updateInstance(this.db, { ...current, databaseEngine: 'postgres' });
+          this.rows?.changed('instance');
         }
       }
       await launched.host.startInstance(
@@ -283,6 +287,7 @@ export class InstanceRuntime {
       this.failures.set(instance.id, reason);
       log.error({ reason }, 'instance failed to start and was disabled: %s', reason);
       await setInstanceEnabled(this.db, instance.id, false);
+      this.rows?.changed('instance');
       return false;
     }
   }

@@ -88,7 +88,7 @@ describe('the server process', () => {
     expect(await proc.exited).toBe(0);
     expect(proc.stdout()).toMatch(/with password: \S+/);
     expect(proc.stdout()).toContain(
-      '"migrations":["20261122000000_plugins","20261122010000_clients","20261122020000_instances","20261201000000_connections","20261210000000_webhook_config_without_hook_id","20261215000000_instance_database"]',
+      '"migrations":["20261122000000_plugins","20261122010000_clients","20261122020000_instances","20261201000000_connections","20261210000000_webhook_config_without_hook_id","20261215000000_instance_database","20261220000000_change_notifications"]',
     );
     const again = runServer(['migrate'], { SWITCHBOARD_DATA_DIR: dataDir });
     expect(await again.exited).toBe(0);

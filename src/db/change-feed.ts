@@ -6,6 +6,8 @@ import type { ConnectionParams } from './connection-params';
 export const CHANGES_CHANNEL = 'switchboard_changes';
 /** Payloads starting with this are catch-up marks (see caughtUp), not tables. */
 const MARK = 'mark:';
+/** How the listening session shows in pg_stat_activity. */
+export const APPLICATION_NAME = 'switchboard change feed';
 
 export interface ChangeSubscriber {
   /** A change to this table was committed (by any process). */
@@ -60,7 +62,11 @@ export class ChangeFeed {
 
   private connect(retryMs: number): void {
     this.retry = undefined;
-    const client = new pg.Client({ ...this.params, keepAlive: true });
+    const client = new pg.Client({
+      ...this.params,
+      application_name: APPLICATION_NAME,
+      keepAlive: true,
+    });
     // Errors end the session; 'end' below handles that.
     client.on('error', () => {});
     client.on('notification', (message) => {

@@ -38,7 +38,7 @@ type InstanceView = components['schemas']['Instance'];
 export interface ClientInstances {
   byClient(db: Knex, clientIds: readonly string[]): Promise<Map<string, InstanceView[]>>;
   /** The same from rows in memory (without it, the lists ask byClient). */
-  answersByClient?(rows: CachedRows): Map<string, JsonAnswer<InstanceView>[]>;
+  answersByClient?(rows: CachedRows): ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>;
   /** A client started: its enabled instances start, and its events reach them. */
   clientStarted?(id: string, bot: BotClient): void;
   clientStopped?(id: string): void;
@@ -52,6 +52,8 @@ export const NO_CLIENT_INSTANCES: ClientInstances = {
 export function normaliseHomeserver(url: string): string {
   return url.trim().replace(/\/+$/, '');
 }
+
+const NONE: readonly JsonAnswer<InstanceView>[] = [];
 
 function isHttpUrl(url: string): boolean {
   try {
@@ -119,7 +121,7 @@ export class ClientService {
 
   private async instanceAnswers(
     rows: CachedRows,
-  ): Promise<Map<string, JsonAnswer<InstanceView>[]>> {
+  ): Promise<ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>> {
     if (this.instances.answersByClient) return this.instances.answersByClient(rows);
     const views = await this.instances.byClient(
       this.db,
@@ -137,18 +139,18 @@ export class ClientService {
   private answer(
     rows: CachedRows,
     client: StoredClient,
-    instances: readonly JsonAnswer<InstanceView>[] = [],
+    instances: readonly JsonAnswer<InstanceView>[] = NONE,
   ): JsonAnswer<ClientView> {
     const status = this.pool.status(client.id);
     return this.memo(rows).get(
-      `c:${client.id}`,
+      client.id,
       [
         client,
         status.started,
         status.syncOk,
         status.remoteDisplayname,
         status.remoteAvatarUrl,
-        ...instances,
+        instances,
       ],
       () =>
         this.view(

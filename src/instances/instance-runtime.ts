@@ -115,6 +115,7 @@ export class InstanceRuntime {
   private readonly crashes = new Map<string, { count: number; at: number }>();
   private sandboxReady?: Promise<HostSandbox>;
   private closed = false;
+  private stateVersion = 0;
 
   constructor(
     private readonly db: Knex,
@@ -131,6 +132,11 @@ export class InstanceRuntime {
     this.closed = true;
     for (const timer of this.restarts.values()) clearTimeout(timer);
     this.restarts.clear();
+  }
+
+  /** Changes whenever isStarted or baseConfig may answer differently for some instance. */
+  get version(): number {
+    return this.stateVersion;
   }
 
   isStarted(id: string): boolean {
@@ -179,6 +185,7 @@ export class InstanceRuntime {
     const running = this.running.get(id);
     if (!running) return;
     this.running.delete(id);
+    this.stateVersion++;
     await running.launched.host.stopInstance(id);
     this.release(running.entry);
     this.instanceLogger(id).info('instance stopped');
@@ -253,6 +260,7 @@ export class InstanceRuntime {
       entry = this.acquire(plugin);
       const launched = await entry.launched;
       this.baseConfigs.set(instance.id, launched.baseConfig);
+      this.stateVersion++;
       const own = parseConfig(instance.config);
       if (own.error) throw new Error(`its config is not valid YAML: ${own.error}`);
       if (launched.meta.database) {
@@ -278,6 +286,7 @@ export class InstanceRuntime {
         return false;
       }
       this.running.set(instance.id, { entry, launched, clientId: instance.primaryUser });
+      this.stateVersion++;
       this.failures.delete(instance.id);
       log.info({ plugin: instance.type, client: instance.primaryUser }, 'instance started');
       return true;
@@ -380,6 +389,7 @@ export class InstanceRuntime {
     for (const id of ids) {
       if (this.running.get(id)?.entry !== entry) continue;
       this.running.delete(id);
+      this.stateVersion++;
       this.release(entry);
       this.instanceLogger(id).error(
         { reason, restartInMs: delay },

@@ -31,6 +31,16 @@ import type { InstanceDatabases } from './instance-databases';
 import type { InstanceRuntime } from './instance-runtime';
 
 export type InstanceView = components['schemas']['Instance'];
+
+/** Every instance's kept answer for one snapshot of the rows and of the running state. */
+interface InstanceAnswers {
+  rows: CachedRows;
+  state: number;
+  byId: Map<string, JsonAnswer<InstanceView>>;
+  byPlugin: Map<string, JsonAnswer<InstanceView>[]>;
+  byClient: Map<string, JsonAnswer<InstanceView>[]>;
+  list: JsonAnswer<InstanceView[]>;
+}
 export type InstanceInput = components['schemas']['InstanceInput'];
 
 /** Plugin instances: stored settings, maubot's create/update rules, and their running state. */
@@ -39,6 +49,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
   private readonly background = new Set<Promise<unknown>>();
   private readonly answers = new JsonMemo();
   private answersVersion = -1;
+  private answerSet: InstanceAnswers | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -51,16 +62,13 @@ export class InstanceService implements ClientInstances, PluginInstances {
 
   /** GET /instances, from memory (see RowCache); the answer is kept while nothing changes. */
   async listAnswer(): Promise<JsonAnswer<InstanceView[]>> {
-    const rows = await this.rows.rows();
-    const items = rows.instances.map((instance) => this.answer(rows, instance));
-    return this.memo(rows).get('', items, () => items.map((item) => item.view));
+    return this.answersOf(await this.rows.rows()).list;
   }
 
   async getAnswer(rawId: string): Promise<JsonAnswer<InstanceView>> {
-    const rows = await this.rows.rows();
-    const instance = rows.instance.get(rawId.toLowerCase());
-    if (!instance) throw new InstanceNotFoundError(rawId);
-    return this.answer(rows, instance);
+    const answer = this.answersOf(await this.rows.rows()).byId.get(rawId.toLowerCase());
+    if (!answer) throw new InstanceNotFoundError(rawId);
+    return answer;
   }
 
   async list(): Promise<InstanceView[]> {
@@ -72,37 +80,46 @@ export class InstanceService implements ClientInstances, PluginInstances {
   }
 
   /** The answers of each plugin's instances, from the same rows (for the plugin lists). */
-  answersByPlugin(rows: CachedRows): Map<string, JsonAnswer<InstanceView>[]> {
-    return this.answersBy(rows, rows.byPlugin);
+  answersByPlugin(rows: CachedRows): ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]> {
+    return this.answersOf(rows).byPlugin;
   }
 
   /** The answers of each client's instances, from the same rows (for the client lists). */
-  answersByClient(rows: CachedRows): Map<string, JsonAnswer<InstanceView>[]> {
-    return this.answersBy(rows, rows.byClient);
+  answersByClient(rows: CachedRows): ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]> {
+    return this.answersOf(rows).byClient;
   }
 
-  private answersBy(
-    rows: CachedRows,
-    groups: ReadonlyMap<string, readonly StoredInstance[]>,
-  ): Map<string, JsonAnswer<InstanceView>[]> {
-    const map = new Map<string, JsonAnswer<InstanceView>[]>();
-    for (const [key, instances] of groups) {
-      map.set(
-        key,
-        instances.map((instance) => this.answer(rows, instance)),
+  /**
+   * Every instance's answer, made again only when the rows or the running state changed (each
+   * instance's own answer is kept when its row, plugin and state are the same).
+   */
+  private answersOf(rows: CachedRows): InstanceAnswers {
+    const state = this.runtime.version;
+    const kept = this.answerSet;
+    if (kept && kept.rows === rows && kept.state === state) return kept;
+    const memo = this.memo(rows);
+    const byId = new Map<string, JsonAnswer<InstanceView>>();
+    const all = rows.instances.map((instance) => {
+      const plugin = rows.plugin.get(instance.type);
+      const started = this.runtime.isStarted(instance.id);
+      const baseConfig = this.runtime.baseConfig(instance.id);
+      const answer = memo.get(instance.id, [instance, plugin, started, baseConfig], () =>
+        this.view(instance, plugin),
       );
-    }
-    return map;
-  }
-
-  /** Answers are remade when their row, their plugin or their running state changes. */
-  private answer(rows: CachedRows, instance: StoredInstance): JsonAnswer<InstanceView> {
-    const plugin = rows.plugin.get(instance.type);
-    const started = this.runtime.isStarted(instance.id);
-    const baseConfig = this.runtime.baseConfig(instance.id);
-    return this.memo(rows).get(`i:${instance.id}`, [instance, plugin, started, baseConfig], () =>
-      this.view(instance, plugin),
-    );
+      byId.set(instance.id, answer);
+      return answer;
+    });
+    const group = (groups: ReadonlyMap<string, readonly StoredInstance[]>) =>
+      new Map([...groups].map(([key, list]) => [key, list.map((i) => byId.get(i.id)!)]));
+    this.answerSet = {
+      rows,
+      state,
+      byId,
+      byPlugin: group(rows.byPlugin),
+      byClient: group(rows.byClient),
+      list: memo.get('', all, () => all.map((answer) => answer.view)),
+    };
+    return this.answerSet;
   }
 
   /** Kept answers of one snapshot of the rows (ids of gone rows are forgotten with it). */

@@ -37,7 +37,7 @@ export type InstanceView = components['schemas']['Instance'];
 export interface PluginInstances {
   byPlugin(db: Knex, pluginIds: readonly string[]): Promise<Map<string, InstanceView[]>>;
   /** The same from rows in memory (without it, the lists ask byPlugin). */
-  answersByPlugin?(rows: CachedRows): Map<string, JsonAnswer<InstanceView>[]>;
+  answersByPlugin?(rows: CachedRows): ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>;
   /**
    * Stops the plugin's running instances, runs `apply`, and starts the enabled ones again.
    * When one fails to start, runs `revert`, restarts the previous instances and throws.
@@ -48,6 +48,8 @@ export interface PluginInstances {
     revert: () => Promise<void>,
   ): Promise<void>;
 }
+
+const NONE: readonly JsonAnswer<InstanceView>[] = [];
 
 export const NO_PLUGIN_INSTANCES: PluginInstances = {
   byPlugin: () => Promise.resolve(new Map()),
@@ -98,7 +100,7 @@ export class PluginService {
 
   private async instanceAnswers(
     rows: CachedRows,
-  ): Promise<Map<string, JsonAnswer<InstanceView>[]>> {
+  ): Promise<ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>> {
     if (this.instances.answersByPlugin) return this.instances.answersByPlugin(rows);
     const views = await this.instances.byPlugin(
       this.db,
@@ -116,9 +118,9 @@ export class PluginService {
   private answer(
     rows: CachedRows,
     plugin: StoredPlugin,
-    instances: readonly JsonAnswer<InstanceView>[] = [],
+    instances: readonly JsonAnswer<InstanceView>[] = NONE,
   ): JsonAnswer<PluginView> {
-    return this.memo(rows).get(`p:${plugin.id}`, [plugin, ...instances], () =>
+    return this.memo(rows).get(plugin.id, [plugin, instances], () =>
       this.view(
         plugin,
         instances.map((i) => i.view),

@@ -262,7 +262,7 @@ describe.each(testDatabaseKinds())('maubot lists from memory (%s)', (kind) => {
     const [again] = await waitFor(
       async () => {
         const pids = await listening();
-        return pids.length === 1 && pids[0] !== pid && t.db.changes.listening && pids;
+        return pids.length === 1 && pids[0] !== pid && t.db.changes.listening ? pids : null;
       },
       { what: 'a new listening session' },
     );

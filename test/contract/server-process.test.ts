@@ -229,6 +229,37 @@ describe('the server process', () => {
     expect(await first.exited).toBe(0);
   }, 90_000);
 
+  it('when a second server starts on the same DATABASE_URL (with another data directory), then it exits 1 with one message and the first keeps serving', async () => {
+    const db = await openTestDatabase(process.env.TEST_DATABASE_URL ? 'postgres' : 'embedded');
+    try {
+      const url = databaseUrl(db.connectionParams());
+      const { host, port: dbPort, database } = db.connectionParams();
+      const [port, otherPort] = [await freePort(), await freePort()];
+      const first = runServer([], {
+        SWITCHBOARD_DATA_DIR: await tempDir(),
+        SWITCHBOARD_PORT: String(port),
+        DATABASE_URL: url,
+      });
+      await first.waitFor(/"msg":"listening"/, 40_000);
+      const second = runServer([], {
+        SWITCHBOARD_DATA_DIR: await tempDir(),
+        SWITCHBOARD_PORT: String(otherPort),
+        DATABASE_URL: url,
+      });
+      expect(await second.exited).toBe(1);
+      expect(second.stderr()).toBe(
+        `switchboard: Another Switchboard (switchboard pid ${first.child.pid} on ${hostname()}) ` +
+          `is using the database "${database}" on ${host}:${dbPort}. Only one Switchboard may ` +
+          `use it at a time: stop the other one first.\n`,
+      );
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+    } finally {
+      await db.close();
+    }
+  }, 90_000);
+
   it('when SIGTERM comes while log sockets, half-open and idle connections are open, then it exits 0 within 5 s', async () => {
     const dataDir = await tempDir();
     const port = await freePort();

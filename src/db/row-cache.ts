@@ -48,6 +48,9 @@ export class RowCache {
   private version = 0;
   private readonly stale = new Set<CachedTable>(TABLES);
   private loading: Promise<void> | undefined;
+  /** Loads started and finished, counted: a reader waits for a load started after its need. */
+  private started = 0;
+  private finished = 0;
 
   constructor(
     private readonly db: Knex,
@@ -64,7 +67,9 @@ export class RowCache {
   /** The rows as committed now (tables that changed are read again first). */
   async rows(): Promise<CachedRows> {
     if (!this.feed?.listening) this.changed(...TABLES);
-    while (this.stale.size > 0 || this.loading) await (this.loading ?? this.load());
+    // A stale table needs the next load; one under way is for tables stale before it started.
+    const needed = this.stale.size > 0 ? this.started + 1 : this.loading ? this.started : 0;
+    while (this.finished < needed) await (this.loading ?? this.load());
     return (this.snapshot ??= this.build());
   }
 
@@ -77,6 +82,7 @@ export class RowCache {
   private load(): Promise<void> {
     const tables = [...this.stale];
     this.stale.clear();
+    const load = ++this.started;
     this.loading = (async () => {
       try {
         const [plugins, clients, instances] = await Promise.all([
@@ -89,6 +95,7 @@ export class RowCache {
         if (instances) this.instances = instances;
         this.snapshot = undefined;
         this.version++;
+        this.finished = load;
       } catch (err) {
         // Read again by the next caller.
         this.changed(...tables);

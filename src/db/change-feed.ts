@@ -88,6 +88,8 @@ export class ChangeFeed {
         if (this.closed) return;
         this.logger.warn({ err }, 'could not listen for database changes; trying again');
         this.retry = setTimeout(() => this.connect(Math.min(retryMs * 2, 10_000)), retryMs);
+        // Trying again must not keep a process alive that has nothing else to do.
+        this.retry.unref();
         return;
       } finally {
         this.connecting = undefined;

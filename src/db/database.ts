@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { createLogger, type Logger, namedLogger } from '../logging/logger';
 import { connectionParamsFromUrl, type ConnectionParams } from './connection-params';
+import { ChangeFeed } from './change-feed';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrationSource } from './migrations';
 import { importPgliteDataDir, pgliteDir } from './pglite-import';
@@ -25,7 +26,9 @@ export interface Database {
    * DATABASE_URL's user), which those modules must not hand on.
    */
   connectionParams(): ConnectionParams;
-  /** Closes the pool, releases the server lock, and stops the embedded server. */
+  /** Committed changes to the tables kept in memory, from any process (LISTEN/NOTIFY). */
+  changes: ChangeFeed;
+  /** Closes the pool, the change feed's session, releases the server lock, and stops the embedded server. */
   close(): Promise<void>;
 }
 
@@ -137,7 +140,9 @@ export async function connectDatabase(
     acquireConnectionTimeout: 10_000,
     log: knexLog(options.logger ?? createLogger('silent')),
   });
+  const changes = new ChangeFeed(params, options.logger ?? createLogger('silent'));
   const close = async () => {
+    await changes.close();
     await knex.destroy();
     await lock?.release();
   };
@@ -148,7 +153,7 @@ export async function connectDatabase(
     await close();
     throw err;
   }
-  return { knex, kind, connectionParams: () => ({ ...params }), close };
+  return { knex, kind, connectionParams: () => ({ ...params }), changes, close };
 }
 
 export async function migrate(knex: Knex): Promise<string[]> {

@@ -9,6 +9,7 @@ import { clientsPart } from './parts/clients';
 import { commandsPart } from './parts/commands';
 import { deliveryPart } from './parts/delivery';
 import { footprintPart } from './parts/footprint';
+import { listsPart } from './parts/lists';
 import { loginPart } from './parts/login';
 import { pluginsPart } from './parts/plugins';
 import { slowQueryPart } from './parts/slow-query';
@@ -24,6 +25,7 @@ const PARTS: readonly BenchPart[] = [
   commandsPart,
   pluginsPart,
   slowQueryPart,
+  listsPart,
   webhooksPart,
   deliveryPart,
   transformationsPart,

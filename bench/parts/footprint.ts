@@ -48,7 +48,14 @@ function startServer(dataDir: string, port: number) {
     }
     throw new Error(`no ${pattern} from the server:\n${out}`);
   };
-  return { child, waitFor };
+  /** The server's warnings and errors so far (for a failure's message). */
+  const problems = () =>
+    out
+      .split('\n')
+      .filter((line) => /"level":(40|50|60)/.test(line))
+      .slice(-20)
+      .join('\n');
+  return { child, waitFor, problems };
 }
 
 async function api(base: string, token: string, method: string, path: string, body?: unknown) {
@@ -113,7 +120,11 @@ async function run(): Promise<boolean> {
         started: boolean;
       }[];
       if (instances.length === INSTANCES && instances.every((i) => i.started)) break;
-      if (waited > 60_000) throw new Error('the instances did not all start');
+      if (waited > 60_000) {
+        throw new Error(
+          `the instances did not all start: ${JSON.stringify(instances)}\n${server.problems()}`,
+        );
+      }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema';
 import { Bridge } from '../bridge/bridge';
 import type { SendRetryOptions } from '../bridge/provisioning-bot';
 import type { Database } from '../db/database';
+import { RowCache } from '../db/row-cache';
 import type { AppDeps } from './create-app';
 import { INTEGRATIONS } from './integrations';
 import { createMetrics } from '../http/metrics';
@@ -54,14 +55,24 @@ export function createServices(options: ServiceOptions): Services {
   const { config, logger, db } = options;
   routeSdkGlobalLogging(logger);
   const secrets = new SecretBox(config.encryptionKey, config.previousEncryptionKeys);
+  // Plugins, clients and instances as the list endpoints read them, kept in memory.
+  const rows = new RowCache(db.knex, db.changes);
   // Clients start instances and instances run on clients: this port reaches the instance
   // service, which is made below (the calls come later, once both exist).
   const clientInstances: ClientInstances = options.clientInstances ?? {
     byClient: (knex, ids) => instanceService.byClient(knex, ids),
+    answersByClient: (cached) => instanceService.answersByClient(cached),
     clientStarted: (id, bot) => instanceService.clientStarted(id, bot),
     clientStopped: (id) => instanceService.clientStopped(id),
   };
-  const clients = new ClientService(db.knex, secrets, logger, clientInstances, options.clientPool);
+  const clients = new ClientService(
+    db.knex,
+    secrets,
+    logger,
+    clientInstances,
+    options.clientPool,
+    rows,
+  );
   const databases = new InstanceDatabases(
     db,
     secrets,
@@ -74,6 +85,7 @@ export function createServices(options: ServiceOptions): Services {
     logger,
     { ...runtimeSettings(config.instances), ...options.runtime },
     instanceDatabases(databases),
+    rows,
   );
   const instanceService = new InstanceService(
     db.knex,
@@ -81,6 +93,7 @@ export function createServices(options: ServiceOptions): Services {
     databases,
     logger,
     config.apiFeatures.instance_database,
+    rows,
   );
   const metrics = createMetrics();
   metrics.gauge(
@@ -127,7 +140,7 @@ export function createServices(options: ServiceOptions): Services {
     logger,
     db,
     admins: new AdminAuthService(config.server.unsharedSecret, config.admins),
-    plugins: new PluginService(db.knex, logger, options.pluginInstances ?? instanceService),
+    plugins: new PluginService(db.knex, logger, options.pluginInstances ?? instanceService, rows),
     clients,
     instances: instanceService,
     instanceDatabases: new InstanceDatabaseService(db.knex, databases),

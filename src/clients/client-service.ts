@@ -13,10 +13,12 @@ import {
   type ClientValues,
   type StoredClient,
 } from '../db/client-repository';
+import { RowCache, type CachedRows } from '../db/row-cache';
 import type { Logger } from '../logging/logger';
 import { homeserverApi, type Whoami } from '../matrix/homeserver-api';
 import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
 import type { SecretBox } from '../secrets/secret-box';
+import { JsonMemo, type JsonAnswer } from '../util/json-memo';
 import { KeyedLock } from '../util/keyed-lock';
 import {
   ClientAccessError,
@@ -35,6 +37,8 @@ type InstanceView = components['schemas']['Instance'];
 /** How clients learn which instances run as them (instances live elsewhere). */
 export interface ClientInstances {
   byClient(db: Knex, clientIds: readonly string[]): Promise<Map<string, InstanceView[]>>;
+  /** The same from rows in memory (without it, the lists ask byClient). */
+  answersByClient?(rows: CachedRows): ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>;
   /** A client started: its enabled instances start, and its events reach them. */
   clientStarted?(id: string, bot: BotClient): void;
   clientStopped?(id: string): void;
@@ -48,6 +52,8 @@ export const NO_CLIENT_INSTANCES: ClientInstances = {
 export function normaliseHomeserver(url: string): string {
   return url.trim().replace(/\/+$/, '');
 }
+
+const NONE: readonly JsonAnswer<InstanceView>[] = [];
 
 function isHttpUrl(url: string): boolean {
   try {
@@ -63,6 +69,8 @@ export class ClientService {
   readonly pool: ClientPool;
   /** Changes to one client happen one at a time. */
   private readonly lock = new KeyedLock();
+  private readonly answers = new JsonMemo();
+  private answersVersion = -1;
 
   constructor(
     private readonly db: Knex,
@@ -70,6 +78,7 @@ export class ClientService {
     private readonly logger: Logger,
     private readonly instances: ClientInstances = NO_CLIENT_INSTANCES,
     poolOptions: ClientPoolOptions = DEFAULT_POOL_OPTIONS,
+    private readonly rows: RowCache = new RowCache(db),
   ) {
     this.pool = new ClientPool(
       {
@@ -77,7 +86,7 @@ export class ClientService {
           const stored = await findClient(this.db, id);
           return stored && { ...stored, accessToken: this.secrets.open(stored.accessToken) };
         },
-        disable: (id) => setClientEnabled(this.db, id, false),
+        disable: (id) => this.write(setClientEnabled(this.db, id, false)),
         savePosition: (id, position) => saveSyncPosition(this.db, id, position),
         started: (id, bot) => this.instances.clientStarted?.(id, bot),
         stopped: (id) => this.instances.clientStopped?.(id),
@@ -87,20 +96,86 @@ export class ClientService {
     );
   }
 
+  /** GET /clients, from memory (see RowCache); the answer is kept while nothing changes. */
+  async listAnswer(): Promise<JsonAnswer<ClientView[]>> {
+    const rows = await this.rows.rows();
+    const instances = await this.instanceAnswers(rows);
+    const items = rows.clients.map((c) => this.answer(rows, c, instances.get(c.id)));
+    return this.memo(rows).get('', items, () => items.map((item) => item.view));
+  }
+
+  async getAnswer(id: string): Promise<JsonAnswer<ClientView>> {
+    const rows = await this.rows.rows();
+    const client = rows.client.get(id);
+    if (!client) throw new ClientNotFoundError(id);
+    return this.answer(rows, client, (await this.instanceAnswers(rows)).get(id));
+  }
+
   async list(): Promise<ClientView[]> {
-    const clients = await listClients(this.db);
-    const instances = await this.instances.byClient(
-      this.db,
-      clients.map((c) => c.id),
-    );
-    return clients.map((c) => this.view(c, instances.get(c.id) ?? []));
+    return JSON.parse((await this.listAnswer()).json) as ClientView[];
   }
 
   async get(id: string): Promise<ClientView> {
-    const client = await findClient(this.db, id);
-    if (!client) throw new ClientNotFoundError(id);
-    const instances = await this.instances.byClient(this.db, [id]);
-    return this.view(client, instances.get(id) ?? []);
+    return JSON.parse((await this.getAnswer(id)).json) as ClientView;
+  }
+
+  private async instanceAnswers(
+    rows: CachedRows,
+  ): Promise<ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>> {
+    if (this.instances.answersByClient) return this.instances.answersByClient(rows);
+    const views = await this.instances.byClient(
+      this.db,
+      rows.clients.map((c) => c.id),
+    );
+    return new Map(
+      [...views].map(([id, list]) => [
+        id,
+        list.map((view) => ({ view, json: JSON.stringify(view) })),
+      ]),
+    );
+  }
+
+  /** A client's answer is remade when its row, its running state or its instances change. */
+  private answer(
+    rows: CachedRows,
+    client: StoredClient,
+    instances: readonly JsonAnswer<InstanceView>[] = NONE,
+  ): JsonAnswer<ClientView> {
+    const status = this.pool.status(client.id);
+    return this.memo(rows).get(
+      client.id,
+      [
+        client,
+        status.started,
+        status.syncOk,
+        status.remoteDisplayname,
+        status.remoteAvatarUrl,
+        instances,
+      ],
+      () =>
+        this.view(
+          client,
+          instances.map((i) => i.view),
+        ),
+    );
+  }
+
+  /** Kept answers of one snapshot of the rows (ids of gone rows are forgotten with it). */
+  private memo(rows: CachedRows): JsonMemo {
+    if (rows.version !== this.answersVersion) {
+      this.answers.clear();
+      this.answersVersion = rows.version;
+    }
+    return this.answers;
+  }
+
+  /** A write to the client table, told to the rows in memory once it is done. */
+  private async write<T>(done: Promise<T>): Promise<T> {
+    try {
+      return await done;
+    } finally {
+      this.rows.changed('client');
+    }
   }
 
   async exists(id: string): Promise<boolean> {
@@ -145,7 +220,9 @@ export class ClientService {
       avatarUrl: input.avatar_url ?? PROFILE_DISABLED,
     };
     return this.lock.run(values.id, async () => {
-      if (!(await insertClient(this.db, values))) throw new ClientExistsError(values.id);
+      if (!(await this.write(insertClient(this.db, values)))) {
+        throw new ClientExistsError(values.id);
+      }
       this.logger.info({ client: values.id, homeserver }, `client ${values.id} created`);
       if (values.enabled) await this.pool.start(values.id);
       return this.get(values.id);
@@ -183,7 +260,7 @@ export class ClientService {
         avatarUrl: input.avatar_url ?? stored.avatarUrl,
       };
       const accessChanged = await this.applyAccess(stored, input, next);
-      await updateClient(this.db, next);
+      await this.write(updateClient(this.db, next));
       await this.applyToRuntime(stored, next, input.started, accessChanged);
       return this.get(id);
     });
@@ -197,6 +274,7 @@ export class ClientService {
         if ((instances.get(id) ?? []).length > 0) throw new ClientInUseError(id);
         await deleteClient(trx, id);
       });
+      this.rows.changed('client');
       this.pool.forget(id);
       this.logger.info({ client: id }, `client ${id} deleted`);
     });
@@ -233,7 +311,7 @@ export class ClientService {
     const stale = await clientsSealedWithOtherKeys(this.db, this.secrets.currentKeyId);
     for (const client of stale) {
       const token = this.secrets.open(client.accessToken);
-      await replaceClientToken(this.db, client.id, this.secrets.seal(token));
+      await this.write(replaceClientToken(this.db, client.id, this.secrets.seal(token)));
     }
     if (stale.length > 0) {
       this.logger.info(

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { createLogger, type Logger, namedLogger } from '../logging/logger';
 import { connectionParamsFromUrl, type ConnectionParams } from './connection-params';
+import { ChangeFeed } from './change-feed';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrationSource } from './migrations';
 import { importPgliteDataDir, pgliteDir } from './pglite-import';
@@ -25,9 +26,11 @@ export interface Database {
    * DATABASE_URL's user), which those modules must not hand on.
    */
   connectionParams(): ConnectionParams;
+  /** Committed changes to the tables kept in memory, from any process (LISTEN/NOTIFY). */
+  changes: ChangeFeed;
   /** Resolves when the database answers a query (readiness). */
   ping(): Promise<void>;
-  /** Closes the pool, releases the server lock, and stops the embedded server. */
+  /** Closes the pool, the change feed's session, releases the server lock, and stops the embedded server. */
   close(): Promise<void>;
 }
 
@@ -139,7 +142,9 @@ export async function connectDatabase(
     acquireConnectionTimeout: 10_000,
     log: knexLog(options.logger ?? createLogger('silent')),
   });
+  const changes = new ChangeFeed(params, options.logger ?? createLogger('silent'));
   const close = async () => {
+    await changes.close();
     await knex.destroy();
     await lock?.release();
   };
@@ -153,7 +158,7 @@ export async function connectDatabase(
   const ping = async () => {
     await knex.raw('select 1');
   };
-  return { knex, kind, connectionParams: () => ({ ...params }), ping, close };
+  return { knex, kind, connectionParams: () => ({ ...params }), changes, ping, close };
 }
 
 export async function migrate(knex: Knex): Promise<string[]> {

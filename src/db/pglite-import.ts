@@ -14,6 +14,7 @@ import pg from 'pg';
 import type { Logger } from '../logging/logger';
 import type { ConnectionParams } from './connection-params';
 import { PgliteImportError } from './database-errors';
+import { unsafeObjects } from './pglite-import-check';
 
 export function pgliteDir(dataDir: string): string {
   return join(dataDir, 'db');
@@ -130,6 +131,30 @@ async function copyRoles(pglite: PGlite, target: pg.Client): Promise<void> {
   }
 }
 
+/**
+ * Nothing that runs code is restored as the superuser (see pglite-import-check.ts): such an
+ * object stops the import, each one logged, before anything is written.
+ */
+async function refuseUnsafeObjects(pglite: PGlite, dir: string, logger: Logger): Promise<void> {
+  const found = await unsafeObjects(pglite);
+  if (found.length === 0) return;
+  for (const object of found) {
+    logger.error(
+      { object },
+      'the database of an earlier release holds an object that would run code with ' +
+        'superuser rights if imported; nothing was imported',
+    );
+  }
+  const shown =
+    found.slice(0, 10).join('; ') + (found.length > 10 ? `; and ${found.length - 10} more` : '');
+  throw new PgliteImportError(
+    `${dir} (the database of an earlier release) holds ${found.length} object(s) that run code ` +
+      `and would run with superuser rights in the embedded server: ${shown}. Nothing was ` +
+      `imported. Drop them with the earlier release (for an instance's, through its database ` +
+      `explorer, or delete the instance), then start this version again.`,
+  );
+}
+
 /** Where the old directory goes: the first free name. */
 function keptName(dir: string): string {
   for (let i = 1; ; i++) {
@@ -179,6 +204,7 @@ export async function importPgliteDataDir(
     }
     let tables: SourceTable[];
     try {
+      await refuseUnsafeObjects(pglite, dir, logger);
       await client.query('begin');
       await copyRoles(pglite, client);
       await client.query(await dumpSection(pglite, 'pre-data'));

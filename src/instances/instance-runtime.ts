@@ -7,6 +7,7 @@ import {
   type StoredInstance,
 } from '../db/instance-repository';
 import { findPlugin, readArchive, type StoredPlugin } from '../db/plugin-repository';
+import type { RowCache } from '../db/row-cache';
 import { namedLogger, type Logger } from '../logging/logger';
 import type { BotClient, RoomEvent } from '../matrix/bot-client';
 import { readPluginFiles } from '../plugins/plugin-archive';
@@ -115,6 +116,7 @@ export class InstanceRuntime {
   private readonly crashes = new Map<string, { count: number; at: number }>();
   private sandboxReady?: Promise<HostSandbox>;
   private closed = false;
+  private stateVersion = 0;
 
   constructor(
     private readonly db: Knex,
@@ -122,6 +124,8 @@ export class InstanceRuntime {
     private readonly logger: Logger,
     private readonly settings: RuntimeSettings,
     private readonly databases: InstanceDatabasePort,
+    /** Told about the instance rows this runtime writes. */
+    private readonly rows?: RowCache,
   ) {}
 
   /** Shutdown: starts and restarts from now on do nothing. */
@@ -129,6 +133,11 @@ export class InstanceRuntime {
     this.closed = true;
     for (const timer of this.restarts.values()) clearTimeout(timer);
     this.restarts.clear();
+  }
+
+  /** Changes whenever isStarted or baseConfig may answer differently for some instance. */
+  get version(): number {
+    return this.stateVersion;
   }
 
   isStarted(id: string): boolean {
@@ -177,6 +186,7 @@ export class InstanceRuntime {
     const running = this.running.get(id);
     if (!running) return;
     this.running.delete(id);
+    this.stateVersion++;
     await running.launched.host.stopInstance(id);
     this.release(running.entry);
     this.instanceLogger(id).info('instance stopped');
@@ -251,6 +261,7 @@ export class InstanceRuntime {
       entry = this.acquire(plugin);
       const launched = await entry.launched;
       this.baseConfigs.set(instance.id, launched.baseConfig);
+      this.stateVersion++;
       const own = parseConfig(instance.config);
       if (own.error) throw new Error(`its config is not valid YAML: ${own.error}`);
       if (launched.meta.database) {
@@ -258,6 +269,7 @@ export class InstanceRuntime {
         if (instance.databaseEngine !== 'postgres') {
           const current = await findInstance(this.db, instance.id);
           if (current) await updateInstance(this.db, { ...current, databaseEngine: 'postgres' });
+          this.rows?.changed('instance');
         }
       }
       await launched.host.startInstance(
@@ -275,6 +287,7 @@ export class InstanceRuntime {
         return false;
       }
       this.running.set(instance.id, { entry, launched, clientId: instance.primaryUser });
+      this.stateVersion++;
       this.failures.delete(instance.id);
       log.info({ plugin: instance.type, client: instance.primaryUser }, 'instance started');
       return true;
@@ -284,6 +297,7 @@ export class InstanceRuntime {
       this.failures.set(instance.id, reason);
       log.error({ reason }, 'instance failed to start and was disabled: %s', reason);
       await setInstanceEnabled(this.db, instance.id, false);
+      this.rows?.changed('instance');
       return false;
     }
   }
@@ -376,6 +390,7 @@ export class InstanceRuntime {
     for (const id of ids) {
       if (this.running.get(id)?.entry !== entry) continue;
       this.running.delete(id);
+      this.stateVersion++;
       this.release(entry);
       this.instanceLogger(id).error(
         { reason, restartInMs: delay },

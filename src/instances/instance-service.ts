@@ -13,9 +13,11 @@ import {
   type StoredInstance,
 } from '../db/instance-repository';
 import { findPlugin, listPlugins, type StoredPlugin } from '../db/plugin-repository';
+import { RowCache, type CachedRows } from '../db/row-cache';
 import type { Logger } from '../logging/logger';
 import type { BotClient } from '../matrix/bot-client';
 import type { PluginInstances } from '../plugins/plugin-service';
+import { JsonMemo, type JsonAnswer } from '../util/json-memo';
 import { KeyedLock } from '../util/keyed-lock';
 import {
   InstanceExistsError,
@@ -29,12 +31,25 @@ import type { InstanceDatabases } from './instance-databases';
 import type { InstanceRuntime } from './instance-runtime';
 
 export type InstanceView = components['schemas']['Instance'];
+
+/** Every instance's kept answer for one snapshot of the rows and of the running state. */
+interface InstanceAnswers {
+  rows: CachedRows;
+  state: number;
+  byId: Map<string, JsonAnswer<InstanceView>>;
+  byPlugin: Map<string, JsonAnswer<InstanceView>[]>;
+  byClient: Map<string, JsonAnswer<InstanceView>[]>;
+  list: JsonAnswer<InstanceView[]>;
+}
 export type InstanceInput = components['schemas']['InstanceInput'];
 
 /** Plugin instances: stored settings, maubot's create/update rules, and their running state. */
 export class InstanceService implements ClientInstances, PluginInstances {
   private readonly lock = new KeyedLock();
   private readonly background = new Set<Promise<unknown>>();
+  private readonly answers = new JsonMemo();
+  private answersVersion = -1;
+  private answerSet: InstanceAnswers | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -42,16 +57,78 @@ export class InstanceService implements ClientInstances, PluginInstances {
     private readonly databases: InstanceDatabases,
     private readonly logger: Logger,
     private readonly databaseFeature: boolean,
+    private readonly rows: RowCache = new RowCache(db),
   ) {}
 
+  /** GET /instances, from memory (see RowCache); the answer is kept while nothing changes. */
+  async listAnswer(): Promise<JsonAnswer<InstanceView[]>> {
+    return this.answersOf(await this.rows.rows()).list;
+  }
+
+  async getAnswer(rawId: string): Promise<JsonAnswer<InstanceView>> {
+    const answer = this.answersOf(await this.rows.rows()).byId.get(rawId.toLowerCase());
+    if (!answer) throw new InstanceNotFoundError(rawId);
+    return answer;
+  }
+
   async list(): Promise<InstanceView[]> {
-    return this.views(this.db, await listInstances(this.db));
+    return JSON.parse((await this.listAnswer()).json) as InstanceView[];
   }
 
   async get(rawId: string): Promise<InstanceView> {
-    const instance = await findInstance(this.db, rawId.toLowerCase());
-    if (!instance) throw new InstanceNotFoundError(rawId);
-    return (await this.views(this.db, [instance]))[0]!;
+    return JSON.parse((await this.getAnswer(rawId)).json) as InstanceView;
+  }
+
+  /** The answers of each plugin's instances, from the same rows (for the plugin lists). */
+  answersByPlugin(rows: CachedRows): ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]> {
+    return this.answersOf(rows).byPlugin;
+  }
+
+  /** The answers of each client's instances, from the same rows (for the client lists). */
+  answersByClient(rows: CachedRows): ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]> {
+    return this.answersOf(rows).byClient;
+  }
+
+  /**
+   * Every instance's answer, made again only when the rows or the running state changed (each
+   * instance's own answer is kept when its row, plugin and state are the same).
+   */
+  private answersOf(rows: CachedRows): InstanceAnswers {
+    const state = this.runtime.version;
+    const kept = this.answerSet;
+    if (kept && kept.rows === rows && kept.state === state) return kept;
+    const memo = this.memo(rows);
+    const byId = new Map<string, JsonAnswer<InstanceView>>();
+    const all = rows.instances.map((instance) => {
+      const plugin = rows.plugin.get(instance.type);
+      const started = this.runtime.isStarted(instance.id);
+      const baseConfig = this.runtime.baseConfig(instance.id);
+      const answer = memo.get(instance.id, [instance, plugin, started, baseConfig], () =>
+        this.view(instance, plugin),
+      );
+      byId.set(instance.id, answer);
+      return answer;
+    });
+    const group = (groups: ReadonlyMap<string, readonly StoredInstance[]>) =>
+      new Map([...groups].map(([key, list]) => [key, list.map((i) => byId.get(i.id)!)]));
+    this.answerSet = {
+      rows,
+      state,
+      byId,
+      byPlugin: group(rows.byPlugin),
+      byClient: group(rows.byClient),
+      list: memo.get('', all, () => all.map((answer) => answer.view)),
+    };
+    return this.answerSet;
+  }
+
+  /** Kept answers of one snapshot of the rows (ids of gone rows are forgotten with it). */
+  private memo(rows: CachedRows): JsonMemo {
+    if (rows.version !== this.answersVersion) {
+      this.answers.clear();
+      this.answersVersion = rows.version;
+    }
+    return this.answers;
   }
 
   async byClient(db: Knex, clientIds: readonly string[]): Promise<Map<string, InstanceView[]>> {
@@ -108,6 +185,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
         await this.databases.drop(trx, id);
         await deleteInstance(trx, id);
       });
+      this.rows.changed('instance');
       this.logger.info({ instance: id }, `instance ${id} deleted`);
     });
   }
@@ -127,6 +205,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
     await revert();
     // The failed starts disabled their instances; they were enabled with the old version.
     for (const instance of enabled) await setInstanceEnabled(this.db, instance.id, true);
+    this.rows.changed('instance');
     await this.startAllOf({ type });
     throw new Error(failure);
   }
@@ -181,6 +260,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
       databaseEngine: null,
     };
     if (!(await insertInstance(this.db, instance))) throw new InstanceExistsError(id);
+    this.rows.changed('instance');
     this.logger.info(
       { instance: id, plugin: instance.type },
       `instance ${id} of plugin ${instance.type} created`,
@@ -194,6 +274,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
     let current = stored;
     const save = async (next: StoredInstance, previousId = current.id) => {
       await updateInstance(this.db, next, previousId);
+      this.rows.changed('instance');
       current = next;
     };
     const restart = async (change: () => Promise<void>) => {
@@ -265,21 +346,23 @@ export class InstanceService implements ClientInstances, PluginInstances {
   private async views(db: Knex, instances: StoredInstance[]): Promise<InstanceView[]> {
     if (instances.length === 0) return [];
     const plugins = new Map<string, StoredPlugin>((await listPlugins(db)).map((p) => [p.id, p]));
-    return instances.map((instance) => {
-      const meta = plugins.get(instance.type)?.meta;
-      const hasDatabase = meta?.database === true;
-      return {
-        id: instance.id,
-        type: instance.type,
-        enabled: instance.enabled,
-        started: this.runtime.isStarted(instance.id),
-        primary_user: instance.primaryUser,
-        config: instance.config,
-        base_config: this.runtime.baseConfig(instance.id),
-        database: this.databaseFeature && hasDatabase && instance.databaseEngine !== null,
-        database_interface: meta ? (hasDatabase ? meta.database_type : null) : 'unknown',
-        database_engine: instance.databaseEngine,
-      };
-    });
+    return instances.map((instance) => this.view(instance, plugins.get(instance.type)));
+  }
+
+  private view(instance: StoredInstance, plugin: StoredPlugin | undefined): InstanceView {
+    const meta = plugin?.meta;
+    const hasDatabase = meta?.database === true;
+    return {
+      id: instance.id,
+      type: instance.type,
+      enabled: instance.enabled,
+      started: this.runtime.isStarted(instance.id),
+      primary_user: instance.primaryUser,
+      config: instance.config,
+      base_config: this.runtime.baseConfig(instance.id),
+      database: this.databaseFeature && hasDatabase && instance.databaseEngine !== null,
+      database_interface: meta ? (hasDatabase ? meta.database_type : null) : 'unknown',
+      database_engine: instance.databaseEngine,
+    };
   }
 }

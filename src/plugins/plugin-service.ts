@@ -10,15 +10,16 @@ import {
   findPlugin,
   insertArchive,
   insertPlugin,
-  listPlugins,
   lockPluginId,
   readArchive,
   updatePlugin,
   type PluginValues,
   type StoredPlugin,
 } from '../db/plugin-repository';
+import { RowCache, type CachedRows } from '../db/row-cache';
 import type { UploadedFile } from './uploaded-file';
 import type { Logger } from '../logging/logger';
+import { JsonMemo, type JsonAnswer } from '../util/json-memo';
 import { KeyedLock } from '../util/keyed-lock';
 import { readPluginArchive } from './plugin-archive';
 import { PluginInvalidError } from './plugin-meta';
@@ -36,6 +37,8 @@ export type InstanceView = components['schemas']['Instance'];
 /** How plugins learn which instances use them (instances live elsewhere). */
 export interface PluginInstances {
   byPlugin(db: Knex, pluginIds: readonly string[]): Promise<Map<string, InstanceView[]>>;
+  /** The same from rows in memory (without it, the lists ask byPlugin). */
+  answersByPlugin?(rows: CachedRows): ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>;
   /**
    * Stops the plugin's running instances, runs `apply`, and starts the enabled ones again.
    * When one fails to start, runs `revert`, restarts the previous instances and throws.
@@ -46,6 +49,8 @@ export interface PluginInstances {
     revert: () => Promise<void>,
   ): Promise<void>;
 }
+
+const NONE: readonly JsonAnswer<InstanceView>[] = [];
 
 export const NO_PLUGIN_INSTANCES: PluginInstances = {
   byPlugin: () => Promise.resolve(new Map()),
@@ -64,24 +69,73 @@ export class PluginService {
     private readonly db: Knex,
     private readonly logger: Logger,
     private readonly instances: PluginInstances = NO_PLUGIN_INSTANCES,
+    private readonly rows: RowCache = new RowCache(db),
   ) {}
 
   private readonly lock = new KeyedLock();
+  private readonly answers = new JsonMemo();
+  private answersVersion = -1;
+
+  /** GET /plugins, from memory (see RowCache); the answer is kept while nothing changes. */
+  async listAnswer(): Promise<JsonAnswer<PluginView[]>> {
+    const rows = await this.rows.rows();
+    const instances = await this.instanceAnswers(rows);
+    const items = rows.plugins.map((p) => this.answer(rows, p, instances.get(p.id)));
+    return this.memo(rows).get('', items, () => items.map((item) => item.view));
+  }
+
+  async getAnswer(id: string): Promise<JsonAnswer<PluginView>> {
+    const rows = await this.rows.rows();
+    const plugin = rows.plugin.get(id);
+    if (!plugin) throw new PluginNotFoundError(id);
+    return this.answer(rows, plugin, (await this.instanceAnswers(rows)).get(id));
+  }
 
   async list(): Promise<PluginView[]> {
-    const plugins = await listPlugins(this.db);
-    const instances = await this.instances.byPlugin(
-      this.db,
-      plugins.map((p) => p.id),
-    );
-    return plugins.map((p) => this.view(p, instances.get(p.id) ?? []));
+    return JSON.parse((await this.listAnswer()).json) as PluginView[];
   }
 
   async get(id: string): Promise<PluginView> {
-    const plugin = await findPlugin(this.db, id);
-    if (!plugin) throw new PluginNotFoundError(id);
-    const instances = await this.instances.byPlugin(this.db, [id]);
-    return this.view(plugin, instances.get(id) ?? []);
+    return JSON.parse((await this.getAnswer(id)).json) as PluginView;
+  }
+
+  private async instanceAnswers(
+    rows: CachedRows,
+  ): Promise<ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>> {
+    if (this.instances.answersByPlugin) return this.instances.answersByPlugin(rows);
+    const views = await this.instances.byPlugin(
+      this.db,
+      rows.plugins.map((p) => p.id),
+    );
+    return new Map(
+      [...views].map(([id, list]) => [
+        id,
+        list.map((view) => ({ view, json: JSON.stringify(view) })),
+      ]),
+    );
+  }
+
+  /** A plugin's answer is remade when its row or one of its instances' answers changes. */
+  private answer(
+    rows: CachedRows,
+    plugin: StoredPlugin,
+    instances: readonly JsonAnswer<InstanceView>[] = NONE,
+  ): JsonAnswer<PluginView> {
+    return this.memo(rows).get(plugin.id, [plugin, instances], () =>
+      this.view(
+        plugin,
+        instances.map((i) => i.view),
+      ),
+    );
+  }
+
+  /** Kept answers of one snapshot of the rows (ids of gone rows are forgotten with it). */
+  private memo(rows: CachedRows): JsonMemo {
+    if (rows.version !== this.answersVersion) {
+      this.answers.clear();
+      this.answersVersion = rows.version;
+    }
+    return this.answers;
   }
 
   /**
@@ -111,6 +165,7 @@ export class PluginService {
         }
         return { existing, archiveId };
       });
+      this.rows.changed('plugin');
       // The archive went in first; a replacement switches over only once its instances run.
       if (existing) {
         await this.replace(existing, {
@@ -144,8 +199,8 @@ export class PluginService {
       meta: existing.meta,
       archiveId: existing.archiveId,
     };
-    const apply = () => updatePlugin(this.db, values);
-    const revert = () => updatePlugin(this.db, previous);
+    const apply = () => this.write(updatePlugin(this.db, values));
+    const revert = () => this.write(updatePlugin(this.db, previous));
     try {
       if (this.instances.swapPlugin) await this.instances.swapPlugin(existing.id, apply, revert);
       else await apply();
@@ -181,6 +236,7 @@ export class PluginService {
         await deletePlugin(trx, id);
       }),
     );
+    this.rows.changed('plugin');
     this.logger.info({ plugin: id }, `plugin ${id} deleted`);
   }
 
@@ -209,14 +265,17 @@ export class PluginService {
       );
     }
     const apply = () =>
-      updatePlugin(this.db, {
-        id,
-        version: archive.meta.version,
-        loader: archive.loader,
-        meta: archive.meta,
-        archiveId: plugin.archiveId,
-      });
-    const revert = () => updatePlugin(this.db, { ...plugin, archiveId: plugin.archiveId });
+      this.write(
+        updatePlugin(this.db, {
+          id,
+          version: archive.meta.version,
+          loader: archive.loader,
+          meta: archive.meta,
+          archiveId: plugin.archiveId,
+        }),
+      );
+    const revert = () =>
+      this.write(updatePlugin(this.db, { ...plugin, archiveId: plugin.archiveId }));
     try {
       if (this.instances.swapPlugin) await this.instances.swapPlugin(id, apply, revert);
       else await apply();
@@ -228,6 +287,15 @@ export class PluginService {
       { plugin: id, version: archive.meta.version },
       `plugin ${id} ${archive.meta.version} reloaded`,
     );
+  }
+
+  /** A write to the plugin table, told to the rows in memory once it is done. */
+  private async write(done: Promise<void>): Promise<void> {
+    try {
+      await done;
+    } finally {
+      this.rows.changed('plugin');
+    }
   }
 
   private view(plugin: StoredPlugin, instances: InstanceView[]): PluginView {

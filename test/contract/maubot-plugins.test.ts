@@ -538,11 +538,14 @@ describe.each(testDatabaseKinds())('maubot plugin API (%s database)', (kind) => 
       );
       expect(replaced.status).toBe(200);
       expect(replaced.body.version).toBe('2.0.0rc1');
+      // The other app learns of a change from the database's announcement of it.
+      await db.changes.caughtUp();
       const got = await request(restarted.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth());
       expect(got.body.version).toBe('2.0.0rc1');
       expect(
         (await request(restarted.app).delete(`${API}/plugin/xyz.maubot.echo`).set(auth())).status,
       ).toBe(204);
+      await db.changes.caughtUp();
       expect((await request(t.app).get(`${API}/plugin/xyz.maubot.echo`).set(auth())).status).toBe(
         404,
       );

@@ -46,6 +46,7 @@ describe.each(testDatabaseKinds())('database (%s)', (kind) => {
         '20261201000000_connections',
         '20261210000000_webhook_config_without_hook_id',
         '20261215000000_instance_database',
+        '20261220000000_change_notifications',
       ]);
       expect(await tables(db.knex)).toEqual(ALL_TABLES);
     } finally {

@@ -7,6 +7,7 @@ import { brotliDecompressSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../src/db/database';
+import { PgliteImportError } from '../../src/db/database-errors';
 import { EMBEDDED_DATABASE, EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { migrationSource } from '../../src/db/migrations';
 import { readArchive } from '../../src/db/plugin-repository';
@@ -313,6 +314,71 @@ describe('importing the database of release 0.1.0 (PGlite)', () => {
     expect(existsSync(join(dataDir, 'db', 'PG_VERSION'))).toBe(true);
     expect(existsSync(join(dataDir, 'db.pglite-imported'))).toBe(false);
     expect(await blocker.contents()).toEqual({ tables: ['public.webhook_hook_pkey'], roles: [] });
+  }, 120_000);
+
+  it('when an instance schema holds code that would run as the superuser (a function in a CHECK constraint and a default, a trigger, a CHECK calling a file-reading built-in), then nothing is imported and nothing of it runs', async () => {
+    const dataDir = await releaseDataDir();
+    dirs.push(dataDir);
+    // What a plugin of the earlier release could leave in its schema (it ran as the database's
+    // only user): code that makes its role a superuser and writes a mark when it runs.
+    const old = await PGlite.create(join(dataDir, 'db'));
+    try {
+      await old.exec(`
+        create table mbp_karmabot.ran (at text);
+        create function mbp_karmabot.escalate() returns boolean language plpgsql as $$
+        begin
+          execute 'alter role mbp_karmabot superuser';
+          insert into mbp_karmabot.ran values ('escalate');
+          return true;
+        end $$;
+        alter table mbp_karmabot.karma
+          add constraint escalates check (mbp_karmabot.escalate()) not valid;
+        alter table mbp_karmabot.karma add column extra boolean;
+        alter table mbp_karmabot.karma alter column extra set default mbp_karmabot.escalate();
+        create function mbp_echobot.on_insert() returns trigger language plpgsql as $$
+        begin
+          execute 'alter role mbp_echobot superuser';
+          return new;
+        end $$;
+        create trigger escalates before insert on mbp_echobot.seen
+          for each row execute function mbp_echobot.on_insert();
+        alter table mbp_echobot.seen
+          add constraint reads check (length(pg_catalog.pg_read_file('postmaster.pid')) > 0) not valid;
+      `);
+      await old.exec('truncate mbp_karmabot.ran');
+    } finally {
+      await old.close();
+    }
+    const blocker = await startAndBlock(dataDir, 'before_import');
+    const logs = captureLogs();
+    const refusal = openDatabase({ dataDir, logger: logs.logger });
+    await expect(refusal).rejects.toThrow(PgliteImportError);
+    const message = await refusal.catch((err: Error) => err.message);
+    for (const object of [
+      'function mbp_karmabot.escalate()',
+      'function mbp_echobot.on_insert()',
+      'trigger escalates on mbp_echobot.seen',
+      'constraint escalates on mbp_karmabot.karma, which calls escalate',
+      'default of mbp_karmabot.karma.extra, which calls escalate',
+      'constraint reads on mbp_echobot.seen, which calls pg_read_file',
+      // Made as the database's user: a view or table like it would run as the superuser.
+      'mbp_karmabot.ran (owned by postgres, not by the owner of mbp_karmabot)',
+    ]) {
+      expect(message).toContain(object);
+      expect(logs.lines).toContainEqual(expect.objectContaining({ level: 50, object }));
+    }
+    expect(message).toContain('holds 7 object(s) that run code');
+    expect(message).toContain('Nothing was imported.');
+    // Nothing was restored, no role came over (let alone as a superuser), nothing ran.
+    expect(await blocker.contents()).toEqual({ tables: ['public.before_import'], roles: [] });
+    expect(existsSync(join(dataDir, 'db', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(dataDir, 'db.pglite-imported'))).toBe(false);
+    const after = await PGlite.create(join(dataDir, 'db'));
+    try {
+      expect((await after.query('select * from mbp_karmabot.ran')).rows).toEqual([]);
+    } finally {
+      await after.close();
+    }
   }, 120_000);
 
   it('when the new version already has its tables and an earlier release database appears beside them, then the start is refused with what to do', async () => {

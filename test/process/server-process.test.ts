@@ -88,7 +88,7 @@ describe('the server process', () => {
     expect(await proc.exited).toBe(0);
     expect(proc.stdout()).toMatch(/with password: \S+/);
     expect(proc.stdout()).toContain(
-      '"migrations":["20261122000000_plugins","20261122010000_clients","20261122020000_instances","20261201000000_connections","20261210000000_webhook_config_without_hook_id","20261215000000_instance_database"]',
+      '"migrations":["20261122000000_plugins","20261122010000_clients","20261122020000_instances","20261201000000_connections","20261210000000_webhook_config_without_hook_id","20261215000000_instance_database","20261220000000_change_notifications"]',
     );
     const again = runServer(['migrate'], { SWITCHBOARD_DATA_DIR: dataDir });
     expect(await again.exited).toBe(0);
@@ -227,6 +227,37 @@ describe('the server process', () => {
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
+  }, 90_000);
+
+  it('when a second server starts on the same DATABASE_URL (with another data directory), then it exits 1 with one message and the first keeps serving', async () => {
+    const db = await openTestDatabase(process.env.TEST_DATABASE_URL ? 'postgres' : 'embedded');
+    try {
+      const url = databaseUrl(db.connectionParams());
+      const { host, port: dbPort, database } = db.connectionParams();
+      const [port, otherPort] = [await freePort(), await freePort()];
+      const first = runServer([], {
+        SWITCHBOARD_DATA_DIR: await tempDir(),
+        SWITCHBOARD_PORT: String(port),
+        DATABASE_URL: url,
+      });
+      await first.waitFor(/"msg":"listening"/, 40_000);
+      const second = runServer([], {
+        SWITCHBOARD_DATA_DIR: await tempDir(),
+        SWITCHBOARD_PORT: String(otherPort),
+        DATABASE_URL: url,
+      });
+      expect(await second.exited).toBe(1);
+      expect(second.stderr()).toBe(
+        `switchboard: Another Switchboard (switchboard pid ${first.child.pid} on ${hostname()}) ` +
+          `is using the database "${database}" on ${host}:${dbPort}. Only one Switchboard may ` +
+          `use it at a time: stop the other one first.\n`,
+      );
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+    } finally {
+      await db.close();
+    }
   }, 90_000);
 
   it('when SIGTERM comes while log sockets, half-open and idle connections are open, then it exits 0 within 5 s', async () => {

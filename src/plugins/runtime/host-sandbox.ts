@@ -149,6 +149,8 @@ export class HostSandbox {
         '--no-experimental-sqlite',
         `--max-old-space-size=${heapMb}`,
         '--max-semi-space-size=2',
+        // A host idles most of the time: V8 keeps its heap and code small rather than fast.
+        '--optimize-for-size',
         this.script,
       ],
       {

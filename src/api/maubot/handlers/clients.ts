@@ -3,17 +3,20 @@ import type { ClientInput, ClientService } from '../../../clients/client-service
 import { MaubotApiError } from '../errors';
 import { requireJsonObject } from '../request-body';
 import type { ResponseBody } from '../types';
+import { jsonAnswerSender } from '../../../http/json-answer';
 
 type IdRequest = Request<{ id: string }>;
 
 export function clientHandlers(clients: ClientService) {
+  // Lists and items are answered from memory, each distinct answer checked once.
+  const send = jsonAnswerSender();
   return {
     list: async (_req: Request, res: Response<ResponseBody<'getClients', 200>>): Promise<void> => {
-      res.json(await clients.list());
+      send(res, await clients.listAnswer());
     },
 
     get: async (req: IdRequest, res: Response<ResponseBody<'getClient', 200>>): Promise<void> => {
-      res.json(await clients.get(req.params.id));
+      send(res, await clients.getAnswer(req.params.id));
     },
 
     create: async (

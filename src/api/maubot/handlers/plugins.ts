@@ -4,12 +4,15 @@ import { NOT_A_PLUGIN } from '../../../plugins/plugin-archive';
 import { PluginInvalidError } from '../../../plugins/plugin-meta';
 import type { PluginService } from '../../../plugins/plugin-service';
 import type { ResponseBody } from '../types';
+import { jsonAnswerSender } from '../../../http/json-answer';
 
 export function pluginHandlers(
   plugins: PluginService,
   /** The spooled archive of an upload request (raw zip or multipart `file` part). */
   uploadedFile: (req: Request, res: Response) => UploadedFile | null,
 ) {
+  // Lists and items are answered from memory, each distinct answer checked once.
+  const send = jsonAnswerSender();
   const archiveOf = (req: Request, res: Response): UploadedFile => {
     const file = uploadedFile(req, res);
     if (!file) throw new PluginInvalidError(NOT_A_PLUGIN, 'the request carries no archive');
@@ -18,14 +21,14 @@ export function pluginHandlers(
 
   return {
     list: async (_req: Request, res: Response<ResponseBody<'getPlugins', 200>>): Promise<void> => {
-      res.json(await plugins.list());
+      send(res, await plugins.listAnswer());
     },
 
     get: async (
       req: Request<{ id: string }>,
       res: Response<ResponseBody<'getPlugin', 200>>,
     ): Promise<void> => {
-      res.json(await plugins.get(req.params.id));
+      send(res, await plugins.getAnswer(req.params.id));
     },
 
     /** POST /plugins/upload: any non-empty allow_override replaces an existing plugin, as maubot. */

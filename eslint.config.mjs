@@ -64,8 +64,22 @@ const importRules = [
   {
     // Domain folders and the shared utilities.
     files: ['src/**/*.ts'],
-    ignores: [...LAYERED, 'src/db/**', 'src/matrix/**'],
+    ignores: [...LAYERED, 'src/db/**', 'src/matrix/**', 'src/plugins/host/**'],
     rules: restrict(SDK, ...DB_DRIVERS, HTTP, UPWARD),
+  },
+  {
+    // Bundled into the plugin host process on its own: only the protocol it speaks is shared.
+    files: ['src/plugins/host/**/*.ts'],
+    rules: restrict(SDK, ...DB_DRIVERS, HTTP, UPWARD, {
+      group: [
+        '../*',
+        '!../runtime',
+        '../runtime/*',
+        '!../runtime/host-protocol',
+        '!../runtime/rate-limit',
+      ],
+      message: 'the plugin host is one bundle: it imports only the host protocol and rate limit',
+    }),
   },
   {
     files: ['src/api/**/*.ts', 'src/http/**/*.ts', 'src/ui/**/*.ts'],

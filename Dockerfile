@@ -34,4 +34,4 @@ EXPOSE 29316
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:29316/ready').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The V8 flags are those of npm start (see package.json).
-CMD ["node", "--max-semi-space-size=8", "--optimize-for-size", "dist/src/server.js"]
+CMD ["node", "--max-semi-space-size=8", "--expose-gc", "dist/src/server.js"]

@@ -18,10 +18,10 @@ export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
  * V8 flags Switchboard runs with, as `npm start` and the Docker image start it. A young
  * generation capped at 8 MB keeps each scavenge short: left to grow to 64 MB, scavenges under
- * a webhook burst took 15-30 ms each, which was the ingest latency's p99. --optimize-for-size
- * keeps the idle server's heap and code small (about 35 MB less RSS idle).
+ * a webhook burst took 15-30 ms each, which was the ingest latency's p99. --expose-gc lets the
+ * server give memory back when it goes idle (src/util/memory-trim.ts).
  */
-export const SERVER_NODE_FLAGS = ['--max-semi-space-size=8', '--optimize-for-size'];
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=8', '--expose-gc'];
 
 /** A part of `npm run bench`: prints its figures and says whether a target was missed. */
 export interface BenchPart {

@@ -8,6 +8,7 @@ import { migrate, openDatabase } from './db/database';
 import { createLogger, processDestination } from './logging/logger';
 import { Switchboard } from './app/switchboard';
 import { LogHub } from './logging/log-hub';
+import { MemoryTrim, processTrimProbe } from './util/memory-trim';
 
 /** Writes out buffered log lines; set once the logger exists. */
 let flushLogs = (): void => {};
@@ -93,6 +94,13 @@ async function main(): Promise<void> {
       'listening',
     );
   }
+
+  const trim = new MemoryTrim(processTrimProbe(), {
+    onTrim: (before, after) =>
+      logger.debug({ rssBefore: before, rssAfter: after }, 'idle: memory given back'),
+  });
+  trim.start();
+  if (!trim.available) logger.debug('started without --expose-gc: idle memory is not trimmed');
 
   // In the background: the listeners answer while clients connect to their homeservers.
   switchboard.services.clients.startAll().catch((err: unknown) => {

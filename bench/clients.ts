@@ -6,7 +6,7 @@
  */
 import type { Database } from '../src/db/database';
 import { embeddedServices } from './embedded-services';
-import type { createServices } from '../src/services';
+import type { Services } from '../src/app/services';
 
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5000);
 
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const tokens = JSON.parse(process.env.BENCH_TOKENS!) as string[];
   const {
     db,
+    switchboard,
     services: { clients },
   } = await embeddedServices('clients');
 
@@ -46,14 +47,14 @@ async function main(): Promise<void> {
       startMs,
     }) + '\n',
   );
-  await clients.stopAll();
+  await switchboard.stop();
   await db.close();
   process.exit(0);
 }
 
 /** Every client started, syncing fine and past its first sync (a stored sync token). */
 async function waitSynced(
-  clients: ReturnType<typeof createServices>['clients'],
+  clients: Services['clients'],
   db: Database,
   count: number,
 ): Promise<void> {

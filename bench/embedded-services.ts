@@ -6,7 +6,7 @@ import { parseConfig } from '../src/config/load';
 import type { ConfigInput } from '../src/config/schema';
 import { openDatabase } from '../src/db/database';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { createServices } from '../src/services';
+import { Switchboard } from '../src/app/switchboard';
 
 /**
  * Switchboard's services on a fresh embedded database in a temporary directory (removed at
@@ -25,7 +25,8 @@ export async function embeddedServices(name: string, overrides: Partial<ConfigIn
   });
   const logger = createLogger('error', bufferedDestination(2));
   const db = await openDatabase({ dataDir, logger });
-  return { dataDir, db, services: createServices({ config, logger, db }) };
+  const switchboard = new Switchboard({ config, logger, db });
+  return { dataDir, db, switchboard, services: switchboard.services };
 }
 
 /**
@@ -37,7 +38,7 @@ export async function servicesOnHomeserver(name: string, webhooks: ConfigInput['
   const bot = JSON.parse(process.env.BENCH_BOT!) as { userId: string; accessToken: string };
   const owner = process.env.BENCH_USER!;
   const rooms = JSON.parse(process.env.BENCH_ROOMS!) as string[];
-  const { db, services } = await embeddedServices(name, {
+  const { db, switchboard, services } = await embeddedServices(name, {
     provisioning: {
       secret: 'benchmark-provisioning-secret',
       botUserId: bot.userId,
@@ -46,10 +47,10 @@ export async function servicesOnHomeserver(name: string, webhooks: ConfigInput['
     webhooks,
   });
   const { bridge } = services;
-  await bridge.start();
+  await switchboard.start();
   await bridge.bot.ready();
   while (!rooms.every((room) => bridge.bot.isJoined(room))) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { db, services, owner, rooms };
+  return { db, switchboard, services, owner, rooms };
 }

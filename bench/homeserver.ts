@@ -5,7 +5,7 @@
  * parent's questions over IPC. BENCH_HS_SEND_LATENCY_MS and BENCH_HS_SEND_CAPACITY give it a
  * fixed time per message send and a number of sends it handles at once (see SendSlots).
  */
-import { TestHomeserver } from '../test/homeserver/test-homeserver';
+import { TestHomeserver } from '../testing/homeserver/test-homeserver';
 
 /** Wall-clock time with sub-millisecond resolution, comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const homeserver = process.env.BENCH_HS_URL!;
   const tokens = JSON.parse(process.env.BENCH_TOKENS!) as string[];
   const perClient = Number(process.env.BENCH_PER_CLIENT ?? 4);
-  const { dataDir, db, services } = await embeddedServices('instances');
+  const { dataDir, db, switchboard, services } = await embeddedServices('instances');
 
   const plugin = await buildPlugin(
     'echo',
@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   const running = (await services.instances.list()).filter((i) => i.started).length;
   process.stdout.write(`${JSON.stringify({ instances: running })}\n`);
   process.on('SIGTERM', () => {
-    void services.instances
-      .stopAll()
+    void switchboard
+      .stop()
       .then(() => db.close())
       .then(() => process.exit(0));
   });

@@ -12,12 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
-import { signToken } from '../src/api/maubot/token';
+import { signToken } from '../src/admins/token';
 import { parseConfig } from '../src/config/load';
 import { openDatabase } from '../src/db/database';
-import { createApp } from '../src/http/app';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { createServices } from '../src/services';
+import { Switchboard } from '../src/app/switchboard';
 
 async function main(): Promise<void> {
   const homeserver = process.env.BENCH_HS_URL!;
@@ -36,7 +35,8 @@ async function main(): Promise<void> {
   // Request logs are written as in production, to a sink that costs what a file would.
   const logger = createLogger('info', bufferedDestination('/dev/null'));
   const db = await openDatabase({ url, dataDir, logger });
-  const services = createServices({ config, logger, db });
+  const switchboard = new Switchboard({ config, logger, db });
+  const { services } = switchboard;
 
   const plugins = [
     await buildPlugin('echo'),
@@ -67,16 +67,10 @@ async function main(): Promise<void> {
     if (started === count) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const app = createApp(services);
-  const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server = await switchboard.listen({ port: 0, bindAddress: '127.0.0.1' });
   process.on('SIGTERM', () => {
-    server.close();
-    server.closeAllConnections();
-    void services.instances
-      .stopAll()
-      .then(() => services.clients.stopAll())
+    void switchboard
+      .stop(0)
       .then(() => db.close())
       .then(() => process.exit(0));
   });

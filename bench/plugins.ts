@@ -29,7 +29,7 @@ async function treePss(): Promise<number> {
 async function main(): Promise<void> {
   const homeserver = process.env.BENCH_HS_URL!;
   const [token] = JSON.parse(process.env.BENCH_TOKENS!) as string[];
-  const { dataDir, db, services } = await embeddedServices('plugins');
+  const { dataDir, db, switchboard, services } = await embeddedServices('plugins');
   const client = await services.clients.create({ homeserver, access_token: token! });
   const echo = await buildPlugin('echo');
   const file = join(dataDir, 'echo.mbp');
@@ -62,8 +62,7 @@ async function main(): Promise<void> {
     JSON.stringify({ instances: running, hosts, baseline, hostPss, added: total - baseline }) +
       '\n',
   );
-  await services.instances.stopAll();
-  await services.clients.stopAll();
+  await switchboard.stop();
   await db.close();
   process.exit(0);
 }

@@ -10,13 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import { signToken } from '../src/api/maubot/token';
+import { signToken } from '../src/admins/token';
 import { parseConfig } from '../src/config/load';
 import { openDatabase } from '../src/db/database';
 import { processTreeMemory } from './process-memory';
-import { createApp } from '../src/http/app';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { createServices } from '../src/services';
+import { Switchboard } from '../src/app/switchboard';
 
 function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {
@@ -54,7 +53,7 @@ async function main(): Promise<void> {
     void db.close().then(() => process.exit(0));
   });
 
-  const switchboard = createApp(createServices({ config, logger, db }));
+  const switchboard = new Switchboard({ config, logger, db }).app();
 
   const bare = express();
   bare.post('/_matrix/maubot/v1/auth/ping', (_req, res) => {

@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
-import { signToken } from '../src/api/maubot/token';
-import { createApp } from '../src/http/app';
+import { signToken } from '../src/admins/token';
 import { embeddedServices } from './embedded-services';
 
 export const SLOW_STATEMENT = 'select pg_sleep(3)';
@@ -40,7 +39,9 @@ async function main(): Promise<void> {
   const homeserver = process.env.BENCH_HS_URL!;
   const [token] = JSON.parse(process.env.BENCH_TOKENS!) as string[];
   const instances = Number(process.env.BENCH_SLOW_INSTANCES ?? 2);
-  const { dataDir, db, services } = await embeddedServices('slow-query', { admins: { admin: '' } });
+  const { dataDir, db, switchboard, services } = await embeddedServices('slow-query', {
+    admins: { admin: '' },
+  });
   const client = await services.clients.create({ homeserver, access_token: token! });
   const plugin = await buildPlugin(
     'karma',
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < instances; i++) {
     await services.instances.put(`slow${i}`, { type: plugin.id, primary_user: client.id });
   }
-  const app = createApp(services);
+  const app = switchboard.app();
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -70,9 +71,8 @@ async function main(): Promise<void> {
   });
   process.on('SIGTERM', () => {
     server.close();
-    void services.instances
-      .stopAll()
-      .then(() => services.clients.stopAll())
+    void switchboard
+      .stop()
       .then(() => db.close())
       .then(() => process.exit(0));
   });

@@ -7,8 +7,8 @@
  * Input (env): BENCH_HS_URL, BENCH_BOT (JSON {userId, accessToken}), BENCH_USER, BENCH_ROOMS.
  */
 import type { AddressInfo } from 'node:net';
-import { WEBHOOK } from '../src/connections/connection-types';
-import { createApp } from '../src/http/app';
+import { WEBHOOK } from '../src/bridge/connection-types';
+import { integrationsOf } from '../src/app/integrations';
 import { servicesOnHomeserver } from './embedded-services';
 
 const FRIENDLY = 'result = {version: "v2", plain: "**" + data.n + "** ok"};';
@@ -26,10 +26,13 @@ const HOOKS = {
 } as const;
 
 async function main(): Promise<void> {
-  const { db, services, owner, rooms } = await servicesOnHomeserver('transformations', {
-    urlPrefix: 'http://127.0.0.1/webhook/',
-    allowJsTransformationFunctions: true,
-  });
+  const { db, switchboard, services, owner, rooms } = await servicesOnHomeserver(
+    'transformations',
+    {
+      urlPrefix: 'http://127.0.0.1/webhook/',
+      allowJsTransformationFunctions: true,
+    },
+  );
   const { bridge } = services;
   const hooks: Record<string, string> = {};
   for (const [name, [room, waitForComplete, transformationFunction]] of Object.entries(HOOKS)) {
@@ -40,7 +43,7 @@ async function main(): Promise<void> {
     });
     hooks[name] = new URL(String(item.secrets!.url)).pathname;
   }
-  const app = createApp({ ...services, resources: ['webhooks'] });
+  const app = switchboard.app(['webhooks']);
   const port = await new Promise<number>((resolve) => {
     const server = app.listen(0, '127.0.0.1', () =>
       resolve((server.address() as AddressInfo).port),
@@ -53,13 +56,13 @@ async function main(): Promise<void> {
     } else if (message !== 'rss') return;
     process.send!({
       rss: process.memoryUsage().rss,
-      spawned: bridge.webhooks?.transformations?.spawned ?? 0,
-      runners: bridge.webhooks?.transformations?.workers().length ?? 0,
+      spawned: integrationsOf(bridge).webhooks?.transformations?.spawned ?? 0,
+      runners: integrationsOf(bridge).webhooks?.transformations?.workers().length ?? 0,
     });
   });
   process.stdout.write(`${JSON.stringify({ port, hooks })}\n`);
   process.on('SIGTERM', () => {
-    void bridge
+    void switchboard
       .stop()
       .then(() => db.close())
       .then(() => process.exit(0));

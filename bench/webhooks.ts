@@ -8,8 +8,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { WEBHOOK } from '../src/connections/connection-types';
-import { createApp } from '../src/http/app';
+import { WEBHOOK } from '../src/bridge/connection-types';
 import { servicesOnHomeserver } from './embedded-services';
 
 function listen(app: express.Express): Promise<number> {
@@ -21,7 +20,7 @@ function listen(app: express.Express): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { db, services, owner, rooms } = await servicesOnHomeserver('webhooks', {
+  const { db, switchboard, services, owner, rooms } = await servicesOnHomeserver('webhooks', {
     urlPrefix: 'http://127.0.0.1/webhook/',
   });
   const { bridge } = services;
@@ -32,7 +31,7 @@ async function main(): Promise<void> {
     });
     hooks.push(new URL(String(item.secrets!.url)).pathname);
   }
-  const switchboardPort = await listen(createApp({ ...services, resources: ['webhooks'] }));
+  const switchboardPort = await listen(switchboard.app(['webhooks']));
 
   const bare = express();
   bare.post('/webhook/:hookId', express.json(), (_req, res) => {
@@ -41,7 +40,7 @@ async function main(): Promise<void> {
   const barePort = await listen(bare);
   process.stdout.write(`${JSON.stringify({ switchboardPort, barePort, hooks })}\n`);
   process.on('SIGTERM', () => {
-    void bridge
+    void switchboard
       .stop()
       .then(() => db.close())
       .then(() => process.exit(0));

@@ -1,16 +1,12 @@
 /** Process entry: loads config, opens the database, starts the listeners, stops cleanly. */
-import { once } from 'node:events';
-import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, randomToken, setAdminPassword } from './config/load';
 import type { Config } from './config/schema';
 import { secureDataDir } from './db/data-dir';
 import { DatabaseStartError } from './db/database-errors';
 import { migrate, openDatabase } from './db/database';
-import { createApp } from './http/app';
 import { createLogger, processDestination } from './logging/logger';
-import { createServices } from './services';
-import { attachLogSocket, type LogSocket } from './api/maubot/log-socket';
+import { Switchboard } from './app/switchboard';
 import { LogHub } from './logging/log-hub';
 import { MemoryTrim, processTrimProbe } from './util/memory-trim';
 
@@ -85,20 +81,14 @@ async function main(): Promise<void> {
     logger.error({ err }, 'unhandled promise rejection');
   });
 
-  const services = createServices({ config, logger, db, logHub });
-  await services.plugins.removeUnusedArchives();
+  const switchboard = new Switchboard({ config, logger, db, logHub });
+  await switchboard.services.plugins.removeUnusedArchives();
   // Connections are loaded before any listener answers for them.
-  await services.bridge.start();
-  const servers: Server[] = [];
-  const logSockets: LogSocket[] = [];
+  await switchboard.start();
   for (const listener of config.listeners) {
-    const app = createApp({ ...services, resources: listener.resources });
-    const server = app.listen(listener.port, listener.bindAddress);
-    await once(server, 'listening').catch((err: unknown) => {
+    await switchboard.listen(listener).catch((err: unknown) => {
       throw new ListenError(listener, err);
     });
-    servers.push(server);
-    if (listener.resources.includes('maubot')) logSockets.push(attachLogSocket(server, services));
     logger.info(
       { address: `http://${listener.bindAddress}:${listener.port}`, resources: listener.resources },
       'listening',
@@ -113,25 +103,14 @@ async function main(): Promise<void> {
   if (!trim.available) logger.debug('started without --expose-gc: idle memory is not trimmed');
 
   // In the background: the listeners answer while clients connect to their homeservers.
-  services.clients.startAll().catch((err: unknown) => {
+  switchboard.services.clients.startAll().catch((err: unknown) => {
     logger.error({ err }, 'could not start the Matrix clients');
   });
 
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {
     logger.info({ reason }, 'shutting down');
-    // The listeners stop first, in parallel with the services: what clients hold open (log
-    // sockets, idle or half-open connections) is cut after a short grace, so it never delays
-    // the exit.
-    const listenersClosed = Promise.all([
-      ...logSockets.map((socket) => socket.close()),
-      ...servers.map((server) => closeServer(server, SHUTDOWN_GRACE_MS)),
-    ]);
-    services.clientAuth.close();
-    await services.instances.stopAll();
-    await services.clients.stopAll();
-    await services.bridge.stop();
-    await listenersClosed;
+    await switchboard.stop();
     await db.close();
     logger.info('stopped');
   };
@@ -146,18 +125,6 @@ async function main(): Promise<void> {
       },
     );
   };
-}
-
-/** How long requests in flight get to finish when the server stops. */
-const SHUTDOWN_GRACE_MS = 1_000;
-
-/** Stops accepting connections, closes idle ones now and every other one after the grace. */
-async function closeServer(server: Server, graceMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
-  await closed;
-  clearTimeout(cut);
 }
 
 /** A listener's port or address cannot be used: said in one line, with what to change. */

@@ -1,6 +1,6 @@
 /** Command round trip through plugin instances. */
 import type { ChildProcess } from 'node:child_process';
-import { TestHomeserver } from '../../test/homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 import { type BenchPart, quantile, startBenchChild, stopChild } from '../lib';
 
 const COMMAND_CLIENTS = 5;

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestHomeserver } from '../../test/homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 import { buildPlugin } from '../../scripts/build-plugins';
 import { SERVER_NODE_FLAGS, mib, spawn, stopChild, type BenchPart } from '../lib';
 import { processTree, processTreeMemory } from '../process-memory';

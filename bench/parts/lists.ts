@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { TestHomeserver } from '../../test/homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 import {
   DURATION_S,
   SERVER_NODE_FLAGS,

@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TestHomeserver } from '../../test/homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 import { SERVER_NODE_FLAGS, mib, spawn, stopChild, type BenchPart } from '../lib';
 
 const MiB = 1024 * 1024;

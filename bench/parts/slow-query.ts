@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
-import { TestHomeserver } from '../../test/homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
 import { type BenchPart, DURATION_S, startBenchChild, stopChild } from '../lib';
 
 const SLOW_INSTANCES = 2;

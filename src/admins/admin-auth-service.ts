@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { signToken, verifyToken } from '../api/maubot/token';
+import { signToken, verifyToken } from './token';
 import { ThreadPoolPasswordChecker, type PasswordChecker } from './password-checker';
 
 export interface LoginRequest {

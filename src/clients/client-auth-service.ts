@@ -29,13 +29,16 @@ export interface AuthFlags {
   sso: boolean;
 }
 
-/** 200: credentials only; 201: a client was created; 202: an existing client was updated. */
+/** A login's or registration's result: the credentials only, or the client they made or updated. */
 export type AuthOutcome =
-  | { status: 200; body: Credentials | { sso_url: string; id: string } }
-  | { status: 201 | 202; body: ClientView };
+  | { kind: 'credentials'; body: Credentials }
+  | { kind: 'ssoStarted'; body: { sso_url: string; id: string } }
+  | { kind: 'clientCreated'; body: ClientView }
+  | { kind: 'clientUpdated'; body: ClientView };
 
-/** Answers of the SSO return page, for a person to read (one line each, as maubot's). */
-export type SsoCompletion = { status: 200 | 400 | 404 | 500; text: string };
+/** What became of the SSO return page's visit; the API layer words it for the person. */
+export type SsoCompletion =
+  'unknownSession' | 'cancelled' | 'alreadyReceived' | 'missingToken' | 'received';
 
 interface SsoSession {
   server: string;
@@ -150,20 +153,13 @@ export class ClientAuthService {
   /** The page the homeserver sends the browser to after SSO. */
   completeSso(id: string, loginToken: string | undefined): SsoCompletion {
     const session = this.ssoSessions.get(id);
-    if (!session) return { status: 404, text: 'Invalid session ID\n' };
-    if (session.state === 'cancelled') {
-      return { status: 200, text: 'The login was cancelled from the Maubot client\n' };
-    }
-    if (session.state === 'received') {
-      return { status: 200, text: 'The login token was already received\n' };
-    }
-    if (!loginToken) return { status: 400, text: 'Missing loginToken query parameter\n' };
+    if (!session) return 'unknownSession';
+    if (session.state === 'cancelled') return 'cancelled';
+    if (session.state === 'received') return 'alreadyReceived';
+    if (!loginToken) return 'missingToken';
     session.state = 'received';
     session.resolve(loginToken);
-    return {
-      status: 200,
-      text: 'Login token received, please return to your Maubot client. This tab can be closed.\n',
-    };
+    return 'received';
   }
 
   close(): void {
@@ -200,7 +196,7 @@ export class ClientAuthService {
     });
     const returnUrl = `${this.config.server.publicUrl.replace(/\/+$/, '')}/_matrix/maubot/v1/client/auth_external_sso/complete/${id}`;
     return {
-      status: 200,
+      kind: 'ssoStarted',
       body: { sso_url: homeserverApi.ssoRedirectUrl(homeserver, returnUrl), id },
     };
   }
@@ -213,13 +209,13 @@ export class ClientAuthService {
     this.ssoSessions.delete(id);
   }
 
-  /** Credentials as maubot answers them, or stored as a client: created (201) or updated (202). */
+  /** Credentials as maubot answers them, or stored as a client: created or updated. */
   private async answer(
     homeserver: string,
     credentials: Credentials,
     updateClient: boolean,
   ): Promise<AuthOutcome> {
-    if (!updateClient) return { status: 200, body: loginAnswer(credentials) };
+    if (!updateClient) return { kind: 'credentials', body: loginAnswer(credentials) };
     const details = {
       homeserver,
       access_token: credentials.access_token,
@@ -227,12 +223,15 @@ export class ClientAuthService {
     };
     if (!(await this.clients.exists(credentials.user_id))) {
       try {
-        return { status: 201, body: await this.clients.create(details, credentials.user_id) };
+        return {
+          kind: 'clientCreated',
+          body: await this.clients.create(details, credentials.user_id),
+        };
       } catch (err) {
         if (!(err instanceof ClientExistsError)) throw err;
       }
     }
-    return { status: 202, body: await this.clients.update(credentials.user_id, details) };
+    return { kind: 'clientUpdated', body: await this.clients.update(credentials.user_id, details) };
   }
 
   private server(name: string): { url: string; secret: string | null } {

@@ -29,6 +29,9 @@ const homeserverSchema = z.strictObject({
   secret: z.string().nullable().default(null),
 });
 
+/** Largest webhook body by default; JIRA's deliveries have this limit without a webhooks section. */
+export const DEFAULT_WEBHOOK_BODY_BYTES = 1_048_576;
+
 const webhooksSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Public base of the hook URLs, e.g. https://hooks.example.org/webhook/ */
@@ -54,7 +57,7 @@ const webhooksSchema = z.strictObject({
   requireExpiryTime: z.boolean().default(false),
   sendExpiryNotice: z.boolean().default(false),
   /** Largest accepted webhook body in bytes. */
-  maxBodyBytes: z.number().int().min(1024).default(1_048_576),
+  maxBodyBytes: z.number().int().min(1024).default(DEFAULT_WEBHOOK_BODY_BYTES),
   /** Posts are refused (503) while this many messages, all rooms, wait for the homeserver. */
   maxPendingMessages: z.number().int().min(1).default(100_000),
 });
@@ -231,3 +234,9 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/** Each module's own section, defaults resolved by the schema; null sections are switched off. */
+export type WebhookSettings = NonNullable<Config['webhooks']>;
+export type FeedSettings = NonNullable<Config['feeds']>;
+export type GithubSettings = NonNullable<Config['github']>;
+export type JiraSettings = NonNullable<Config['jira']>;

@@ -28,6 +28,8 @@ export interface Database {
   connectionParams(): ConnectionParams;
   /** Committed changes to the tables kept in memory, from any process (LISTEN/NOTIFY). */
   changes: ChangeFeed;
+  /** Resolves when the database answers a query (readiness). */
+  ping(): Promise<void>;
   /** Closes the pool, the change feed's session, releases the server lock, and stops the embedded server. */
   close(): Promise<void>;
 }
@@ -153,7 +155,10 @@ export async function connectDatabase(
     await close();
     throw err;
   }
-  return { knex, kind, connectionParams: () => ({ ...params }), changes, close };
+  const ping = async () => {
+    await knex.raw('select 1');
+  };
+  return { knex, kind, connectionParams: () => ({ ...params }), changes, ping, close };
 }
 
 export async function migrate(knex: Knex): Promise<string[]> {

@@ -334,3 +334,17 @@ export async function instanceTables(
   }
   return tables;
 }
+
+/**
+ * The explorer's statement for a table's rows, as maubot writes it (the admin sees it in the
+ * answer's `query`): identifiers quoted, the order given, a whole non-negative limit.
+ */
+export function tableSelect(
+  table: string,
+  order: readonly { column: string; descending: boolean }[],
+  limit: number,
+): string {
+  const sorts = order.map((o) => `${quoteIdent(o.column)} ${o.descending ? 'DESC' : 'ASC'}`);
+  const orderBy = sorts.length ? ` ORDER BY ${sorts.join(', ')}` : '';
+  return `SELECT * FROM ${quoteIdent(table)}${orderBy} LIMIT ${Math.max(0, Math.floor(limit))}`;
+}

@@ -4,8 +4,30 @@ import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import type { PluginLoader, PluginMeta } from '../plugins/plugin-archive';
 import type { DbPluginRow } from './tables';
+
+/** How a plugin's modules are run. */
+export type PluginLoader = 'javascript' | 'python';
+
+/** maubot.yaml with maubot's defaults applied; unknown keys kept. */
+export interface PluginMeta {
+  id: string;
+  /** PEP 440, normalised. */
+  version: string;
+  modules: string[];
+  main_class: string;
+  /** Minimum maubot version, PEP 440 normalised. */
+  maubot: string;
+  database: boolean;
+  database_type: string;
+  config: boolean;
+  webapp: boolean;
+  license: string;
+  extra_files: string[];
+  dependencies: string[];
+  soft_dependencies: string[];
+  [key: string]: unknown;
+}
 
 /** A stored plugin as the rest of Switchboard sees it (the archive bytes stay in the database). */
 export interface StoredPlugin {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { Config } from '../config/schema';
-import { badValue } from '../connections/connection-errors';
+import type { FeedSettings } from '../config/schema';
+import { badValue } from '../bridge/connection-errors';
 import {
   FEED,
   type ConnectionKind,
@@ -9,7 +9,7 @@ import {
   type PreparedConnection,
   type StoredConnection,
   type UpdateInput,
-} from '../connections/connection-types';
+} from '../bridge/connection-types';
 import { getFeedState } from '../db/feed-repository';
 import { FeedError, readFeed } from './feed-reader';
 
@@ -68,7 +68,9 @@ function checkUrl(url: string): void {
 }
 
 export interface FeedKindDeps {
-  config: Config;
+  settings: FeedSettings;
+  /** Feeds may be on loopback and private addresses (config `allowPrivateDestinations`). */
+  allowPrivate: boolean;
   db: Knex;
   read?: typeof readFeed;
 }
@@ -89,11 +91,11 @@ export class FeedKind implements ConnectionKind {
   async create({ body }: CreateInput): Promise<PreparedConnection> {
     const config = validateFeedConfig(body);
     checkUrl(config.url);
-    const timeoutMs = (this.deps.config.feeds?.validationTimeoutSeconds ?? 5) * 1000;
+    const timeoutMs = this.deps.settings.validationTimeoutSeconds * 1000;
     try {
       await this.read(config.url, {
         timeoutMs,
-        allowPrivate: this.deps.config.allowPrivateDestinations,
+        allowPrivate: this.deps.allowPrivate,
       });
     } catch (err) {
       const reason = err instanceof FeedError ? err.message : 'the feed could not be read';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { Config } from '../config/schema';
-import type { StoredConnection } from '../connections/connection-types';
-import { notice, type RoomMessenger } from '../connections/room-messenger';
+import type { FeedSettings } from '../config/schema';
+import type { StoredConnection } from '../bridge/connection-types';
+import { notice, type RoomMessenger } from '../bridge/room-messenger';
 import {
   deleteFeed,
   getFeedStates,
@@ -33,7 +33,9 @@ export function backoffMs(failures: number, intervalMs: number): number {
 }
 
 export interface FeedPollerDeps {
-  config: Config;
+  settings: FeedSettings;
+  /** Feeds may be on loopback and private addresses (config `allowPrivateDestinations`). */
+  allowPrivate: boolean;
   db: Knex;
   messenger: RoomMessenger;
   logger: Logger;
@@ -81,7 +83,7 @@ export class FeedPoller {
     this.read = deps.read ?? readFeed;
     this.now = deps.now ?? Date.now;
     this.logger = deps.logger;
-    this.intervalMs = (deps.config.feeds?.pollIntervalSeconds ?? 600) * 1000;
+    this.intervalMs = deps.settings.pollIntervalSeconds * 1000;
   }
 
   /** Polls at once and then every interval; the timers do not keep the process alive. */
@@ -143,7 +145,7 @@ export class FeedPoller {
           }
         }
       };
-      const workers = Math.min(this.deps.config.feeds?.pollConcurrency ?? 4, due.length);
+      const workers = Math.min(this.deps.settings.pollConcurrency, due.length);
       await Promise.all(Array.from({ length: workers }, worker));
     } finally {
       this.running = false;
@@ -174,8 +176,8 @@ export class FeedPoller {
       fetched = await this.read(url, {
         etag: state.etag,
         lastModified: state.lastModified,
-        timeoutMs: (this.deps.config.feeds?.pollTimeoutSeconds ?? 30) * 1000,
-        allowPrivate: this.deps.config.allowPrivateDestinations,
+        timeoutMs: this.deps.settings.pollTimeoutSeconds * 1000,
+        allowPrivate: this.deps.allowPrivate,
       });
     } catch (err) {
       await this.failed(url, state, err instanceof Error ? err.message : String(err), cycleStart);

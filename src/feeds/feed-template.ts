@@ -1,6 +1,6 @@
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
-import { notice, type MessageContent } from '../connections/room-messenger';
+import { notice, type MessageContent } from '../bridge/room-messenger';
 import type { FeedItem } from './feed-reader';
 
 /** The feed a message is about, as the connection sees it. */

@@ -1,5 +1,5 @@
 import MarkdownIt from 'markdown-it';
-import { notice, type MessageContent } from '../connections/room-messenger';
+import { notice, type MessageContent } from '../bridge/room-messenger';
 import type { GithubRepoConfig } from './github-repo-config';
 
 const markdown = new MarkdownIt({ html: false, linkify: false });

@@ -1,4 +1,4 @@
-import { badValue } from '../connections/connection-errors';
+import { badValue } from '../bridge/connection-errors';
 
 /** Every `enableHooks` value a GitHub repository connection accepts. */
 export const GITHUB_HOOK_EVENTS = [

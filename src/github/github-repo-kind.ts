@@ -1,11 +1,11 @@
-import { ConnectionError } from '../connections/connection-errors';
+import { ConnectionError } from '../bridge/connection-errors';
 import {
   GITHUB_REPO,
   type ConnectionKind,
   type CreateInput,
   type PreparedConnection,
   type UpdateInput,
-} from '../connections/connection-types';
+} from '../bridge/connection-types';
 import { validateGithubRepoConfig } from './github-repo-config';
 import type { GithubService } from './github-service';
 

@@ -1,25 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createAppAuth } from '@octokit/auth-app';
-import { exchangeWebFlowCode, refreshToken } from '@octokit/oauth-methods';
-import { request as octokitRequest } from '@octokit/request';
 import { Octokit } from '@octokit/rest';
-import type { Knex } from 'knex';
-import type { Config } from '../config/schema';
-import { ConnectionError } from '../connections/connection-errors';
+import type { GithubSettings } from '../config/schema';
+import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
 import type { OauthStore } from '../oauth/oauth-store';
+import { GithubLogin, type GithubCallbackOutcome } from './github-login';
+import { messageOf, statusOf, stripSlash, timedFetch } from './github-requests';
 
-export type GithubConfig = NonNullable<Config['github']>;
-
-/** A user's GitHub App user-to-server token; expiry times are absolute epoch milliseconds. */
-export interface GithubUserToken {
-  access_token: string;
-  token_type: string;
-  /** null for tokens that do not expire (the App has expiring tokens turned off). */
-  expires_at: number | null;
-  refresh_token: string | null;
-  refresh_token_expires_at: number | null;
-}
+export type { GithubCallbackOutcome };
 
 export interface GithubOauthUrls {
   user_url: string;
@@ -46,72 +35,38 @@ export interface GithubRepositoryPage {
   changeSelectionUrl?: string;
 }
 
-/** What the OAuth callback page reports. */
-export interface OauthCallbackResult {
-  kind: 'account' | 'organisation';
-  result: string;
-  message: string;
-}
-
-/** A failed OAuth callback, shown to the user as an HTML page with `status`. */
-export class OauthCallbackError extends Error {
-  override name = 'OauthCallbackError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export interface GithubInstallation {
   id: number;
   repositorySelection: string;
 }
 
 export interface GithubServiceDeps {
-  config: Config;
-  db: Knex;
+  settings: GithubSettings;
   oauth: OauthStore;
   logger: Logger;
   now?: () => number;
 }
-
-/** A refreshed token is used until a minute before GitHub says it expires. */
-const EXPIRY_MARGIN_MS = 60_000;
-const REQUEST_TIMEOUT_MS = 15_000;
-
-const statusOf = (err: unknown): number | undefined =>
-  typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number'
-    ? err.status
-    : undefined;
-
-const timedFetch = (url: string | URL | Request, init?: RequestInit): Promise<Response> =>
-  fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-
-const stripSlash = (url: string): string => url.replace(/\/+$/, '');
 
 /**
  * GitHub for the provisioning API: the App (JWT) for installation lookups, users' OAuth tokens
  * for what they may see. Every request goes to `apiUrl`; OAuth pages and links use `webUrl`.
  */
 export class GithubService {
-  private readonly now: () => number;
   private privateKey: string | null = null;
   private appClient: Octokit | null = null;
   private appHtmlUrl: string | null = null;
 
+  private readonly login: GithubLogin;
+
   constructor(private readonly deps: GithubServiceDeps) {
-    this.now = deps.now ?? Date.now;
+    this.login = new GithubLogin(deps);
   }
 
-  get config(): GithubConfig {
-    const github = this.deps.config.github;
-    if (!github) throw new ConnectionError('HS_DISABLED_FEATURE', 'GitHub is not configured');
-    return github;
+  private get config(): GithubSettings {
+    return this.deps.settings;
   }
 
-  private get oauthConfig(): NonNullable<GithubConfig['oauth']> {
+  private get oauthConfig(): NonNullable<GithubSettings['oauth']> {
     const oauth = this.config.oauth;
     if (!oauth) {
       throw new ConnectionError(
@@ -161,11 +116,6 @@ export class GithubService {
     return new Octokit({ ...this.octokitOptions(), auth: token });
   }
 
-  /** The OAuth endpoints live on the web host; oauth-methods derives that from a baseUrl. */
-  private oauthRequest() {
-    return octokitRequest.defaults({ baseUrl: this.webUrl, request: { fetch: timedFetch } });
-  }
-
   /** The App's page (`GET /app` html_url), cached: it changes only when the App is renamed. */
   async appPage(): Promise<string> {
     if (this.appHtmlUrl === null) {
@@ -186,7 +136,7 @@ export class GithubService {
     const params = new URLSearchParams({
       redirect_uri: oauth.redirectUri,
       client_id: oauth.clientId,
-      state: await this.deps.oauth.createState('github', userId),
+      state: await this.login.start(userId),
     });
     const userUrl = `${this.webUrl}/login/oauth/authorize?${params.toString()}`;
     let appPage: string;
@@ -199,7 +149,7 @@ export class GithubService {
       );
       return { user_url: userUrl, org_url: userUrl };
     }
-    const installState = await this.deps.oauth.createState('github', userId);
+    const installState = await this.login.start(userId);
     return {
       user_url: userUrl,
       org_url: `${appPage}/installations/new?${new URLSearchParams({ state: installState }).toString()}`,
@@ -207,135 +157,13 @@ export class GithubService {
   }
 
   /** The callback GitHub sends the browser to, after a login or an App installation. */
-  async handleOauthCallback(query: Record<string, unknown>): Promise<OauthCallbackResult> {
-    const text = (key: string): string | undefined =>
-      typeof query[key] === 'string' && query[key] !== '' ? query[key] : undefined;
-
-    const setupAction = text('setup_action');
-    const state = text('state');
-    const code = text('code');
-    if (setupAction !== undefined && (code === undefined || state === undefined)) {
-      // An installation without "request user authorization" carries no code; one started from
-      // GitHub itself rather than our link carries no state, so no Matrix user to log in.
-      const result = this.installResult(setupAction);
-      if (code === undefined) return result;
-      return {
-        ...result,
-        message: `${result.message}. No Matrix account was linked: log in to GitHub from your integration manager to use it`,
-      };
-    }
-    if (state === undefined) throw new OauthCallbackError(400, 'Missing state');
-    if (code === undefined) throw new OauthCallbackError(400, 'Missing code');
-    const oauth = this.oauthConfig;
-    const userId = await this.deps.oauth.userOfState('github', state);
-    if (userId === null) {
-      throw new OauthCallbackError(
-        404,
-        'Could not find user which authorised this request. Has it timed out?',
-      );
-    }
-    let token: GithubUserToken;
-    try {
-      const { data } = await exchangeWebFlowCode({
-        clientType: 'github-app',
-        clientId: oauth.clientId,
-        clientSecret: oauth.clientSecret,
-        code,
-        redirectUrl: oauth.redirectUri,
-        request: this.oauthRequest(),
-      });
-      token = this.tokenFrom(data);
-    } catch (err) {
-      const status = statusOf(err);
-      if (status !== undefined && status >= 400 && status < 500) {
-        throw new OauthCallbackError(400, 'GitHub refused the login code; please log in again');
-      }
-      this.deps.logger.warn({ err: messageOf(err) }, 'GitHub OAuth code exchange failed');
-      throw new OauthCallbackError(500, 'Could not reach GitHub to complete the login');
-    }
-    await this.deps.oauth.saveToken('github', userId, token);
-    await this.deps.oauth.consumeState(state);
-    this.deps.logger.info({ userId, setupAction }, 'User logged in to GitHub');
-    const bridged = 'Your GitHub account has been bridged';
-    if (setupAction === undefined) return { kind: 'account', result: 'success', message: bridged };
-    const result = this.installResult(setupAction);
-    return { ...result, message: `${result.message}. ${bridged}` };
+  handleOauthCallback(query: Record<string, unknown>): Promise<GithubCallbackOutcome> {
+    return this.login.callback(query);
   }
 
-  private installResult(setupAction: string): OauthCallbackResult {
-    if (setupAction === 'install') {
-      return { kind: 'organisation', result: 'success', message: 'The GitHub App is installed' };
-    }
-    if (setupAction === 'request') {
-      return {
-        kind: 'organisation',
-        result: 'pending',
-        message: 'The installation of the GitHub App awaits approval by an owner',
-      };
-    }
-    return {
-      kind: 'organisation',
-      result: setupAction,
-      message: `GitHub App installation: ${setupAction}`,
-    };
-  }
-
-  private tokenFrom(data: {
-    access_token: string;
-    token_type: string;
-    expires_in?: number | string;
-    refresh_token?: string;
-    refresh_token_expires_in?: number | string;
-  }): GithubUserToken {
-    const at = (seconds: number | string | undefined): number | null =>
-      seconds === undefined || seconds === '' ? null : this.now() + Number(seconds) * 1000;
-    return {
-      access_token: data.access_token,
-      token_type: data.token_type,
-      expires_at: at(data.expires_in),
-      refresh_token: data.refresh_token ?? null,
-      refresh_token_expires_at: at(data.refresh_token_expires_in),
-    };
-  }
-
-  /**
-   * The user's access token, refreshed when it has expired; null without a usable login (a
-   * token that can no longer be refreshed is forgotten, so the user is asked to log in again).
-   */
-  async userToken(userId: string): Promise<string | null> {
-    const token = await this.deps.oauth.token<GithubUserToken>('github', userId);
-    if (!token) return null;
-    if (token.expires_at === null || token.expires_at - EXPIRY_MARGIN_MS > this.now()) {
-      return token.access_token;
-    }
-    const refreshable =
-      token.refresh_token !== null &&
-      (token.refresh_token_expires_at === null || token.refresh_token_expires_at > this.now());
-    const oauth = this.config.oauth;
-    if (!refreshable || !oauth) {
-      await this.deps.oauth.deleteToken('github', userId);
-      return null;
-    }
-    try {
-      const { data } = await refreshToken({
-        clientType: 'github-app',
-        clientId: oauth.clientId,
-        clientSecret: oauth.clientSecret,
-        refreshToken: token.refresh_token!,
-        request: this.oauthRequest(),
-      });
-      const fresh = this.tokenFrom(data);
-      await this.deps.oauth.saveToken('github', userId, fresh);
-      return fresh.access_token;
-    } catch (err) {
-      const status = statusOf(err);
-      if (status !== undefined && status >= 400 && status < 500) {
-        await this.deps.oauth.deleteToken('github', userId);
-        return null;
-      }
-      this.deps.logger.warn({ err: messageOf(err) }, 'GitHub token refresh failed');
-      throw new ConnectionError('HS_UNKNOWN', 'Could not refresh the GitHub login');
-    }
+  /** The user's access token, refreshed when needed; null without a usable login. */
+  userToken(userId: string): Promise<string | null> {
+    return this.login.userToken(userId);
   }
 
   /** The login of the token's user; a failure (a revoked token) asks the user to log in again. */
@@ -492,8 +320,4 @@ export class GithubService {
       ? `${this.webUrl}/settings/installations/${installationId}`
       : `${this.webUrl}/organizations/${encodeURIComponent(org)}/settings/installations/${installationId}`;
   }
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { components } from '../../generated/maubot';
 import { InstanceQueryError } from '../db/instance-connections';
-import { InstanceDatabaseUnsafeError, type ColumnInfo } from '../db/instance-database';
+import { InstanceDatabaseUnsafeError, tableSelect, type ColumnInfo } from '../db/instance-database';
 import { findInstance } from '../db/instance-repository';
 import { findPlugin } from '../db/plugin-repository';
 import { InstanceNotFoundError } from './instance-errors';
@@ -51,14 +51,15 @@ export class InstanceDatabaseService {
     const id = await this.databaseOf(rawId);
     const columns = (await this.databases.tables(id))[table]?.columns;
     if (!columns) throw new SoftDatabaseError('table_not_found');
-    const sorts = order.flatMap((key) => {
-      const [column = '', direction = 'asc'] = key.split(':');
-      if (!(column in columns)) return [];
-      return [
-        `"${column.replace(/"/g, '""')}" ${direction.toLowerCase() === 'desc' ? 'DESC' : 'ASC'}`,
-      ];
-    });
-    const sql = `SELECT * FROM "${table.replace(/"/g, '""')}"${sorts.length ? ` ORDER BY ${sorts.join(', ')}` : ''} LIMIT ${Math.max(0, Math.floor(limit))}`;
+    const sql = tableSelect(
+      table,
+      order.flatMap((key) => {
+        const [column = '', direction = 'asc'] = key.split(':');
+        if (!(column in columns)) return [];
+        return [{ column, descending: direction.toLowerCase() === 'desc' }];
+      }),
+      limit,
+    );
     return this.run(id, sql, false);
   }
 

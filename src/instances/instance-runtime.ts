@@ -10,14 +10,15 @@ import { findPlugin, readArchive, type StoredPlugin } from '../db/plugin-reposit
 import type { RowCache } from '../db/row-cache';
 import { namedLogger, type Logger } from '../logging/logger';
 import type { BotClient, RoomEvent } from '../matrix/bot-client';
-import { readPluginFiles, type PluginMeta } from '../plugins/plugin-archive';
+import { readPluginFiles } from '../plugins/plugin-archive';
+import type { PluginMeta } from '../plugins/plugin-meta';
 import { HostSandbox, resolveHostUser } from '../plugins/runtime/host-sandbox';
 import {
   PluginHost,
   type HostLimits,
   type InstancePort,
   type QueryResult,
-} from '../plugins/runtime/plugin-host';
+} from '../plugins/runtime/host-process';
 import { mergeConfig, parseConfig } from './instance-config';
 import type { InstanceDatabases } from './instance-databases';
 

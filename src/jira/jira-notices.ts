@@ -1,5 +1,5 @@
 import MarkdownIt from 'markdown-it';
-import { notice, type MessageContent } from '../connections/room-messenger';
+import { notice, type MessageContent } from '../bridge/room-messenger';
 
 /** The parts of JIRA Cloud webhook payloads the notices use (Atlassian's documented shapes). */
 export interface JiraWebhookUser {

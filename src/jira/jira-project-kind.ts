@@ -1,11 +1,11 @@
-import { badValue, ConnectionError } from '../connections/connection-errors';
+import { badValue, ConnectionError } from '../bridge/connection-errors';
 import {
   JIRA_PROJECT,
   type ConnectionKind,
   type CreateInput,
   type PreparedConnection,
   type UpdateInput,
-} from '../connections/connection-types';
+} from '../bridge/connection-types';
 import type { JiraService } from './jira-service';
 
 export const JIRA_EVENTS = [

@@ -1,10 +1,19 @@
-import type { Knex } from 'knex';
-import { z } from 'zod';
-import type { Config } from '../config/schema';
-import { ConnectionError } from '../connections/connection-errors';
+import type { JiraSettings } from '../config/schema';
+import { ConnectionError } from '../bridge/connection-errors';
 import type { Logger } from '../logging/logger';
+import { OauthFlow, queryText, type OauthCallbackOutcome } from '../oauth/oauth-flow';
 import type { OauthStore } from '../oauth/oauth-store';
 import { KeyedLock } from '../util/keyed-lock';
+import {
+  AtlassianError,
+  describe,
+  fetchAtlassian,
+  join,
+  projectAnswer,
+  projectPageAnswer,
+  resourcesAnswer,
+  tokenAnswer,
+} from './atlassian-http';
 
 /** What JIRA Cloud's OAuth 2.0 (3LO) grants a user; the scopes Dimension's flow needs. */
 export const JIRA_SCOPES =
@@ -14,7 +23,6 @@ export const JIRA_SCOPES =
 const REFRESH_MARGIN_MS = 60_000;
 /** Accessible resources are remembered this long per user (Dimension polls every second). */
 const RESOURCE_CACHE_MS = 60_000;
-const REQUEST_TIMEOUT_MS = 10_000;
 const PROJECT_PAGE_SIZE = 50;
 /** A bound on project pages, so a misbehaving API that never says isLast cannot loop forever. */
 const MAX_PROJECT_PAGES = 200;
@@ -47,17 +55,11 @@ export interface JiraProjectSummary {
 
 export type JiraAccount = { loggedIn: false } | { loggedIn: true; instances: JiraResource[] };
 
-/** What the OAuth callback answers the user's browser. */
-export interface OauthCallbackResult {
-  status: number;
-  /** An HTML page, or a JSON error body for a malformed callback. */
-  html?: string;
-  json?: { errcode: string; error: string };
-}
+/** How the browser's return from Atlassian ended; `disabled` when JIRA OAuth is off. */
+export type JiraCallbackOutcome = OauthCallbackOutcome | { kind: 'disabled' };
 
 export interface JiraServiceDeps {
-  config: Config;
-  db: Knex;
+  settings: JiraSettings;
   oauth: OauthStore;
   logger: Logger;
   /** The bridge permission `login` for service `jira`; everyone may when absent. */
@@ -65,40 +67,11 @@ export interface JiraServiceDeps {
   now?: () => number;
 }
 
-const tokenAnswer = z.object({
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1).optional(),
-  expires_in: z.number().positive(),
-});
-
-const resourcesAnswer = z.array(
-  z.object({ id: z.string(), name: z.string(), url: z.string() }).loose(),
-);
-
-const projectAnswer = z.object({ id: z.string(), key: z.string(), name: z.string() }).loose();
-
-const projectPageAnswer = z
-  .object({ values: z.array(projectAnswer), isLast: z.boolean().optional() })
-  .loose();
-
-/** Atlassian answered with a status we cannot use. */
-class AtlassianError extends Error {
-  override name = 'AtlassianError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const disabled = (): ConnectionError =>
   new ConnectionError('HS_DISABLED_FEATURE', 'JIRA OAuth is disabled.');
 
 const resourcesFailed = (): ConnectionError =>
   new ConnectionError('HS_UNKNOWN', 'Could not fetch accessible resources for JIRA user.');
-
-const page = (body: string): string => `<p>${body}</p>`;
 
 /**
  * JIRA Cloud for users: the OAuth 2.0 (3LO) login, token refresh, and the sites and projects a
@@ -110,13 +83,16 @@ export class JiraService {
   // Atlassian rotates refresh tokens: two refreshes at once would spend the same one twice.
   private readonly refreshLock = new KeyedLock();
 
+  private readonly flow: OauthFlow;
+
   constructor(private readonly deps: JiraServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.flow = new OauthFlow(deps.oauth, 'jira', deps.logger);
   }
 
   private get settings() {
-    const jira = this.deps.config.jira;
-    if (!jira?.oauth) throw disabled();
+    const jira = this.deps.settings;
+    if (!jira.oauth) throw disabled();
     return { ...jira, oauth: jira.oauth };
   }
 
@@ -126,12 +102,12 @@ export class JiraService {
 
   /** Whether users can log in at all. */
   get oauthEnabled(): boolean {
-    return this.deps.config.jira?.oauth != null;
+    return this.deps.settings.oauth !== null;
   }
 
   async oauthUrl(userId: string): Promise<{ url: string }> {
     const { oauth, authUrl } = this.settings;
-    const state = await this.deps.oauth.createState('jira', userId);
+    const state = await this.flow.start(userId);
     // Atlassian's documented parameter order; URLSearchParams keeps insertion order.
     const params = new URLSearchParams([
       ['audience', 'api.atlassian.com'],
@@ -147,50 +123,26 @@ export class JiraService {
   }
 
   /** The browser's return from Atlassian: exchange the code and keep the token. */
-  async handleOauthCallback(query: Record<string, unknown>): Promise<OauthCallbackResult> {
-    if (!this.oauthEnabled) {
-      return {
-        status: 500,
-        json: { errcode: 'HS_DISABLED_FEATURE', error: 'JIRA OAuth is disabled.' },
-      };
-    }
-    const { state, code } = query;
-    if (typeof state !== 'string' || state === '') {
-      return { status: 400, json: { errcode: 'HS_BAD_VALUE', error: "Missing 'state' parameter" } };
-    }
-    if (typeof code !== 'string' || code === '') {
-      return { status: 400, json: { errcode: 'HS_BAD_VALUE', error: "Missing 'code' parameter" } };
-    }
-    const userId = await this.deps.oauth.userOfState('jira', state);
-    if (!userId) {
-      return {
-        status: 404,
-        html: page('Could not find user which authorised this request. Has it timed out?'),
-      };
-    }
-    if (this.deps.mayLogIn && !(await this.deps.mayLogIn(userId))) {
-      this.deps.logger.info({ userId }, 'JIRA login refused: no login permission for jira');
-      return { status: 403, html: page('You are not permitted to log in to JIRA on this bridge.') };
-    }
-    try {
-      const { oauth } = this.settings;
-      const token = await this.requestToken({
-        grant_type: 'authorization_code',
-        client_id: oauth.clientId,
-        client_secret: oauth.clientSecret,
-        code,
-        redirect_uri: oauth.redirectUri,
-      });
-      await this.deps.oauth.saveToken('jira', userId, token);
-      // A state is good for one login: a replayed callback URL must not log anyone in again.
-      await this.deps.oauth.consumeState(state);
-      this.resourceCache.delete(userId);
-      this.deps.logger.info({ userId }, 'JIRA account linked');
-      return { status: 200, html: page(' Your account has been bridged ') };
-    } catch (err) {
-      this.deps.logger.warn({ userId, err: describe(err) }, 'JIRA OAuth code exchange failed');
-      return { status: 404, html: page('Unknown failure') };
-    }
+  async handleOauthCallback(query: Record<string, unknown>): Promise<JiraCallbackOutcome> {
+    if (!this.oauthEnabled) return { kind: 'disabled' };
+    const outcome = await this.flow.complete<JiraToken>(
+      { state: queryText(query, 'state'), code: queryText(query, 'code') },
+      {
+        exchange: (code) => {
+          const { oauth } = this.settings;
+          return this.requestToken({
+            grant_type: 'authorization_code',
+            client_id: oauth.clientId,
+            client_secret: oauth.clientSecret,
+            code,
+            redirect_uri: oauth.redirectUri,
+          });
+        },
+        ...(this.deps.mayLogIn ? { mayLogIn: this.deps.mayLogIn } : {}),
+      },
+    );
+    if (outcome.kind === 'linked') this.resourceCache.delete(outcome.userId);
+    return outcome;
   }
 
   async account(userId: string): Promise<JiraAccount> {
@@ -250,7 +202,7 @@ export class JiraService {
     if (!token) return null;
     try {
       const answer = resourcesAnswer.parse(
-        await this.fetchJson(join(this.settings.apiUrl, 'oauth/token/accessible-resources'), {
+        await fetchAtlassian(join(this.settings.apiUrl, 'oauth/token/accessible-resources'), {
           headers: { authorization: `Bearer ${token.accessToken}`, accept: 'application/json' },
         }),
       );
@@ -292,7 +244,7 @@ export class JiraService {
   private async api(userId: string, url: string): Promise<unknown> {
     const token = await this.validToken(userId);
     if (!token) throw new Error('the user has no JIRA login');
-    return this.fetchJson(url, {
+    return fetchAtlassian(url, {
       headers: { authorization: `Bearer ${token.accessToken}`, accept: 'application/json' },
     });
   }
@@ -341,7 +293,7 @@ export class JiraService {
 
   private async requestToken(body: Record<string, string>): Promise<JiraToken> {
     const answer = tokenAnswer.parse(
-      await this.fetchJson(join(this.settings.authUrl, 'oauth/token'), {
+      await fetchAtlassian(join(this.settings.authUrl, 'oauth/token'), {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(body),
@@ -354,33 +306,9 @@ export class JiraService {
       instance: new URL(this.settings.apiUrl).host,
     };
   }
-
-  private async fetchJson(url: string, init: RequestInit): Promise<unknown> {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    if (!res.ok) {
-      // The body is not logged: token endpoints may echo what they were sent.
-      await res.body?.cancel();
-      throw new AtlassianError(res.status, `${init.method ?? 'GET'} ${redact(url)}: ${res.status}`);
-    }
-    return res.json();
-  }
 }
 
 /** The URL the API lists for a project, also what a connection's `url` looks like. */
 export function projectUrl(resource: { url: string }, key: string): string {
   return `${resource.url.replace(/\/+$/, '')}/projects/${key}`;
-}
-
-function join(base: string, path: string): string {
-  return `${base.replace(/\/+$/, '')}/${path}`;
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  u.search = '';
-  return u.toString();
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

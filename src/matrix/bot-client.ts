@@ -10,31 +10,18 @@ import {
   type MatrixClient,
   type MatrixEvent,
 } from 'matrix-js-sdk';
-import { StubStore } from 'matrix-js-sdk/lib/store/stub.js';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../logging/logger';
-import { CatchUp, type SyncGaps } from './catch-up';
-import { HOMESERVER_TIMEOUT_MS } from './homeserver-api';
-import {
-  HomeserverError,
-  HomeserverUnreachableError,
-  IdentityMismatchError,
-  toHomeserverError,
-  viaSdk,
-} from './matrix-errors';
+import { CatchUp } from './catch-up';
+import { PersistedPositionStore, type SyncPosition, type SyncRooms } from './sync-store';
 
-// Connections to homeservers are kept open between sends (one pool for every client).
-const HTTP_AGENT = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-const HTTPS_AGENT = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+import { HOMESERVER_TIMEOUT_MS } from './homeserver-api';
+import { fetchMedia, sendJson } from './homeserver-http';
+import { HomeserverError, IdentityMismatchError, toHomeserverError, viaSdk } from './matrix-errors';
+
+export type { SyncPosition };
 
 /** The literal profile value that means "leave this profile field alone". */
 export const PROFILE_DISABLED = 'disable';
-
-export interface SyncPosition {
-  nextBatch?: string;
-  filterId?: string;
-}
 
 export interface BotClientOptions {
   userId: string;
@@ -107,7 +94,6 @@ const SYNC_FILTER = {
   presence: { not_types: ['*'] },
 };
 
-const FILTER_NAME_PREFIX = 'FILTER_SYNC_';
 /** Pages of /messages fetched to fill one gap: beyond that many events the rest is skipped. */
 const MAX_GAP_PAGES = 50;
 const GAP_PAGE_SIZE = 100;
@@ -122,81 +108,6 @@ interface PaginatedEvent {
   state_key?: string;
   content?: Record<string, unknown>;
   origin_server_ts: number;
-}
-
-/** The parts of a /sync answer the room tracking reads. */
-interface SyncRooms {
-  rooms?: {
-    join?: Record<string, unknown>;
-    invite?: Record<string, { invite_state?: { events?: RawEvent[] } }>;
-    leave?: Record<string, { timeline?: { events?: RawEvent[] } }>;
-  };
-}
-
-interface RawEvent {
-  type?: unknown;
-  state_key?: unknown;
-  sender?: unknown;
-  event_id?: unknown;
-  content?: { membership?: unknown; reason?: unknown };
-}
-
-/**
- * Keeps no rooms or timelines in memory (an idle bot costs little however busy its rooms are)
- * and hands the sync token and filter id to the owner to persist, so a restart resumes. Each
- * processed sync answer goes to `onSync` with the token it started from (the room lists the
- * client tracks its rooms from, the limited timelines it catches up on).
- */
-class PersistedPositionStore extends StubStore {
-  /** Where the sync being processed started (the token before the last one set). */
-  private since: string | null = null;
-
-  constructor(
-    private token: string | null,
-    private filterId: string | null,
-    private readonly persist: (position: SyncPosition) => void,
-    private readonly onSync: (data: SyncRooms & SyncGaps, since: string | null) => void,
-  ) {
-    super();
-    super.setSyncToken(token ?? '');
-  }
-
-  // The SDK hands each answer over once it is processed.
-  override setSyncData(data: SyncRooms & SyncGaps): Promise<void> {
-    this.onSync(data, this.since);
-    return Promise.resolve();
-  }
-
-  override getSyncToken(): string | null {
-    return this.token;
-  }
-
-  override setSyncToken(token: string): void {
-    this.since = this.token;
-    if (token === this.token) return;
-    this.token = token;
-    this.persist({ nextBatch: token });
-  }
-
-  override getSavedSyncToken(): Promise<string | null> {
-    return Promise.resolve(this.token);
-  }
-
-  override getFilterIdByName(name: string): string | null {
-    return name.startsWith(FILTER_NAME_PREFIX) ? this.filterId : null;
-  }
-
-  override setFilterIdByName(name: string, filterId?: string): void {
-    if (!name.startsWith(FILTER_NAME_PREFIX) || (filterId ?? null) === this.filterId) return;
-    this.filterId = filterId ?? null;
-    this.persist({ filterId: filterId ?? '' });
-  }
-
-  forget(): void {
-    this.token = null;
-    this.filterId = null;
-    this.persist({ nextBatch: '', filterId: '' });
-  }
 }
 
 function toRoomEvent(event: MatrixEvent): RoomEvent | null {
@@ -470,59 +381,21 @@ export class BotClient {
     return eventId;
   }
 
-  private fastRequest(
+  /** Sends as the account over a kept-alive connection, noticing a rejected token or room. */
+  private async fastRequest(
     method: string,
     path: string,
     json: string,
   ): Promise<Record<string, unknown>> {
-    const url = new URL(path, this.options.homeserver.replace(/\/+$/, '') + '/');
-    const data = Buffer.from(json);
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(
-        url,
-        {
-          method,
-          agent: url.protocol === 'https:' ? HTTPS_AGENT : HTTP_AGENT,
-          timeout: HOMESERVER_TIMEOUT_MS,
-          headers: {
-            Authorization: `Bearer ${this.options.accessToken}`,
-            'Content-Type': 'application/json',
-            'Content-Length': String(data.length),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', (err) => reject(new HomeserverUnreachableError(err.message)));
-          res.on('end', () => {
-            let body: Record<string, unknown> = {};
-            try {
-              body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-            } catch {
-              // Not JSON (a proxy's error page): the status says enough.
-            }
-            const status = res.statusCode ?? 500;
-            if (status >= 200 && status < 300) {
-              resolve(body);
-              return;
-            }
-            const error = new HomeserverError(
-              status,
-              typeof body.errcode === 'string' ? body.errcode : 'M_UNKNOWN',
-              typeof body.error === 'string' ? body.error : `HTTP ${status}`,
-              body,
-            );
-            if (error.tokenRejected) this.tokenRejected(error);
-            this.noticeRefusal(error);
-            reject(error);
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (err) => reject(new HomeserverUnreachableError(err.message)));
-      req.end(data);
-    });
+    try {
+      return await sendJson(this.options.homeserver, this.options.accessToken, method, path, json);
+    } catch (err) {
+      if (err instanceof HomeserverError) {
+        if (err.tokenRejected) this.tokenRejected(err);
+        this.noticeRefusal(err);
+      }
+      throw err;
+    }
   }
 
   async sendText(roomId: string, text: string, html?: string): Promise<string> {
@@ -611,30 +484,8 @@ export class BotClient {
     return this.fetchMedia(`/_matrix/media/v3${media}`);
   }
 
-  private async fetchMedia(path: string): Promise<{ data: Buffer; contentType: string }> {
-    const url = `${this.options.homeserver.replace(/\/+$/, '')}${path}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        headers: { Authorization: `Bearer ${this.options.accessToken}` },
-        signal: AbortSignal.timeout(HOMESERVER_TIMEOUT_MS),
-      });
-    } catch (err) {
-      throw toHomeserverError(err);
-    }
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      throw new HomeserverError(
-        res.status,
-        typeof body.errcode === 'string' ? body.errcode : 'M_UNKNOWN',
-        typeof body.error === 'string' ? body.error : `media download failed (${res.status})`,
-        body,
-      );
-    }
-    return {
-      data: Buffer.from(await res.arrayBuffer()),
-      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
-    };
+  private fetchMedia(path: string): Promise<{ data: Buffer; contentType: string }> {
+    return fetchMedia(this.options.homeserver, this.options.accessToken, path);
   }
 
   // ---- internals ----

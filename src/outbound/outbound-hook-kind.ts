@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
-import { badValue } from '../connections/connection-errors';
+import { badValue } from '../bridge/connection-errors';
 import {
   OUTBOUND_HOOK,
   type ConnectionKind,
@@ -9,7 +9,7 @@ import {
   type PreparedConnection,
   type StoredConnection,
   type UpdateInput,
-} from '../connections/connection-types';
+} from '../bridge/connection-types';
 import { checkDestination, EgressRefusedError } from '../net/egress';
 
 export const OUTBOUND_METHODS = ['PUT', 'POST'] as const;

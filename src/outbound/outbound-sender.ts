@@ -1,4 +1,4 @@
-import { OUTBOUND_HOOK, type StoredConnection } from '../connections/connection-types';
+import { OUTBOUND_HOOK, type StoredConnection } from '../bridge/connection-types';
 import type { Logger } from '../logging/logger';
 import type { RoomEvent } from '../matrix/bot-client';
 import { EgressRefusedError, guardedFetch } from '../net/egress';

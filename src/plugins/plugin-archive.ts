@@ -1,36 +1,21 @@
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import { clean as cleanVersion, gt as versionGreater } from '@renovatebot/pep440';
-import { parseDocument } from 'yaml';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
-import { MAUBOT_VERSION } from '../version';
+import {
+  firstLine,
+  INVALID_DEFINITION,
+  invalid,
+  NOT_YAML,
+  parseMeta,
+  PluginInvalidError,
+  type PluginLoader,
+  type PluginMeta,
+} from './plugin-meta';
 
 /**
  * Reads and validates a maubot plugin archive (.mbp, a zip with `maubot.yaml` at its root)
  * the way maubot does at upload, with maubot's error messages, plus limits maubot lacks.
  */
-
-export type PluginLoader = 'javascript' | 'python';
-
-/** maubot.yaml with maubot's defaults applied; unknown keys kept. */
-export interface PluginMeta {
-  id: string;
-  /** PEP 440, normalised. */
-  version: string;
-  modules: string[];
-  main_class: string;
-  /** Minimum maubot version, PEP 440 normalised. */
-  maubot: string;
-  database: boolean;
-  database_type: string;
-  config: boolean;
-  webapp: boolean;
-  license: string;
-  extra_files: string[];
-  dependencies: string[];
-  soft_dependencies: string[];
-  [key: string]: unknown;
-}
 
 export interface PluginArchive {
   meta: PluginMeta;
@@ -40,18 +25,6 @@ export interface PluginArchive {
   mainClass: string;
   /** Archive path of each module's file (the main module's included). */
   modulePaths: Record<string, string>;
-}
-
-/** `message` is maubot's text (the API's `error`); `detail` the short cause (`stacktrace`). */
-export class PluginInvalidError extends Error {
-  override name = 'PluginInvalidError';
-
-  constructor(
-    message: string,
-    readonly detail: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface ArchiveLimits {
@@ -76,13 +49,8 @@ const ARCHIVE_RATIO_CHECK_MIN_BYTES = 16 * MiB;
 /** Real definitions are well under 1 KiB; this keeps the YAML parser's memory bounded. */
 const MAX_META_BYTES = 1 * MiB;
 
-/** Java-package style, safe as a file name and URL segment. */
-export const PLUGIN_ID_PATTERN = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
-
 export const NOT_A_PLUGIN = 'File is not a maubot plugin';
 const NO_DEFINITION = 'File does not contain a maubot plugin definition';
-const NOT_YAML = 'Maubot plugin definition file is not valid YAML';
-const INVALID_DEFINITION = 'Maubot plugin definition in file is invalid';
 
 const MODULE_FILES: Record<PluginLoader, ((path: string) => string)[]> = {
   javascript: [(p) => `${p}.js`, (p) => `${p}.mjs`, (p) => `${p}/index.js`],
@@ -286,130 +254,6 @@ async function readMetaText(zip: ZipFile, entry: Entry): Promise<string> {
   }
 }
 
-function parseMeta(text: string): PluginMeta {
-  let raw: unknown;
-  try {
-    const doc = parseDocument(text, {
-      // Core schema only: no custom or language-specific tags; ruamel also honours `<<`.
-      customTags: [],
-      merge: true,
-      uniqueKeys: true,
-      logLevel: 'silent',
-    });
-    const [error] = doc.errors;
-    if (error) throw error;
-    raw = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    throw new PluginInvalidError(NOT_YAML, firstLine(err));
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    const got = raw === null ? 'an empty document' : typeName(raw);
-    throw new PluginInvalidError(INVALID_DEFINITION, `expected a mapping, got ${got}`);
-  }
-  const meta = validateMeta(raw as Record<string, unknown>);
-  if (!PLUGIN_ID_PATTERN.test(meta.id)) {
-    throw new PluginInvalidError(
-      `Plugin ID ${meta.id} is not valid: use letters, digits, ".", "_" and "-" (like xyz.maubot.example)`,
-      `id: ${JSON.stringify(meta.id)} does not match ${PLUGIN_ID_PATTERN.source}`,
-    );
-  }
-  if (versionGreater(meta.maubot, MAUBOT_VERSION)) {
-    throw new PluginInvalidError(
-      `Plugin requires maubot ${meta.maubot}, but this instance is ${MAUBOT_VERSION}`,
-      `maubot: ${meta.maubot} > ${MAUBOT_VERSION}`,
-    );
-  }
-  return meta;
-}
-
-function invalid(detail: string): PluginInvalidError {
-  return new PluginInvalidError(INVALID_DEFINITION, detail);
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `a ${typeof value}`;
-}
-
-function validateMeta(raw: Record<string, unknown>): PluginMeta {
-  // A YAML null means "not given": the default for optional keys, an error for required ones.
-  const get = (key: string): unknown =>
-    Object.hasOwn(raw, key) ? (raw[key] ?? undefined) : undefined;
-  const required = (key: string): unknown => {
-    if (!Object.hasOwn(raw, key)) throw invalid(`${key}: required key is missing`);
-    const value = get(key);
-    if (value === undefined) throw invalid(`${key}: must not be null`);
-    return value;
-  };
-  const string = (key: string, value: unknown): string => {
-    if (typeof value !== 'string') {
-      throw invalid(`${key}: expected a string, got ${typeName(value)}`);
-    }
-    return value;
-  };
-  const version = (key: string, value: unknown): string => {
-    const text = string(key, value);
-    const normalised = cleanVersion(text);
-    if (normalised === null || hasUnsafeNumber(text)) {
-      throw invalid(`${key}: ${JSON.stringify(value)} is not a valid PEP 440 version`);
-    }
-    return normalised;
-  };
-  const strings = (key: string, value: unknown): string[] => {
-    if (!Array.isArray(value)) {
-      throw invalid(`${key}: expected a list of strings, got ${typeName(value)}`);
-    }
-    return value.map((item, i) => {
-      if (typeof item !== 'string') {
-        throw invalid(`${key}[${i}]: expected a string, got ${typeName(item)}`);
-      }
-      return item;
-    });
-  };
-  const optional = <T>(key: string, fallback: T, check: (key: string, value: unknown) => T): T => {
-    const value = get(key);
-    return value === undefined ? fallback : check(key, value);
-  };
-  const bool = (key: string, value: unknown): boolean => {
-    if (typeof value !== 'boolean')
-      throw invalid(`${key}: expected true or false, got ${typeName(value)}`);
-    return value;
-  };
-
-  const id = string('id', required('id'));
-  const ver = version('version', required('version'));
-  const modules = strings('modules', required('modules'));
-  if (modules.length === 0) throw invalid('modules: expected at least one module');
-  modules.forEach((m, i) => {
-    if (m === '') throw invalid(`modules[${i}]: module name is empty`);
-  });
-  const mainClass = string('main_class', required('main_class'));
-
-  return {
-    ...raw,
-    id,
-    version: ver,
-    modules,
-    main_class: mainClass,
-    maubot: optional('maubot', MAUBOT_VERSION, version),
-    database: optional('database', false, bool),
-    database_type: optional('database_type', 'sqlalchemy', string),
-    config: optional('config', false, bool),
-    webapp: optional('webapp', false, bool),
-    license: optional('license', '', string),
-    extra_files: optional('extra_files', [], strings),
-    dependencies: optional('dependencies', [], strings),
-    soft_dependencies: optional('soft_dependencies', [], strings),
-  };
-}
-
-/** Python keeps arbitrarily long version numbers exactly; JS numbers would silently round them. */
-function hasUnsafeNumber(version: string): boolean {
-  return (version.match(/[0-9]+/g) ?? []).some((n) => !Number.isSafeInteger(Number(n)));
-}
-
 interface ResolvedModule {
   loader: PluginLoader;
   path: string;
@@ -545,9 +389,4 @@ class WordScanner {
 
 function formatBytes(bytes: number): string {
   return bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`;
-}
-
-function firstLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n', 1)[0]!.trim();
 }

@@ -17,11 +17,12 @@ import {
   type StoredPlugin,
 } from '../db/plugin-repository';
 import { RowCache, type CachedRows } from '../db/row-cache';
-import type { UploadedFile } from '../http/archive-upload';
+import type { UploadedFile } from './uploaded-file';
 import type { Logger } from '../logging/logger';
 import { JsonMemo, type JsonAnswer } from '../util/json-memo';
 import { KeyedLock } from '../util/keyed-lock';
-import { PluginInvalidError, readPluginArchive } from './plugin-archive';
+import { readPluginArchive } from './plugin-archive';
+import { PluginInvalidError } from './plugin-meta';
 import {
   PluginExistsError,
   PluginIdMismatchError,

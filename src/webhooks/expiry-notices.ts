@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { StoredConnection } from '../connections/connection-types';
-import { notice, type RoomMessenger } from '../connections/room-messenger';
+import type { StoredConnection } from '../bridge/connection-types';
+import { notice, type RoomMessenger } from '../bridge/room-messenger';
 import { findWebhookHook, setWebhookExpiryNoticeSent } from '../db/webhook-repository';
 import type { Logger } from '../logging/logger';
 import type { WebhookHooks } from './webhook-hooks';

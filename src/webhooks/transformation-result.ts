@@ -1,4 +1,4 @@
-import type { MessageContent } from '../connections/room-messenger';
+import type { MessageContent } from '../bridge/room-messenger';
 import { htmlFields, renderMarkdown } from './webhook-message';
 
 /** What the script asks the hook to answer when the sender waits for completion. */

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import parseDuration from 'parse-duration';
 import type { Config } from '../config/schema';
-import { badValue, ConnectionError } from '../connections/connection-errors';
+import { badValue, ConnectionError } from '../bridge/connection-errors';
 import {
   WEBHOOK,
   type ConnectionKind,
@@ -11,7 +11,7 @@ import {
   type PreparedConnection,
   type StoredConnection,
   type UpdateInput,
-} from '../connections/connection-types';
+} from '../bridge/connection-types';
 import {
   findWebhookHookOfConnection,
   insertWebhookHook,
@@ -205,8 +205,6 @@ export class WebhookKind implements ConnectionKind {
         throw new ConnectionError(
           'HS_DISABLED_FEATURE',
           'Transformation functions are not allowed',
-          {},
-          500,
         );
       }
       if (typeof transformationFunction !== 'string') {

@@ -1,5 +1,5 @@
 import MarkdownIt from 'markdown-it';
-import type { MessageContent } from '../connections/room-messenger';
+import type { MessageContent } from '../bridge/room-messenger';
 
 /** The content key that carries the (sanitised) payload along with the notice. */
 export const WEBHOOK_DATA_KEY = 'uk.half-shot.hookshot.webhook_data';

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { testConfig } from '../helpers/config';
 import { captureLogs } from '../helpers/log-capture';
+import { expectAnswer } from '../helpers/answers';
 
 describe('the HTTP app', () => {
   let t: TestApp;
@@ -33,8 +34,7 @@ describe('the HTTP app', () => {
 
   it('when paths.json is fetched, then api_path includes the public URL path', async () => {
     const res = await request(t.app).get('/_matrix/maubot/paths.json');
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ api_path: '/prefix/_matrix/maubot/v1' });
+    expectAnswer(res, 200, { api_path: '/prefix/_matrix/maubot/v1' });
   });
 
   it('when the UI path is requested without the slash, then it redirects to the slash form', async () => {
@@ -110,8 +110,7 @@ describe('the HTTP app', () => {
 
   it('when a path belongs to nothing, then a JSON 404', async () => {
     const res = await request(t.app).get('/nothing/here');
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ error: 'Not found' });
+    expectAnswer(res, 404, { error: 'Not found' });
   });
 
   describe('HTML pages', () => {

@@ -1,9 +1,10 @@
 import request from 'supertest';
-import { signToken } from '../../src/api/maubot/token';
+import { signToken } from '../../src/admins/token';
 import { createMaubotClient } from '../../src/client';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { TEST_PASSWORD, TEST_SECRET, testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
+import { expectAnswer } from '../helpers/answers';
 
 const API = '/_matrix/maubot/v1';
 const MISSING = { error: 'Authorization token missing', errcode: 'auth_token_missing' };
@@ -62,8 +63,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
       ['an empty object', {}],
     ])('when given %s, then 401 invalid_auth', async (_name, body) => {
       const res = await request(t.app).post(`${API}/auth/login`).send(body);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual({ error: 'Invalid username or password', errcode: 'invalid_auth' });
+      expectAnswer(res, 401, { error: 'Invalid username or password', errcode: 'invalid_auth' });
     });
 
     it('when the secret is right, then a root token is returned (or one for the named user)', async () => {
@@ -92,8 +92,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
         .post(`${API}/auth/login`)
         .set('Content-Type', 'application/json')
         .send(raw);
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ error: 'Request body is not JSON', errcode: 'body_not_json' });
+      expectAnswer(res, 400, { error: 'Request body is not JSON', errcode: 'body_not_json' });
     });
 
     it('when the JSON body is over 1 MiB, then 413 in the maubot error shape', async () => {
@@ -101,8 +100,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
         .post(`${API}/auth/login`)
         .set('Content-Type', 'application/json')
         .send(JSON.stringify({ username: 'x'.repeat(1024 * 1024 + 10) }));
-      expect(res.status).toBe(413);
-      expect(res.body).toEqual({
+      expectAnswer(res, 413, {
         error: 'Request body is too large',
         errcode: 'unhandled_http_413',
       });
@@ -112,24 +110,21 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
   describe('POST /auth/ping', () => {
     it('when no token is sent, then 401 auth_token_missing', async () => {
       const res = await request(t.app).post(`${API}/auth/ping`);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(MISSING);
+      expectAnswer(res, 401, MISSING);
     });
 
     it('when the UI sends "Bearer undefined" before login, then 401 auth_token_invalid', async () => {
       const res = await request(t.app)
         .post(`${API}/auth/ping`)
         .set('Authorization', 'Bearer undefined');
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(INVALID);
+      expectAnswer(res, 401, INVALID);
     });
 
     it('when the token is valid, then username and every feature flag', async () => {
       const res = await request(t.app)
         .post(`${API}/auth/ping`)
         .set('Authorization', `Bearer ${t.token}`);
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ username: 'admin', features: ALL_FEATURES });
+      expectAnswer(res, 200, { username: 'admin', features: ALL_FEATURES });
     });
 
     it('when the token is only in the query, then it is accepted', async () => {
@@ -150,8 +145,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
   describe('protected routes', () => {
     it('when no token is sent, then 401 auth_token_missing', async () => {
       const res = await request(t.app).get(`${API}/version`);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(MISSING);
+      expectAnswer(res, 401, MISSING);
     });
 
     it.each([
@@ -163,8 +157,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
       const res = await request(t.app)
         .get(`${API}/version`)
         .set('Authorization', `Bearer ${token}`);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(INVALID);
+      expectAnswer(res, 401, INVALID);
     });
 
     it('when a maubot token from the same secret is tampered with, then 401 auth_token_invalid', async () => {
@@ -175,8 +168,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
       const res = await request(t.app)
         .get(`${API}/version`)
         .set('Authorization', `Bearer ${forged}`);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(INVALID);
+      expectAnswer(res, 401, INVALID);
     });
 
     it('when a token made by maubot with the same secret is sent, then it is accepted', async () => {
@@ -185,8 +177,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
       const res = await request(t.app)
         .get(`${API}/version`)
         .set('Authorization', `Bearer ${maubotToken}`);
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ version: '0.6.0' });
+      expectAnswer(res, 200, { version: '0.6.0' });
     });
 
     it('when the token is a root token, then it is accepted although root is not listed', async () => {
@@ -198,43 +189,37 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
 
     it('when an unknown path is requested without a token, then 401 (auth runs before routing)', async () => {
       const res = await request(t.app).get(`${API}/no/such/path`);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(MISSING);
+      expectAnswer(res, 401, MISSING);
     });
 
     it('when an unknown path is requested with a valid token, then 404 resource_not_found', async () => {
       const res = await request(t.app)
         .get(`${API}/no/such/path`)
         .set('Authorization', `Bearer ${t.token}`);
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual(NOT_FOUND);
+      expectAnswer(res, 404, NOT_FOUND);
     });
 
     it('when the method is wrong without a token, then 401', async () => {
       const res = await request(t.app).delete(`${API}/version`);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(MISSING);
+      expectAnswer(res, 401, MISSING);
     });
 
     it('when the method is wrong with a valid token, then 405 method_not_allowed with Allow', async () => {
       const res = await request(t.app)
         .delete(`${API}/version`)
         .set('Authorization', `Bearer ${t.token}`);
-      expect(res.status).toBe(405);
-      expect(res.body).toEqual(NOT_ALLOWED);
+      expectAnswer(res, 405, NOT_ALLOWED);
       expect(res.headers.allow).toBe('GET, HEAD');
     });
 
     it('when an unknown /auth/ path is requested without a token, then 404 (it is exempt)', async () => {
       const res = await request(t.app).get(`${API}/auth/nothing`);
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual(NOT_FOUND);
+      expectAnswer(res, 404, NOT_FOUND);
     });
 
     it('when login is called with GET, then 405 without needing a token', async () => {
       const res = await request(t.app).get(`${API}/auth/login`);
-      expect(res.status).toBe(405);
-      expect(res.body).toEqual(NOT_ALLOWED);
+      expectAnswer(res, 405, NOT_ALLOWED);
     });
   });
 
@@ -243,14 +228,12 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
       const res = await request(t.app)
         .get(`${API}/features`)
         .set('Authorization', 'Bearer undefined');
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ login: true });
+      expectAnswer(res, 200, { login: true });
     });
 
     it('when the token is valid, then every flag', async () => {
       const res = await request(t.app).get(`${API}/features`).query({ access_token: t.token });
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual(ALL_FEATURES);
+      expectAnswer(res, 200, ALL_FEATURES);
     });
   });
 
@@ -259,8 +242,7 @@ describe.each(testDatabaseKinds())('maubot API authentication (%s database)', (k
       const res = await request(t.app)
         .get(`${API}/debug/open`)
         .set('Authorization', `Bearer ${t.token}`);
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ enabled: false });
+      expectAnswer(res, 200, { enabled: false });
     });
   });
 
@@ -299,16 +281,14 @@ describe('maubot feature switches', () => {
     const features = await request(t.app).get(`${API}/features`);
     expect(features.body).toEqual({ login: false });
     const login = await request(t.app).post(`${API}/auth/login`).send({ secret: TEST_SECRET });
-    expect(login.status).toBe(404);
-    expect(login.body).toEqual(NOT_FOUND);
+    expectAnswer(login, 404, NOT_FOUND);
   });
 
   it('when dev_open is disabled, then GET /debug/open is 404 and ping reports the flags', async () => {
     const res = await request(t.app)
       .get(`${API}/debug/open`)
       .set('Authorization', `Bearer ${t.token}`);
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual(NOT_FOUND);
+    expectAnswer(res, 404, NOT_FOUND);
     const ping = await request(t.app)
       .post(`${API}/auth/ping`)
       .set('Authorization', `Bearer ${t.token}`);

@@ -4,7 +4,8 @@ import { createTestApp, type TestApp } from '../helpers/app';
 import { testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
 import { freePort } from '../helpers/process';
-import { TestHomeserver } from '../homeserver/test-homeserver';
+import { TestHomeserver } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const API = '/_matrix/maubot/v1';
 const SHARED_SECRET = 'registration-shared-secret';
@@ -48,8 +49,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
     const res = await request(t.app)
       .get(`${API}/client/auth/servers`)
       .set('Authorization', `Bearer ${t.token}`);
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({
+    expectAnswer(res, 200, {
       test: hs.url,
       nosecret: hs.url,
       down: `http://127.0.0.1:${closedPort}`,
@@ -112,8 +112,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
     it('when the homeserver refuses, then 500 with its errcode, message and http_status', async () => {
       await post('/client/auth/test/register', { username: 'taken', password: 'pw' });
       const res = await post('/client/auth/test/register', { username: 'taken', password: 'pw' });
-      expect(res.status).toBe(500);
-      expect(res.body).toEqual({
+      expectAnswer(res, 500, {
         errcode: 'M_USER_IN_USE',
         error: 'User ID already taken.',
         http_status: 400,
@@ -161,8 +160,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
 
     it('when the server is unreachable, then 500 internal_server_error', async () => {
       const res = await post('/client/auth/down/register', { username: 'a', password: 'b' });
-      expect(res.status).toBe(500);
-      expect(res.body).toEqual({
+      expectAnswer(res, 500, {
         errcode: 'internal_server_error',
         error: 'Internal server error',
       });
@@ -172,8 +170,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
       const res = await post('/client/auth/test/register')
         .set('Content-Type', 'application/json')
         .send('nope{');
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errcode: 'body_not_json', error: 'Request body is not JSON' });
+      expectAnswer(res, 400, { errcode: 'body_not_json', error: 'Request body is not JSON' });
     });
 
     it('the MAC is HMAC-SHA1 over nonce, user, password, notadmin and user type, NUL-separated', () => {
@@ -188,8 +185,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
     it('when logging in without update_client, then 200 with the credentials and a maubot device id', async () => {
       hs.registerUser('log1', 'secret1');
       const res = await post('/client/auth/test/login', { username: 'log1', password: 'secret1' });
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({
+      expectAnswer(res, 200, {
         user_id: '@log1:test.local',
         device_id: expect.stringMatching(/^maubot_[A-Z0-9]{8}$/),
         access_token: expect.any(String),
@@ -212,14 +208,12 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
     it("when the password is wrong, then the homeserver's status and error pass through", async () => {
       hs.registerUser('log3', 'right');
       const res = await post('/client/auth/test/login', { username: 'log3', password: 'wrong' });
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({ errcode: 'M_FORBIDDEN', error: 'Invalid username or password' });
+      expectAnswer(res, 403, { errcode: 'M_FORBIDDEN', error: 'Invalid username or password' });
     });
 
     it('when the server is unknown, then 404 server_not_found', async () => {
       const res = await post('/client/auth/nope/login', { username: 'a', password: 'b' });
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({
+      expectAnswer(res, 404, {
         errcode: 'server_not_found',
         error: 'Registration target server not found',
       });
@@ -281,8 +275,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
           .post(`${API}/client/auth/plain/login?sso=yes`)
           .set('Authorization', `Bearer ${app.token}`)
           .send({});
-        expect(res.status).toBe(403);
-        expect(res.body).toEqual({
+        expectAnswer(res, 403, {
           errcode: 'sso_not_supported',
           error: 'That server does not seem to support single sign-on',
         });
@@ -329,8 +322,7 @@ describe.each(testDatabaseKinds())('maubot client auth API (%s)', (kind) => {
 
     it('when waiting on an unknown session, then 404 resource_not_found', async () => {
       const res = await post('/client/auth/test/sso/nosuchsession/wait', {});
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({ errcode: 'resource_not_found', error: 'Resource not found' });
+      expectAnswer(res, 404, { errcode: 'resource_not_found', error: 'Resource not found' });
     });
   });
 });

@@ -6,7 +6,8 @@ import { testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
 import { freePort } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const API = '/_matrix/maubot/v1';
 
@@ -83,8 +84,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         homeserver: `${hs.url}/`,
         access_token: user.accessToken,
       });
-      expect(res.status).toBe(201);
-      expect(res.body).toEqual(expected(user));
+      expectAnswer(res, 201, expected(user));
       expect((await api().get(`/client/${user.userId}`)).body).toEqual(expected(user));
       const row = await storedRow(user.userId);
       expect(JSON.stringify(row)).not.toContain(user.accessToken);
@@ -109,8 +109,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         homeserver: hs.url,
         access_token: user.accessToken,
       });
-      expect(res.status).toBe(409);
-      expect(res.body).toEqual({
+      expectAnswer(res, 409, {
         errcode: 'user_exists',
         error: 'There is already a client with the user ID of that token',
       });
@@ -154,8 +153,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         const user = hs.registerUser(`bad${Math.random().toString(36).slice(2, 8)}`);
         const body = { homeserver: hs.url, access_token: user.accessToken, ...change() };
         const res = await api().post('/client/new', body);
-        expect(res.status).toBe(400);
-        expect(res.body).toEqual({ errcode, error });
+        expectAnswer(res, 400, { errcode, error });
         expect(await storedRow(user.userId)).toBeUndefined();
       },
     );
@@ -167,8 +165,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         access_token: user.accessToken,
         device_id: 'WRONG',
       });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({
+      expectAnswer(res, 400, {
         errcode: 'mxid_mismatch',
         error: `The Matrix device ID of the client and the device ID of the access token don't match. Access token is for device ${user.deviceId}`,
       });
@@ -179,8 +176,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         .post('/client/new')
         .set('Content-Type', 'application/json')
         .send('{nope');
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errcode: 'body_not_json', error: 'Request body is not JSON' });
+      expectAnswer(res, 400, { errcode: 'body_not_json', error: 'Request body is not JSON' });
     });
 
     it('when given all settings, then they are stored and the client does not start when disabled', async () => {
@@ -196,8 +192,9 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         displayname: 'Set One',
         avatar_url: 'mxc://test.local/abc',
       });
-      expect(res.status).toBe(201);
-      expect(res.body).toEqual(
+      expectAnswer(
+        res,
+        201,
         expected(user, {
           device_id: user.deviceId,
           enabled: false,
@@ -221,8 +218,9 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
       // The whole client object as the UI holds it, plus its own UI state.
       const form = { ...expected(user, { displayname: 'UI Bot' }), verifying: false };
       const res = await api().put(`/client/${user.userId}`, form);
-      expect(res.status).toBe(201);
-      expect(res.body).toEqual(
+      expectAnswer(
+        res,
+        201,
         expected(user, { displayname: 'UI Bot', remote_displayname: 'UI Bot' }),
       );
       expect(hs.userProfile(user.userId)).toEqual({ displayname: 'UI Bot' });
@@ -242,8 +240,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         homeserver: hs.url,
         access_token: user.accessToken,
       });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({
+      expectAnswer(res, 400, {
         errcode: 'mxid_mismatch',
         error: `The Matrix user ID of the client and the user ID of the access token don't match. Access token is for user ${user.userId}`,
       });
@@ -326,8 +323,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
       });
       const fresh = (await login.json()) as { access_token: string };
       const res = await api().put(`/client/${user.userId}`, { access_token: fresh.access_token });
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual(expected(user, { access_token: fresh.access_token }));
+      expectAnswer(res, 200, expected(user, { access_token: fresh.access_token }));
       expect(JSON.stringify(await storedRow(user.userId))).not.toContain(fresh.access_token);
     });
 
@@ -336,8 +332,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
       const other = hs.registerUser('tok2other');
       await api().post('/client/new', { homeserver: hs.url, access_token: user.accessToken });
       const res = await api().put(`/client/${user.userId}`, { access_token: other.accessToken });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({
+      expectAnswer(res, 400, {
         errcode: 'mxid_mismatch',
         error: `The Matrix user ID of the client and the user ID of the access token don't match. Access token is for user ${other.userId}`,
       });
@@ -351,8 +346,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         access_token: 'rejected',
         displayname: 'x',
       });
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({
+      expectAnswer(res, 400, {
         errcode: 'bad_client_access_token',
         error: 'Invalid access token',
       });
@@ -381,8 +375,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
 
     it('when the client is unknown, then 404 client_not_found', async () => {
       const res = await api().get('/client/@nobody:test.local');
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({ errcode: 'client_not_found', error: 'Client not found' });
+      expectAnswer(res, 404, { errcode: 'client_not_found', error: 'Client not found' });
     });
   });
 
@@ -400,8 +393,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
 
     it('when an instance uses the client, then 412 client_in_use and it stays', async () => {
       const res = await api().delete('/client/@inuse:test.local');
-      expect(res.status).toBe(412);
-      expect(res.body).toEqual({
+      expectAnswer(res, 412, {
         errcode: 'client_in_use',
         error: 'Plugin instances with this client as their primary user still exist',
       });
@@ -424,8 +416,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
       });
       await api().put(`/client/${user.userId}`, { started: false });
       const res = await api().post(`/client/${user.userId}/clearcache`);
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ success: true });
+      expectAnswer(res, 200, { success: true });
       expect(await storedRow(user.userId)).toMatchObject({ next_batch: '', filter_id: '' });
     });
 
@@ -446,8 +437,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
           `/client/${user.userId}/${op}`,
           op === 'verify' ? { recovery_key: 'abc' } : undefined,
         );
-        expect(res.status).toBe(500);
-        expect(res.body).toEqual({
+        expectAnswer(res, 500, {
           errcode: 'internal_crypto_error',
           error: 'Internal crypto error: end-to-end encryption is not supported for bot clients',
         });
@@ -458,20 +448,17 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
       'when %s is called for an unknown client, then 404 client_not_found',
       async (op) => {
         const res = await api().post(`/client/@nobody:test.local/${op}`, { recovery_key: 'abc' });
-        expect(res.status).toBe(404);
-        expect(res.body).toEqual({ errcode: 'client_not_found', error: 'Client not found' });
+        expectAnswer(res, 404, { errcode: 'client_not_found', error: 'Client not found' });
       },
     );
 
     it('when verify has no body, then 404 for an unknown client first, else 400 body_not_json (maubot order)', async () => {
       const unknown = await api().post('/client/@nobody:test.local/verify');
-      expect(unknown.status).toBe(404);
-      expect(unknown.body).toEqual({ errcode: 'client_not_found', error: 'Client not found' });
+      expectAnswer(unknown, 404, { errcode: 'client_not_found', error: 'Client not found' });
       const user = hs.registerUser('verifyempty');
       await api().post('/client/new', { homeserver: hs.url, access_token: user.accessToken });
       const known = await api().post(`/client/${user.userId}/verify`);
-      expect(known.status).toBe(400);
-      expect(known.body).toEqual({ errcode: 'body_not_json', error: 'Request body is not JSON' });
+      expectAnswer(known, 400, { errcode: 'body_not_json', error: 'Request body is not JSON' });
     });
 
     it('when verify gets a body that is not JSON, then 400 body_not_json', async () => {
@@ -479,8 +466,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         .post('/client/@nobody:test.local/verify')
         .set('Content-Type', 'application/json')
         .send('{recovery');
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errcode: 'body_not_json', error: 'Request body is not JSON' });
+      expectAnswer(res, 400, { errcode: 'body_not_json', error: 'Request body is not JSON' });
     });
   });
 
@@ -493,8 +479,7 @@ describe.each(testDatabaseKinds())('maubot clients API (%s)', (kind) => {
         const res = await request(off.app)
           .get(`${API}/clients`)
           .set('Authorization', `Bearer ${off.token}`);
-        expect(res.status).toBe(404);
-        expect(res.body).toEqual({ errcode: 'resource_not_found', error: 'Resource not found' });
+        expectAnswer(res, 404, { errcode: 'resource_not_found', error: 'Resource not found' });
       } finally {
         await off.close();
       }

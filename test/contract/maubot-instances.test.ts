@@ -6,7 +6,8 @@ import { captureLogs } from '../helpers/log-capture';
 import { testDatabaseKinds } from '../helpers/databases';
 import { buildPlugin } from '../helpers/zip';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const API = '/_matrix/maubot/v1';
 
@@ -67,8 +68,7 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
         primary_user: bot.userId,
         started: false,
       });
-      expect(res.status).toBe(201);
-      expect(res.body).toEqual(instance());
+      expectAnswer(res, 201, instance());
       expect((await api().get('/instance/Echo')).body).toEqual(instance());
       const row = await t.db.knex('instance').where({ id: 'echo' }).first();
       expect(row).toMatchObject({ type: 'switchboard.echo', enabled: true, config: '' });
@@ -114,8 +114,7 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
         type: 'no.such.plugin',
         primary_user: bot.userId,
       });
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({
+      expectAnswer(res, 404, {
         errcode: 'plugin_type_not_found',
         error: 'Given plugin type not found',
       });
@@ -127,8 +126,7 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
         .set('Authorization', `Bearer ${t.token}`)
         .set('Content-Type', 'application/json')
         .send('{');
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errcode: 'body_not_json', error: 'Request body is not JSON' });
+      expectAnswer(res, 400, { errcode: 'body_not_json', error: 'Request body is not JSON' });
     });
 
     it('when the plugin is a Python plugin, then 201 with the instance disabled, and the log says why', async () => {
@@ -156,8 +154,7 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
         primary_user: bot.userId,
         enabled: false,
       });
-      expect(res.status).toBe(201);
-      expect(res.body).toEqual(instance({ id: 'off', enabled: false, started: false }));
+      expectAnswer(res, 201, instance({ id: 'off', enabled: false, started: false }));
     });
   });
 
@@ -189,8 +186,7 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
 
     it('when the type is unknown, then it is ignored (200)', async () => {
       const res = await api().put('/instance/echo', { type: 'no.such.plugin' });
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual(instance());
+      expectAnswer(res, 200, instance());
     });
 
     it('when the config changes, then it is stored as written', async () => {
@@ -203,14 +199,12 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
 
     it('when renamed, then everything moves to the new id; a taken id is 409 instance_exists', async () => {
       const taken = await api().put('/instance/echo', { id: 'off' });
-      expect(taken.status).toBe(409);
-      expect(taken.body).toEqual({
+      expectAnswer(taken, 409, {
         errcode: 'instance_exists',
         error: 'There is already an instance with that ID',
       });
       const res = await api().put('/instance/echo', { id: 'Echo2' });
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual(instance({ id: 'echo2', config: 'greeting: hi\n' }));
+      expectAnswer(res, 200, instance({ id: 'echo2', config: 'greeting: hi\n' }));
       expect((await api().get('/instance/echo')).status).toBe(404);
       const back = await api().put('/instance/echo2', { id: 'echo' });
       expect(back.body.id).toBe('echo');
@@ -276,8 +270,7 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
 
     it('lists tables with their columns, and reads one table sorted', async () => {
       const res = await api().get('/instance/karma1/database');
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({
+      expectAnswer(res, 200, {
         karma: {
           columns: {
             thing: { type: 'text', nullable: 'NO', default: null, primary: true, unique: false },
@@ -312,33 +305,28 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
 
     it("answers maubot's soft errors with 200 and its hard ones with exact bodies", async () => {
       const none = await api().get('/instance/echo/database');
-      expect(none.status).toBe(200);
-      expect(none.body).toEqual({
+      expectAnswer(none, 200, {
         errcode: 'plugin_has_no_database',
         error: 'Given plugin does not have a database',
       });
       const missing = await api().get('/instance/karma1/database/nosuch');
-      expect(missing.status).toBe(200);
-      expect(missing.body).toEqual({
+      expectAnswer(missing, 200, {
         errcode: 'table_not_found',
         error: 'Given table not found in plugin database',
       });
       const noQuery = await api().post('/instance/karma1/database/query', {});
-      expect(noQuery.status).toBe(400);
-      expect(noQuery.body).toEqual({ errcode: 'query_missing', error: 'Query missing' });
+      expectAnswer(noQuery, 400, { errcode: 'query_missing', error: 'Query missing' });
       const bad = await api().post('/instance/karma1/database/query', {
         query: 'SELECT nosuch FROM karma',
       });
-      expect(bad.status).toBe(400);
-      expect(bad.body).toEqual({
+      expectAnswer(bad, 400, {
         ok: false,
         query: 'SELECT nosuch FROM karma',
         errcode: 'sql_error',
         error: 'column "nosuch" does not exist',
       });
       const unknown = await api().get('/instance/nosuch/database');
-      expect(unknown.status).toBe(404);
-      expect(unknown.body).toEqual({
+      expectAnswer(unknown, 404, {
         errcode: 'instance_not_found',
         error: 'Plugin instance not found',
       });
@@ -414,8 +402,7 @@ describe.each(testDatabaseKinds())('maubot instances API (%s)', (kind) => {
       expect(await t.db.knex('instance').where({ id: 'off' }).first()).toBeUndefined();
       expect(t.instances.runtime.isStarted('off')).toBe(false);
       const again = await api().delete('/instance/off');
-      expect(again.status).toBe(404);
-      expect(again.body).toEqual({
+      expectAnswer(again, 404, {
         errcode: 'instance_not_found',
         error: 'Plugin instance not found',
       });

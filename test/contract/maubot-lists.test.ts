@@ -4,7 +4,7 @@ import { createTestApp, type TestApp } from '../helpers/app';
 import { maubotApi } from '../helpers/maubot-api';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
 
 /**
  * The plugin, client and instance lists (and their single-item forms) are answered from

@@ -5,7 +5,7 @@ import request from 'supertest';
 import WebSocket from 'ws';
 import { AdminAuthService } from '../../src/admins/admin-auth-service';
 import { attachLogSocket, MAX_MESSAGE_BYTES } from '../../src/api/maubot/log-socket';
-import { signToken } from '../../src/api/maubot/token';
+import { signToken } from '../../src/admins/token';
 import { LOG_HISTORY, LogHub, pythonTime, type LogRecord } from '../../src/logging/log-hub';
 import { createLogger } from '../../src/logging/logger';
 import { createTestApp, type TestApp } from '../helpers/app';

@@ -3,7 +3,8 @@ import { createTestApp, type TestApp } from '../helpers/app';
 import { testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
 import { freePort } from '../helpers/process';
-import { TestHomeserver, type RegisteredUser } from '../homeserver/test-homeserver';
+import { TestHomeserver, type RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const API = '/_matrix/maubot/v1';
 
@@ -77,8 +78,7 @@ describe.each(testDatabaseKinds())('maubot Matrix API proxy (%s)', (kind) => {
     const res = await request(t.app)
       .get(`${API}/proxy/${bot.userId}/admin/secret`)
       .set('Authorization', `Bearer ${t.token}`);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({
+    expectAnswer(res, 400, {
       errcode: 'proxy_path_invalid',
       error: 'Only Matrix API paths (starting with _matrix/) can be proxied',
     });
@@ -88,8 +88,7 @@ describe.each(testDatabaseKinds())('maubot Matrix API proxy (%s)', (kind) => {
     const res = await request(t.app)
       .get(`${API}/proxy/@nobody:test.local/_matrix/client/v3/account/whoami`)
       .set('Authorization', `Bearer ${t.token}`);
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ errcode: 'client_not_found', error: 'Client not found' });
+    expectAnswer(res, 404, { errcode: 'client_not_found', error: 'Client not found' });
   });
 
   it('when there is no management token, then 401 and nothing is forwarded', async () => {
@@ -113,8 +112,7 @@ describe.each(testDatabaseKinds())('maubot Matrix API proxy (%s)', (kind) => {
     const res = await request(t.app)
       .get(`${API}/proxy/${gone.userId}/_matrix/client/v3/account/whoami`)
       .set('Authorization', `Bearer ${t.token}`);
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ errcode: 'internal_server_error', error: 'Internal server error' });
+    expectAnswer(res, 500, { errcode: 'internal_server_error', error: 'Internal server error' });
   });
 
   it('when the proxy feature is off, then 404 resource_not_found', async () => {

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
+import { expectAnswer } from '../helpers/answers';
 
 const API = '/_matrix/maubot/v1';
 const BODY_NOT_JSON = { errcode: 'body_not_json', error: 'Request body is not JSON' };
@@ -27,8 +28,7 @@ describe.each(testDatabaseKinds())('maubot request bodies (%s database)', (kind)
     ['an empty JSON body', (r: request.Test) => r.set('Content-Type', 'application/json')],
   ])('when POST /auth/login has %s, then 400 body_not_json', async (_name, send) => {
     const res = await send(request(t.app).post(`${API}/auth/login`));
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual(BODY_NOT_JSON);
+    expectAnswer(res, 400, BODY_NOT_JSON);
   });
 
   it.each([
@@ -43,11 +43,9 @@ describe.each(testDatabaseKinds())('maubot request bodies (%s database)', (kind)
       const agent = request(t.app);
       const call = () => agent[method](API + path).set(auth());
       const res = await call().set('Content-Type', 'application/json');
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual(BODY_NOT_JSON);
+      expectAnswer(res, 400, BODY_NOT_JSON);
       const none = await call();
-      expect(none.status).toBe(400);
-      expect(none.body).toEqual(BODY_NOT_JSON);
+      expectAnswer(none, 400, BODY_NOT_JSON);
     },
   );
 
@@ -55,8 +53,7 @@ describe.each(testDatabaseKinds())('maubot request bodies (%s database)', (kind)
     'when /client/auth/{server}/%s names an unknown server with no body, then 404 server_not_found first',
     async (op) => {
       const res = await request(t.app).post(`${API}/client/auth/unknown/${op}`).set(auth());
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({
+      expectAnswer(res, 404, {
         errcode: 'server_not_found',
         error: 'Registration target server not found',
       });
@@ -69,8 +66,7 @@ describe.each(testDatabaseKinds())('maubot request bodies (%s database)', (kind)
       .set(auth())
       .set('Content-Type', 'application/xml')
       .send('<not-json/>');
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual([]);
+    expectAnswer(res, 200, []);
   });
 
   it('when a path id holds a NUL byte, then 404, not 500', async () => {

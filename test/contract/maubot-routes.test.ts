@@ -3,6 +3,7 @@ import { loadSpec } from '../../src/http/openapi';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { testDatabaseKinds } from '../helpers/databases';
 import { captureLogs } from '../helpers/log-capture';
+import { expectAnswer } from '../helpers/answers';
 
 const API = '/_matrix/maubot/v1';
 const NOT_FOUND = { error: 'Resource not found', errcode: 'resource_not_found' };
@@ -95,26 +96,22 @@ describe.each(testDatabaseKinds())('maubot routes, as aiohttp matches them (%s)'
       ),
     )('when %s %s, then 404 resource_not_found', async (method, path) => {
       const res = await send(method.toLowerCase(), path).send({});
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual(NOT_FOUND);
+      expectAnswer(res, 404, NOT_FOUND);
     });
 
     it('when GET /plugins/ comes without a token, then 401 (the token is checked first)', async () => {
       const res = await request(t.app).get(`${API}/plugins/`);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(MISSING);
+      expectAnswer(res, 401, MISSING);
     });
 
     it('when GET /features/ comes without a token, then 401: only /features itself is open', async () => {
       const res = await request(t.app).get(`${API}/features/`);
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual(MISSING);
+      expectAnswer(res, 401, MISSING);
     });
 
     it('when the proxied path ends with a slash, then it still reaches the proxy', async () => {
       const res = await send('get', '/proxy/@nobody:example.org/_matrix/client/versions/');
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({ error: 'Client not found', errcode: 'client_not_found' });
+      expectAnswer(res, 404, { error: 'Client not found', errcode: 'client_not_found' });
     });
   });
 });

@@ -3,6 +3,7 @@ import { createProvisioningClient } from '../../src/client';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { TEST_PROVISIONING_SECRET, testConfig } from '../helpers/config';
 import { testDatabaseKinds } from '../helpers/databases';
+import { expectAnswer } from '../helpers/answers';
 
 const AUTH = `Bearer ${TEST_PROVISIONING_SECRET}`;
 const BAD_TOKEN = { errcode: 'HS_BAD_TOKEN', error: 'Unauthorized' };
@@ -23,8 +24,7 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
 
   it('when /v1/health is called without a secret, then 200 {}', async () => {
     const res = await request(t.app).get('/v1/health');
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({});
+    expectAnswer(res, 200, {});
   });
 
   it.each([
@@ -37,20 +37,17 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     const req = request(t.app).get('/v1/connectiontypes');
     if (header) req.set('Authorization', header);
     const res = await req;
-    expect(res.status).toBe(401);
-    expect(res.body).toEqual(BAD_TOKEN);
+    expectAnswer(res, 401, BAD_TOKEN);
   });
 
   it('when an unknown path is requested without the secret, then 401 (auth before routing)', async () => {
     const res = await request(t.app).get('/v1/no/such/route');
-    expect(res.status).toBe(401);
-    expect(res.body).toEqual(BAD_TOKEN);
+    expectAnswer(res, 401, BAD_TOKEN);
   });
 
   it('when /v1/connectiontypes is called without userId, then the enabled types', async () => {
     const res = await request(t.app).get('/v1/connectiontypes').set('Authorization', AUTH);
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({
+    expectAnswer(res, 200, {
       JiraProject: {
         type: 'JiraProject',
         eventType: 'uk.half-shot.matrix-hookshot.jira.project',
@@ -82,22 +79,19 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     ['repeated', '?userId=%40a%3Ab&userId=%40c%3Ad'],
   ])('when userId is %s, then 400 Invalid userId', async (_name, query) => {
     const res = await request(t.app).get(`/v1/github/oauth${query}`).set('Authorization', AUTH);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual(BAD_USER);
+    expectAnswer(res, 400, BAD_USER);
   });
 
   it('when userId is missing on an unknown path, then 400 Invalid userId (checked before routing)', async () => {
     const res = await request(t.app).get('/v1/no/such/route').set('Authorization', AUTH);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual(BAD_USER);
+    expectAnswer(res, 400, BAD_USER);
   });
 
   it('when userId is raw (not percent-encoded), then it is accepted', async () => {
     const res = await request(t.app)
       .get('/v1/no/such/route?userId=@alice:example.org')
       .set('Authorization', AUTH);
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Not found' });
+    expectAnswer(res, 404, { errcode: 'HS_NOTFOUND', error: 'Not found' });
   });
 
   it.each(['abc', '%21nocolon', 'room%3Aserver', '@user:server'])(
@@ -106,23 +100,20 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
       const res = await request(t.app)
         .get(`/v1/${roomId}/connections?userId=%40alice%3Aexample.org`)
         .set('Authorization', AUTH);
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual(BAD_ROOM);
+      expectAnswer(res, 400, BAD_ROOM);
     },
   );
 
   it('when a known path gets the wrong method without the secret, then 401', async () => {
     const res = await request(t.app).post('/v1/connectiontypes');
-    expect(res.status).toBe(401);
-    expect(res.body).toEqual(BAD_TOKEN);
+    expectAnswer(res, 401, BAD_TOKEN);
   });
 
   it('when a known path gets the wrong method, then 405 HS_METHOD_NOT_ALLOWED', async () => {
     const res = await request(t.app)
       .post('/v1/connectiontypes?userId=%40alice%3Aexample.org')
       .set('Authorization', AUTH);
-    expect(res.status).toBe(405);
-    expect(res.body).toEqual({ errcode: 'HS_METHOD_NOT_ALLOWED', error: 'Method not allowed' });
+    expectAnswer(res, 405, { errcode: 'HS_METHOD_NOT_ALLOWED', error: 'Method not allowed' });
   });
 
   it('when the body is invalid JSON, then 400 HS_BAD_VALUE (upstream answers 500)', async () => {
@@ -132,8 +123,7 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
       .set('Authorization', AUTH)
       .set('Content-Type', 'application/json')
       .send('{"name": ');
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is not valid JSON' });
+    expectAnswer(res, 400, { errcode: 'HS_BAD_VALUE', error: 'Request body is not valid JSON' });
   });
 
   it('when the body is over 100 kB, then 413 in the provisioning error shape', async () => {
@@ -143,8 +133,7 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
       .set('Authorization', AUTH)
       .set('Content-Type', 'application/json')
       .send(JSON.stringify({ name: 'x'.repeat(100 * 1024 + 10) }));
-    expect(res.status).toBe(413);
-    expect(res.body).toEqual({ errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
+    expectAnswer(res, 413, { errcode: 'HS_BAD_VALUE', error: 'Request body is too large' });
   });
 
   it('when HEAD is sent to a GET route, then the GET answer without its body (as Express gives hookshot)', async () => {
@@ -160,16 +149,14 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
     const res = await request(t.app)
       .get('/v1/github/oauth?userId=%40alice%3Aexample.org')
       .set('Authorization', AUTH);
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'GitHub is not configured' });
+    expectAnswer(res, 404, { errcode: 'HS_NOTFOUND', error: 'GitHub is not configured' });
   });
 
   it('when JIRA is configured without OAuth, then its routes answer 500 HS_DISABLED_FEATURE (upstream hung)', async () => {
     const res = await request(t.app)
       .get('/v1/jira/oauth?userId=%40alice%3Aexample.org')
       .set('Authorization', AUTH);
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ errcode: 'HS_DISABLED_FEATURE', error: 'JIRA OAuth is disabled.' });
+    expectAnswer(res, 500, { errcode: 'HS_DISABLED_FEATURE', error: 'JIRA OAuth is disabled.' });
   });
 
   it('when the typed client calls health and connectiontypes, then the types match', async () => {
@@ -192,8 +179,7 @@ describe.each(testDatabaseKinds())('provisioning API authentication (%s database
       .get(`/v1/${encodeURIComponent('!room:example.org')}/connections/a%00b`)
       .query({ userId: '@admin:example.org' })
       .set('Authorization', AUTH);
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Not found' });
+    expectAnswer(res, 404, { errcode: 'HS_NOTFOUND', error: 'Not found' });
   });
 
   it.each(['%ED%A0%80', '%zz'])(

@@ -1,9 +1,9 @@
-import type { ConnectionKind, PreparedConnection } from '../../src/connections/connection-types';
-import { WEBHOOK } from '../../src/connections/connection-types';
-import { badValue } from '../../src/connections/connection-errors';
-import { connectionId } from '../../src/connections/connection-service';
+import type { ConnectionKind, PreparedConnection } from '../../src/bridge/connection-types';
+import { WEBHOOK } from '../../src/bridge/connection-types';
+import { badValue } from '../../src/bridge/connection-errors';
+import { connectionId } from '../../src/bridge/connection-service';
 import request from 'supertest';
-import { BRIDGE_UNAVAILABLE, NO_BOT_CONFIGURED } from '../../src/connections/room-access';
+import { BRIDGE_UNAVAILABLE, NO_BOT_CONFIGURED } from '../../src/bridge/room-access';
 import { HomeserverError } from '../../src/matrix/matrix-errors';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { PROVISIONING_AUTH, startBridge, type BridgeHarness } from '../helpers/bridge';
@@ -12,7 +12,8 @@ import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 import type { Database } from '../../src/db/database';
 import { freePort } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
-import type { RegisteredUser } from '../homeserver/test-homeserver';
+import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
+import { expectAnswer } from '../helpers/answers';
 
 const TYPE = WEBHOOK.eventType;
 
@@ -68,14 +69,12 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
   describe('read access', () => {
     it('when the user is joined and the room has no connections, then 200 []', async () => {
       const res = await b.v1('get', `/${roomId}/connections`, pleb.userId);
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual([]);
+      expectAnswer(res, 200, []);
     });
 
     it('when the user never joined, then 403 HS_NOT_IN_ROOM (Dimension reads it as "none")', async () => {
       const res = await b.v1('get', `/${roomId}/connections`, outsider.userId);
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({
+      expectAnswer(res, 403, {
         errcode: 'HS_NOT_IN_ROOM',
         error: 'User is not joined to the room.',
       });
@@ -87,8 +86,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
         user_id: invited.userId,
       });
       const res = await b.v1('get', `/${roomId}/connections`, invited.userId);
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({
+      expectAnswer(res, 403, {
         errcode: 'HS_NOT_IN_ROOM',
         error: 'User is not joined to the room.',
       });
@@ -100,8 +98,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       for (const method of ['get', 'put'] as const) {
         const path = method === 'get' ? `/${lonely}/connections` : `/${lonely}/connections/${TYPE}`;
         const answer = await b.v1(method, path, alice.userId).send({ name: 'x' });
-        expect(answer.status).toBe(403);
-        expect(answer.body).toEqual({
+        expectAnswer(answer, 403, {
           errcode: 'HS_NOT_IN_ROOM',
           error: 'Bot is not joined to the room.',
         });
@@ -114,8 +111,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       const res = await b
         .v1('put', `/${roomId}/connections/${TYPE}`, pleb.userId)
         .send({ name: 'denied' });
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({
+      expectAnswer(res, 403, {
         errcode: 'HS_FORBIDDEN_USER',
         error: 'User has a PL of 0 but needs at least 50.',
       });
@@ -127,8 +123,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       const res = await b
         .v1('put', `/${room}/connections/${TYPE}`, pleb.userId)
         .send({ name: 'x' });
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({
+      expectAnswer(res, 403, {
         errcode: 'HS_FORBIDDEN_BOT',
         error: 'Bot has a PL of 0 but needs at least 50.',
       });
@@ -141,8 +136,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
         members: [mod],
       });
       const res = await b.v1('put', `/${room}/connections/${TYPE}`, mod.userId).send({ name: 'x' });
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({
+      expectAnswer(res, 403, {
         errcode: 'HS_FORBIDDEN_USER',
         error: 'User has a PL of 50 but needs at least 100.',
       });
@@ -169,8 +163,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       const res = await b
         .v1('put', `/${room}/connections/${TYPE}`, pleb.userId)
         .send({ name: 'x' });
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({
+      expectAnswer(res, 403, {
         errcode: 'HS_FORBIDDEN_USER',
         error: 'User has a PL of 0 but needs at least 50.',
       });
@@ -186,8 +179,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       const res = await b
         .v1('put', `/${room}/connections/${TYPE}`, leaver.userId)
         .send({ name: 'x' });
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({
+      expectAnswer(res, 403, {
         errcode: 'HS_NOT_IN_ROOM',
         error: 'User is not joined to the room.',
       });
@@ -199,16 +191,14 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       const res = await b
         .v1('put', `/${roomId}/connections/org.example.nothing`, mod.userId)
         .send({});
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Unknown event type' });
+      expectAnswer(res, 404, { errcode: 'HS_NOTFOUND', error: 'Unknown event type' });
     });
 
     it('when the type is switched off in the config, then 500 HS_DISABLED_FEATURE', async () => {
       const res = await b
         .v1('put', `/${roomId}/connections/uk.half-shot.matrix-hookshot.feed`, mod.userId)
         .send({ url: 'https://example.org/feed.xml' });
-      expect(res.status).toBe(500);
-      expect(res.body).toEqual({
+      expectAnswer(res, 500, {
         errcode: 'HS_DISABLED_FEATURE',
         error: 'RSS/Atom feeds are not configured',
       });
@@ -226,8 +216,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       const created = await b
         .v1('put', `/${roomId}/connections/uk.half-shot.matrix-github.generic.hook`, mod.userId)
         .send({ name: 'alerts', level: 1 });
-      expect(created.status).toBe(200);
-      expect(created.body).toEqual({
+      expectAnswer(created, 200, {
         type: 'Webhook',
         eventType: TYPE,
         service: 'generic',
@@ -241,8 +230,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       expect(state.content).toEqual({ name: 'alerts', level: 1 });
 
       const listed = await b.v1('get', `/${roomId}/connections`, pleb.userId);
-      expect(listed.status).toBe(200);
-      expect(listed.body).toEqual([
+      expectAnswer(listed, 200, [
         {
           type: 'Webhook',
           eventType: TYPE,
@@ -253,8 +241,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
         },
       ]);
       const one = await b.v1('get', `/${roomId}/connections/${id}`, pleb.userId);
-      expect(one.status).toBe(200);
-      expect(one.body).toEqual(listed.body[0]);
+      expectAnswer(one, 200, listed.body[0]);
 
       const patched = await b
         .v1('patch', `/${roomId}/connections/${id}`, mod.userId)
@@ -271,14 +258,12 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       expect(JSON.stringify(rows[0])).not.toContain('secret-alerts');
 
       const deleted = await b.v1('delete', `/${roomId}/connections/${id}`, mod.userId);
-      expect(deleted.status).toBe(200);
-      expect(deleted.body).toEqual({ ok: true });
+      expectAnswer(deleted, 200, { ok: true });
       expect(stateOf(roomId, TYPE, 'alerts')!.content).toEqual({ disabled: true });
       expect(await b.t.db.knex('connection').where({ id })).toEqual([]);
 
       const again = await b.v1('delete', `/${roomId}/connections/${id}`, mod.userId);
-      expect(again.status).toBe(404);
-      expect(again.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Connection does not exist.' });
+      expectAnswer(again, 404, { errcode: 'HS_NOTFOUND', error: 'Connection does not exist.' });
       const gone = await b.v1('get', `/${roomId}/connections/${id}`, pleb.userId);
       expect(gone.status).toBe(404);
     });
@@ -305,8 +290,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
         .send({ name: 'elsewhere' });
       expect(created.status).toBe(200);
       const res = await b.v1('get', `/${roomId}/connections/${created.body.id}`, alice.userId);
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({ errcode: 'HS_NOTFOUND', error: 'Connection does not exist.' });
+      expectAnswer(res, 404, { errcode: 'HS_NOTFOUND', error: 'Connection does not exist.' });
     });
 
     it('when a command prefix is taken in the room, then 409 with the existing connection', async () => {
@@ -317,8 +301,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       const clash = await b
         .v1('put', `/${roomId}/connections/${TYPE}`, mod.userId)
         .send({ name: 'two', commandPrefix: '!ci' });
-      expect(clash.status).toBe(409);
-      expect(clash.body).toEqual({
+      expectAnswer(clash, 409, {
         errcode: 'HS_CONFLICTING_CONNECTION',
         error: 'Command prefix "!ci" is already used in this room. Please choose another prefix.',
         existingConnection: {
@@ -351,8 +334,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
         const res = await b
           .v1('put', `/${roomId}/connections/${TYPE}`, mod.userId)
           .send({ name: 'failing' });
-        expect(res.status).toBe(500);
-        expect(res.body).toEqual({
+        expectAnswer(res, 500, {
           errcode: 'HS_UNKNOWN',
           error: 'Could not write the connection state to the room.',
         });
@@ -371,8 +353,7 @@ describe.each(testDatabaseKinds())('provisioning room connections (%s)', (kind) 
       await b.restart();
       b.t.bridge.connections.register(recordingKind());
       const after = await b.v1('get', `/${roomId}/connections`, pleb.userId);
-      expect(after.status).toBe(200);
-      expect(after.body).toEqual(before.body);
+      expectAnswer(after, 200, before.body);
     });
   });
 });
@@ -404,8 +385,7 @@ describe.each(testDatabaseKinds())('provisioning bridge permissions (%s)', (kind
     const res = await b
       .v1('put', `/${room}/connections/${TYPE}`, carol.userId)
       .send({ name: 'nope' });
-    expect(res.status).toBe(403);
-    expect(res.body).toEqual({
+    expectAnswer(res, 403, {
       errcode: 'HS_FORBIDDEN_USER',
       error: 'User is not permitted to provision connections for this type of service.',
     });
@@ -467,14 +447,12 @@ describe.each(testDatabaseKinds())('room connections while the bot cannot act (%
     try {
       const noBot = { errcode: 'HS_DISABLED_FEATURE', error: NO_BOT_CONFIGURED };
       const listed = await v1(t, 'get', `/${ROOM}/connections`);
-      expect(listed.status).toBe(500);
-      expect(listed.body).toEqual(noBot);
+      expectAnswer(listed, 500, noBot);
       const created = await v1(t, 'put', `/${ROOM}/connections/${TYPE}`).send({ name: 'x-x' });
-      expect(created.status).toBe(500);
-      expect(created.body).toEqual(noBot);
+      expectAnswer(created, 500, noBot);
       for (const method of ['get', 'delete'] as const) {
         const one = await v1(t, method, `/${ROOM}/connections/some-connection-id`);
-        expect([one.status, one.body]).toEqual([500, noBot]);
+        expectAnswer(one, 500, noBot);
       }
       // What needs no room still answers.
       const types = await request(t.app)
@@ -511,8 +489,7 @@ describe.each(testDatabaseKinds())('room connections while the bot cannot act (%
         await v1(t, 'put', `/${ROOM}/connections/${TYPE}`).send({ name: 'x-x' }),
         await v1(t, 'delete', `/${ROOM}/connections/abc`),
       ]) {
-        expect(res.status).toBe(503);
-        expect(res.body).toEqual(unavailable);
+        expectAnswer(res, 503, unavailable);
       }
     } finally {
       await t.close();
@@ -529,8 +506,7 @@ describe.each(testDatabaseKinds())('room connections while the bot cannot act (%
       const roomId = await b.room(alice, { users: { [b.bot.userId]: 50 } });
       await b.hs.stop();
       const down = await b.v1('get', `/${roomId}/connections`, alice.userId);
-      expect(down.status).toBe(503);
-      expect(down.body).toEqual(unavailable);
+      expectAnswer(down, 503, unavailable);
       await b.hs.restart();
       const up = await b.v1('get', `/${roomId}/connections`, alice.userId);
       expect(up.status).toBe(200);
@@ -590,8 +566,7 @@ describe.each(testDatabaseKinds())('connection writes and the homeserver (%s)', 
       const res = await b
         .v1('put', `/${roomId}/connections/${TYPE}`, alice.userId)
         .send({ name: 'doomed' });
-      expect(res.status).toBe(500);
-      expect(res.body).toEqual({ errcode: 'HS_UNKNOWN', error: 'An internal error occurred' });
+      expectAnswer(res, 500, { errcode: 'HS_UNKNOWN', error: 'An internal error occurred' });
       expect(stateOf('doomed')!.content).toEqual({ disabled: true });
       expect(await b.t.db.knex('connection').where({ state_key: 'doomed' })).toEqual([]);
       expect(await b.t.db.knex('webhook_hook')).toHaveLength(

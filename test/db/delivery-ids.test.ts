@@ -1,4 +1,4 @@
-import { DELIVERY_RETENTION_MS, DeliveryIds } from '../../src/connections/delivery-ids';
+import { DELIVERY_RETENTION_MS, DeliveryIds } from '../../src/bridge/delivery-ids';
 import type { Database } from '../../src/db/database';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
 

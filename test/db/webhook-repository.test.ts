@@ -9,26 +9,14 @@ import {
 } from '../../src/db/webhook-repository';
 import { migrationSource } from '../../src/db/migrations';
 import { openTestDatabase, testDatabaseKinds } from '../helpers/databases';
+import { seedConnection } from '../helpers/connection-rows';
 
 async function insertConnection(
   db: Database,
   id: string,
   config: Record<string, unknown> = { name: `hook-${id}` },
 ): Promise<void> {
-  await db.knex('connection').insert({
-    id,
-    room_id: '!room:switchboard.test',
-    event_type: 'uk.half-shot.matrix-hookshot.generic.hook',
-    state_key: `hook-${id}`,
-    type: 'Webhook',
-    service: 'generic',
-    config: JSON.stringify(config),
-    secret_ciphertext: null,
-    secret_key_id: null,
-    created_by: '@alice:switchboard.test',
-    created_at: new Date(),
-    updated_at: new Date(),
-  });
+  await seedConnection(db.knex, { id, stateKey: `hook-${id}`, config });
 }
 
 describe.each(testDatabaseKinds())('webhook repository on %s', (kind) => {

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyText, FakeGrants, FakeHttpServer } from './fake-http-server';
 
 export interface FakeProject {
   id: string;
@@ -23,21 +22,15 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-interface IssuedToken {
-  userKey: string;
-  expiresAt: number;
-}
-
 /**
  * Atlassian's authorisation server (auth.atlassian.com) and API gateway (api.atlassian.com) for
  * exactly the calls JIRA Cloud logins make, answering in the documented shapes. One server
  * plays both hosts: tests set `authUrl` and `apiUrl` to its URL.
  */
-export class FakeAtlassian {
+export class FakeAtlassian extends FakeHttpServer {
   readonly clientId = 'jira-client-id';
   readonly clientSecret = 'jira-client-secret';
   redirectUri = 'http://127.0.0.1/jira/oauth';
-  url = '';
   /** Lifetime of issued access tokens in seconds. */
   expiresIn = 3600;
   /** Sites per user key (whoever authorised the code). */
@@ -49,47 +42,24 @@ export class FakeAtlassian {
   projectSearchStatus: number | null = null;
   pageSize = 2;
 
-  private readonly codes = new Map<string, string>();
-  private readonly accessTokens = new Map<string, IssuedToken>();
-  private readonly refreshTokens = new Map<string, string>();
-  private readonly server = createServer((req, res) => {
-    this.handle(req, res).catch((err: unknown) => {
-      res.writeHead(500).end(String(err));
-    });
-  });
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
+  private readonly grants = new FakeGrants();
 
   /** What the user's consent on Atlassian's page produces: a code for the redirect. */
   authorize(userKey: string): string {
-    const code = `code-${randomBytes(8).toString('hex')}`;
-    this.codes.set(code, userKey);
-    return code;
+    return this.grants.authorize(userKey);
   }
 
   /** Every access and refresh token handed out so far. */
   issuedTokens(): string[] {
-    return [...this.accessTokens.keys(), ...this.refreshTokens.keys()];
+    return this.grants.issued();
   }
 
   revokeRefreshTokens(): void {
-    this.refreshTokens.clear();
+    this.grants.refreshTokens.clear();
   }
 
   private issue(userKey: string): Record<string, unknown> {
-    const access = `at-${randomBytes(16).toString('hex')}`;
-    const refresh = `rt-${randomBytes(16).toString('hex')}`;
-    this.accessTokens.set(access, { userKey, expiresAt: Date.now() + this.expiresIn * 1000 });
-    this.refreshTokens.set(refresh, userKey);
+    const { access, refresh } = this.grants.issue(userKey, this.expiresIn);
     return {
       access_token: access,
       refresh_token: refresh,
@@ -99,10 +69,8 @@ export class FakeAtlassian {
     };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await bodyText(req);
     const body: unknown = text ? JSON.parse(text) : undefined;
     const url = new URL(req.url ?? '/', this.url);
     this.requests.push({
@@ -121,19 +89,21 @@ export class FakeAtlassian {
         return json(401, { error: 'access_denied', error_description: 'Unauthorized' });
       }
       if (b.grant_type === 'authorization_code') {
-        const userKey = typeof b.code === 'string' ? this.codes.get(b.code) : undefined;
+        const userKey = typeof b.code === 'string' ? this.grants.codes.get(b.code) : undefined;
         if (!userKey || b.redirect_uri !== this.redirectUri) {
           return json(403, {
             error: 'invalid_grant',
             error_description: 'Invalid authorization code',
           });
         }
-        this.codes.delete(b.code as string);
+        this.grants.codes.delete(b.code as string);
         return json(200, this.issue(userKey));
       }
       if (b.grant_type === 'refresh_token') {
         const userKey =
-          typeof b.refresh_token === 'string' ? this.refreshTokens.get(b.refresh_token) : undefined;
+          typeof b.refresh_token === 'string'
+            ? this.grants.refreshTokens.get(b.refresh_token)
+            : undefined;
         if (!userKey) {
           return json(403, {
             error: 'invalid_grant',
@@ -141,18 +111,16 @@ export class FakeAtlassian {
           });
         }
         // Atlassian rotates refresh tokens: the old one is spent.
-        this.refreshTokens.delete(b.refresh_token as string);
+        this.grants.refreshTokens.delete(b.refresh_token as string);
         return json(200, this.issue(userKey));
       }
       return json(400, { error: 'unsupported_grant_type' });
     }
 
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const token = bearer ? this.accessTokens.get(bearer) : undefined;
-    if (!token || token.expiresAt <= Date.now()) {
-      return json(401, { code: 401, message: 'Unauthorized' });
-    }
-    const sites = this.sites.get(token.userKey) ?? [];
+    const userKey = this.grants.userOf(bearer);
+    if (userKey === undefined) return json(401, { code: 401, message: 'Unauthorized' });
+    const sites = this.sites.get(userKey) ?? [];
 
     if (req.method === 'GET' && url.pathname === '/oauth/token/accessible-resources') {
       if (this.resourcesStatus !== null) return json(this.resourcesStatus, { message: 'failed' });

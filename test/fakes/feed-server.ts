@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { FakeHttpServer } from './fake-http-server';
 
 export interface FeedResponse {
   body: string | Buffer;
@@ -12,52 +12,41 @@ export interface FeedResponse {
 }
 
 /** A local HTTP server serving feeds, answering 304 to matching validators, counting requests. */
-export class FeedServer {
-  private readonly server: Server;
+export class FeedServer extends FakeHttpServer {
   private readonly routes = new Map<string, FeedResponse>();
   readonly requests: { path: string; headers: IncomingHttpHeaders }[] = [];
-  baseUrl = '';
 
-  constructor() {
-    this.server = createServer((req, res) => {
-      const path = req.url ?? '/';
-      this.requests.push({ path, headers: req.headers });
-      const route = this.routes.get(path);
-      const answer = () => {
-        if (!route) {
-          res.writeHead(404, { 'content-type': 'text/plain' }).end('no such feed');
-          return;
-        }
-        const headers: Record<string, string> = {
-          'content-type': route.contentType ?? 'application/rss+xml; charset=utf-8',
-        };
-        if (route.etag) headers.etag = route.etag;
-        if (route.lastModified) headers['last-modified'] = route.lastModified;
-        const unchanged =
-          (route.etag !== undefined && req.headers['if-none-match'] === route.etag) ||
-          (route.etag === undefined &&
-            route.lastModified !== undefined &&
-            req.headers['if-modified-since'] === route.lastModified);
-        if (unchanged) {
-          res.writeHead(304, headers).end();
-          return;
-        }
-        res.writeHead(route.status ?? 200, headers).end(route.body);
+  get baseUrl(): string {
+    return this.url;
+  }
+
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = req.url ?? '/';
+    this.requests.push({ path, headers: req.headers });
+    const route = this.routes.get(path);
+    const answer = () => {
+      if (!route) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('no such feed');
+        return;
+      }
+      const headers: Record<string, string> = {
+        'content-type': route.contentType ?? 'application/rss+xml; charset=utf-8',
       };
-      if (route?.delayMs) setTimeout(answer, route.delayMs).unref();
-      else answer();
-    });
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      if (route.etag) headers.etag = route.etag;
+      if (route.lastModified) headers['last-modified'] = route.lastModified;
+      const unchanged =
+        (route.etag !== undefined && req.headers['if-none-match'] === route.etag) ||
+        (route.etag === undefined &&
+          route.lastModified !== undefined &&
+          req.headers['if-modified-since'] === route.lastModified);
+      if (unchanged) {
+        res.writeHead(304, headers).end();
+        return;
+      }
+      res.writeHead(route.status ?? 200, headers).end(route.body);
+    };
+    if (route?.delayMs) setTimeout(answer, route.delayMs).unref();
+    else answer();
   }
 
   serve(path: string, response: FeedResponse): string {

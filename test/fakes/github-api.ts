@@ -1,6 +1,6 @@
-import { createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createVerify, generateKeyPairSync } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyText, FakeGrants, FakeHttpServer } from './fake-http-server';
 
 export interface FakeInstallation {
   id: number;
@@ -16,23 +16,17 @@ export interface RecordedRequest {
   authorization: string | undefined;
 }
 
-interface IssuedToken {
-  login: string;
-  expiresAt: number;
-}
-
 /**
  * GitHub's REST API and OAuth endpoints for exactly the calls a GitHub App bridge makes,
  * answering in the shapes of GitHub's public documentation. One server plays both the API
  * host and the web host: tests set `apiUrl` and `webUrl` to its URL.
  */
-export class FakeGithub {
+export class FakeGithub extends FakeHttpServer {
   readonly appId = 4242;
   readonly clientId = 'Iv1.fakeclientid';
   readonly clientSecret = 'fake-client-secret';
   readonly privateKeyPem: string;
   private readonly publicKeyPem: string;
-  url = '';
   /** Lifetime of access tokens in seconds (GitHub's is 8 hours). */
   expiresIn = 28_800;
   /** When set, `GET /app` answers this status (the App lookup fails). */
@@ -44,54 +38,33 @@ export class FakeGithub {
   /** Answer GET /user with this status instead (e.g. 500). */
   userStatus: number | null = null;
 
-  private readonly codes = new Map<string, string>();
-  private readonly accessTokens = new Map<string, IssuedToken>();
-  private readonly refreshTokens = new Map<string, string>();
-  private readonly server = createServer((req, res) => {
-    this.handle(req, res).catch((err: unknown) => {
-      res.writeHead(500).end(String(err));
-    });
-  });
+  private readonly grants = new FakeGrants();
 
   constructor() {
+    super();
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.privateKeyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     this.publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
   /** What the user's consent on GitHub's page produces: a code for the redirect. */
   authorize(login: string): string {
-    const code = `code-${randomBytes(8).toString('hex')}`;
-    this.codes.set(code, login);
-    return code;
+    return this.grants.authorize(login);
   }
 
   /** Every access and refresh token handed out so far. */
   issuedTokens(): string[] {
-    return [...this.accessTokens.keys(), ...this.refreshTokens.keys()];
+    return this.grants.issued();
   }
 
   /** Makes every access token expire now (refresh tokens stay valid). */
   expireAccessTokens(): void {
-    for (const t of this.accessTokens.values()) t.expiresAt = 0;
+    for (const t of this.grants.accessTokens.values()) t.expiresAt = 0;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = await bodyText(req);
     this.requests.push({
       method: req.method ?? '',
       path: url.pathname,
@@ -127,11 +100,11 @@ export class FakeGithub {
       }
       let login: string | undefined;
       if (params.grant_type === 'refresh_token') {
-        login = this.refreshTokens.get(String(params.refresh_token));
-        this.refreshTokens.delete(String(params.refresh_token));
+        login = this.grants.refreshTokens.get(String(params.refresh_token));
+        this.grants.refreshTokens.delete(String(params.refresh_token));
       } else {
-        login = this.codes.get(String(params.code));
-        this.codes.delete(String(params.code));
+        login = this.grants.codes.get(String(params.code));
+        this.grants.codes.delete(String(params.code));
       }
       if (login === undefined) {
         json(200, {
@@ -142,10 +115,10 @@ export class FakeGithub {
         });
         return;
       }
-      const access = `ghu_${randomBytes(12).toString('hex')}`;
-      const refresh = `ghr_${randomBytes(12).toString('hex')}`;
-      this.accessTokens.set(access, { login, expiresAt: Date.now() + this.expiresIn * 1000 });
-      this.refreshTokens.set(refresh, login);
+      const { access, refresh } = this.grants.issue(login, this.expiresIn, {
+        access: 'ghu_',
+        refresh: 'ghr_',
+      });
       json(200, {
         access_token: access,
         expires_in: this.expiresIn,
@@ -259,8 +232,7 @@ export class FakeGithub {
 
   private userOf(authorization: string | undefined): string | undefined {
     const token = /^(?:token|bearer) (.+)$/i.exec(authorization ?? '')?.[1];
-    const issued = token === undefined ? undefined : this.accessTokens.get(token);
-    return issued && issued.expiresAt > Date.now() ? issued.login : undefined;
+    return this.grants.userOf(token);
   }
 
   /** An RS256 JWT signed with the App's key whose issuer is the App id. */

@@ -1,4 +1,4 @@
-import type { MessageContent, RoomMessenger } from '../../src/connections/room-messenger';
+import type { MessageContent, RoomMessenger } from '../../src/bridge/room-messenger';
 
 export interface Sent {
   roomId: string;

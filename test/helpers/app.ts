@@ -1,22 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { signToken } from '../../src/api/maubot/token';
+import { signToken } from '../../src/admins/token';
 import type { Config, Resource } from '../../src/config/schema';
 import type { Database } from '../../src/db/database';
-import { createApp } from '../../src/http/app';
 import { createLogger, type Logger } from '../../src/logging/logger';
-import type { PluginInstances, PluginService } from '../../src/plugins/plugin-service';
-import type { ClientPoolOptions } from '../../src/clients/client-pool';
 import type { InstanceService } from '../../src/instances/instance-service';
-import type { RuntimeSettings } from '../../src/instances/instance-runtime';
-import type { InstanceDatabaseSettings } from '../../src/instances/instance-databases';
-import { attachLogSocket, type LogSocket } from '../../src/api/maubot/log-socket';
-import type { LogHub } from '../../src/logging/log-hub';
-import type { ClientInstances, ClientService } from '../../src/clients/client-service';
-import { createServices } from '../../src/services';
-import type { Bridge } from '../../src/connections/bridge';
-import type { SendRetryOptions } from '../../src/connections/provisioning-bot';
+import type { ServiceOptions } from '../../src/app/services';
+import { Switchboard } from '../../src/app/switchboard';
+import type { ClientService } from '../../src/clients/client-service';
+import type { PluginService } from '../../src/plugins/plugin-service';
+import type { Bridge } from '../../src/bridge/bridge';
 import { TEST_SECRET, testConfig } from './config';
 import { openTestDatabase, type TestDatabaseKind } from './databases';
 
@@ -36,48 +30,33 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** The service options a test may set; the config, logger and database have defaults here. */
+export type TestAppOptions = Partial<ServiceOptions> & {
+  resources?: Resource[];
+  /** Start the enabled stored clients, as the server does at startup. */
+  startClients?: boolean;
+};
+
 export async function createTestApp(
   kind: TestDatabaseKind,
-  options: {
-    config?: Config;
-    resources?: Resource[];
-    logger?: Logger;
-    pluginInstances?: PluginInstances;
-    /** Reuse this database instead of opening a fresh one (e.g. to restart the app on it). */
-    db?: Database;
-    clientPool?: ClientPoolOptions;
-    clientInstances?: ClientInstances;
-    runtime?: Partial<RuntimeSettings>;
-    instanceDatabases?: Partial<InstanceDatabaseSettings>;
-    logHub?: LogHub;
-    /** Start the enabled stored clients, as the server does at startup. */
-    startClients?: boolean;
-    sendRetry?: SendRetryOptions;
-  } = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
+  const { resources, startClients, ...serviceOptions } = options;
   const config = options.config ?? testConfig();
   const logger = options.logger ?? createLogger('silent');
+  // Reused when given (e.g. to restart the app on it), and then left open at close.
   const db = options.db ?? (await openTestDatabase(kind));
-  const services = createServices({
+  const switchboard = new Switchboard({
+    clientPool: { retryBaseMs: 200, retryMaxMs: 1000 },
+    ...serviceOptions,
     config,
     logger,
     db,
-    ...(options.pluginInstances ? { pluginInstances: options.pluginInstances } : {}),
-    clientPool: options.clientPool ?? { retryBaseMs: 200, retryMaxMs: 1000 },
-    ...(options.clientInstances ? { clientInstances: options.clientInstances } : {}),
-    ...(options.runtime ? { runtime: options.runtime } : {}),
-    ...(options.instanceDatabases ? { instanceDatabases: options.instanceDatabases } : {}),
-    ...(options.logHub ? { logHub: options.logHub } : {}),
-    ...(options.sendRetry ? { sendRetry: options.sendRetry } : {}),
   });
-  if (options.startClients) await services.clients.startAll();
-  await services.bridge.start();
-  const app = createApp({
-    ...services,
-    ...(options.resources ? { resources: options.resources } : {}),
-  });
+  const { services } = switchboard;
+  await switchboard.start({ clients: startClients ?? false });
+  const app = switchboard.app(resources);
   let server: Server | undefined;
-  let logSocket: LogSocket | undefined;
   return {
     app,
     config,
@@ -89,19 +68,11 @@ export async function createTestApp(
     bridge: services.bridge,
     token: signToken(TEST_SECRET, 'admin'),
     async listen() {
-      server ??= await new Promise<Server>((resolve) => {
-        const s = app.listen(0, '127.0.0.1', () => resolve(s));
-      });
-      logSocket ??= attachLogSocket(server, services);
+      server ??= await switchboard.listen({ port: 0, bindAddress: '127.0.0.1' }, app);
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async close() {
-      await logSocket?.close();
-      services.clientAuth.close();
-      await services.instances.stopAll();
-      await services.clients.stopAll();
-      await services.bridge.stop();
-      if (server) await new Promise((resolve) => server!.close(resolve));
+      await switchboard.stop();
       if (!options.db) await db.close();
     },
   };

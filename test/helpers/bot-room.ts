@@ -1,4 +1,4 @@
-import type { TestHomeserver, RegisteredUser } from '../homeserver/test-homeserver';
+import type { TestHomeserver, RegisteredUser } from '../../testing/homeserver/test-homeserver';
 import type { TestApp } from './app';
 import { maubotApi } from './maubot-api';
 import { waitFor } from './wait';

@@ -5,7 +5,7 @@ import {
   TestHomeserver,
   type RegisteredUser,
   type TestHomeserverOptions,
-} from '../homeserver/test-homeserver';
+} from '../../testing/homeserver/test-homeserver';
 import { createTestApp, type TestApp } from './app';
 import { TEST_PROVISIONING_SECRET, testConfig } from './config';
 import { openTestDatabase, type TestDatabaseKind } from './databases';

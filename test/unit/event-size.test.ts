@@ -4,7 +4,7 @@ import {
   fitMessage,
   MAX_EVENT_BYTES,
   TOO_LARGE_TEXT,
-} from '../../src/connections/event-size';
+} from '../../src/bridge/event-size';
 
 const bytes = (json: string) => Buffer.byteLength(json);
 const ROOM = '!abcdefghijklmnopqrst:example.org';

@@ -1,5 +1,5 @@
-import { ConnectionError } from '../../src/connections/connection-errors';
-import { OUTBOUND_HOOK, type StoredConnection } from '../../src/connections/connection-types';
+import { ConnectionError } from '../../src/bridge/connection-errors';
+import { OUTBOUND_HOOK, type StoredConnection } from '../../src/bridge/connection-types';
 import { OutboundHookKind } from '../../src/outbound/outbound-hook-kind';
 import { testConfig } from '../helpers/config';
 
@@ -111,7 +111,6 @@ describe('OutboundHookKind', () => {
       const err = await refusal(create(body));
       expect(err.errcode).toBe('HS_BAD_VALUE');
       expect(err.message).toBe(message);
-      expect(err.status).toBeUndefined();
     });
 
     it('when method is null then it defaults to PUT', async () => {

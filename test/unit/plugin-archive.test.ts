@@ -1,11 +1,10 @@
 import {
   DEFAULT_ARCHIVE_LIMITS,
-  PLUGIN_ID_PATTERN,
-  PluginInvalidError,
   readPluginArchive,
   readPluginFiles,
   type ArchiveLimits,
 } from '../../src/plugins/plugin-archive';
+import { PLUGIN_ID_PATTERN, PluginInvalidError } from '../../src/plugins/plugin-meta';
 import { MAUBOT_VERSION } from '../../src/version';
 import { buildPlugin, buildZip } from '../helpers/zip';
 

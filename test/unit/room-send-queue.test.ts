@@ -1,5 +1,5 @@
-import { RoomSendQueue, type RoomSendQueueOptions } from '../../src/connections/room-send-queue';
-import type { SendConcurrency } from '../../src/connections/send-concurrency';
+import { RoomSendQueue, type RoomSendQueueOptions } from '../../src/bridge/room-send-queue';
+import type { SendConcurrency } from '../../src/bridge/send-concurrency';
 import { waitFor } from '../helpers/wait';
 
 /** A limit the test sets, recording what the queue tells it. */

@@ -2,7 +2,7 @@ import {
   AdaptiveConcurrency,
   DEFAULT_CONCURRENCY,
   type AdaptiveConcurrencyOptions,
-} from '../../src/connections/send-concurrency';
+} from '../../src/bridge/send-concurrency';
 
 const options = (overrides: Partial<AdaptiveConcurrencyOptions> = {}) => ({
   ...DEFAULT_CONCURRENCY,

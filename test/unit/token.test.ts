@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { signToken, verifyToken } from '../../src/api/maubot/token';
+import { signToken, verifyToken } from '../../src/admins/token';
 
 const SECRET = 'maubot-compat-test-secret';
 // Made with maubot's algorithm (Python json.dumps + urlsafe base64 + HMAC-SHA256 of the

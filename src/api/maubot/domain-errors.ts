@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { PluginInvalidError } from '../../plugins/plugin-archive';
+import { PluginInvalidError } from '../../plugins/plugin-meta';
 import {
   PluginExistsError,
   PluginIdMismatchError,

@@ -1,7 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AdminAuthService } from '../../admins/admin-auth-service';
 import type { ApiFeature, Config } from '../../config/schema';
-import { UploadSpool, unreadableMultipart, uploadSpoolDir } from '../../http/archive-upload';
+import { UploadSpool, unreadableMultipart, uploadSpoolDir } from './archive-upload';
 import { jsonBody } from '../../http/json-body';
 import { bodyKinds, loadSpec, openApiValidator, type BodyKind } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { ConnectionError } from '../../connections/connection-errors';
+import { BridgeUnavailableError, ConnectionError } from '../../bridge/connection-errors';
 import { apiErrorMiddleware, type ErrorKind } from '../../http/error-kinds';
 import type { Logger } from '../../logging/logger';
 import { ProvisioningApiError } from './errors';
@@ -33,7 +33,12 @@ export function provisioningErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     const apiError =
       err instanceof ConnectionError
-        ? new ProvisioningApiError(err.errcode, err.message, err.extra, err.status)
+        ? new ProvisioningApiError(
+            err.errcode,
+            err.message,
+            err.extra,
+            err instanceof BridgeUnavailableError ? 503 : undefined,
+          )
         : err;
     render(apiError, req, res, next);
   };

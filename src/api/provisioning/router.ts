@@ -1,6 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../../config/schema';
-import type { ConnectionService } from '../../connections/connection-service';
+import type { ConnectionService } from '../../bridge/connection-service';
 import { jsonBody } from '../../http/json-body';
 import { bodyKinds, loadSpec, openApiValidator } from '../../http/openapi';
 import { notImplemented } from '../../http/not-implemented';

@@ -12,7 +12,7 @@ export async function bundleHostScript(): Promise<string> {
   // A development dependency: the compiled server uses the bundle made at build time.
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
-    entryPoints: [join(__dirname, 'plugin-host-main.ts')],
+    entryPoints: [join(__dirname, '..', 'host', 'main.ts')],
     bundle: true,
     platform: 'node',
     format: 'cjs',

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
-import type { UploadedFile } from '../../../http/archive-upload';
-import { NOT_A_PLUGIN, PluginInvalidError } from '../../../plugins/plugin-archive';
+import type { UploadedFile } from '../../../plugins/uploaded-file';
+import { NOT_A_PLUGIN } from '../../../plugins/plugin-archive';
+import { PluginInvalidError } from '../../../plugins/plugin-meta';
 import type { PluginService } from '../../../plugins/plugin-service';
 import type { ResponseBody } from '../types';
 import { jsonAnswerSender } from '../../../http/json-answer';

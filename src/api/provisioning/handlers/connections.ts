@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { ConnectionService } from '../../../connections/connection-service';
+import type { ConnectionService } from '../../../bridge/connection-service';
 import type { ResponseBody } from '../types';
 
 type RoomRequest = Request<{ roomId: string }>;

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Config } from '../../../config/schema';
-import { listedConnectionTypes } from '../../../connections/connection-types';
+import { listedConnectionTypes } from '../../../bridge/connection-types';
 import type { ResponseBody } from '../types';
 
 export function metaHandlers(config: Config) {

@@ -7,13 +7,24 @@ import type { ConfigInput } from '../src/config/schema';
 import { openDatabase } from '../src/db/database';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
 import { Switchboard } from '../src/app/switchboard';
+import type { Logger } from '../src/logging/logger';
+
+interface ServicesOptions {
+  /** A PostgreSQL server to use instead of the embedded one. */
+  url?: string | null;
+  logger?: Logger;
+}
 
 /**
- * Switchboard's services on a fresh embedded database in a temporary directory (removed at
- * exit, which must come after `db.close()`), logging errors only, to stderr: stdout carries the
- * benchmark child's result line.
+ * Switchboard's services on a fresh embedded database (or on `url`) with a temporary data
+ * directory (removed at exit, which must come after `db.close()`), logging errors only, to
+ * stderr unless told otherwise: stdout carries the benchmark child's result line.
  */
-export async function embeddedServices(name: string, overrides: Partial<ConfigInput> = {}) {
+export async function embeddedServices(
+  name: string,
+  overrides: Partial<ConfigInput> = {},
+  { url = null, logger = createLogger('error', bufferedDestination(2)) }: ServicesOptions = {},
+) {
   const dataDir = await mkdtemp(join(tmpdir(), `switchboard-bench-${name}-`));
   process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const config = parseConfig({
@@ -23,8 +34,7 @@ export async function embeddedServices(name: string, overrides: Partial<ConfigIn
     provisioning: { secret: 'benchmark-provisioning-secret' },
     ...overrides,
   });
-  const logger = createLogger('error', bufferedDestination(2));
-  const db = await openDatabase({ dataDir, logger });
+  const db = await openDatabase({ url, dataDir, logger });
   const switchboard = new Switchboard({ config, logger, db });
   return { dataDir, db, switchboard, services: switchboard.services };
 }

@@ -48,7 +48,7 @@ export interface ServerInfo {
 }
 
 /** On two cores the server and the load generator each get one, so neither starves the other. */
-function pinnable(): boolean {
+export function pinnable(): boolean {
   try {
     execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
     return true;

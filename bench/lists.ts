@@ -6,37 +6,26 @@
  * Input (env): BENCH_HS_URL, BENCH_TOKENS (JSON list of access tokens), BENCH_INSTANCES,
  * BENCH_DATABASE_URL (optional).
  */
-import { rmSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
 import { signToken } from '../src/admins/token';
-import { parseConfig } from '../src/config/load';
-import { openDatabase } from '../src/db/database';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
-import { Switchboard } from '../src/app/switchboard';
+import { embeddedServices } from './embedded-services';
 
 async function main(): Promise<void> {
   const homeserver = process.env.BENCH_HS_URL!;
   const tokens = JSON.parse(process.env.BENCH_TOKENS!) as string[];
   const count = Number(process.env.BENCH_INSTANCES ?? 10);
   const url = process.env.BENCH_DATABASE_URL || null;
-  const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-bench-lists-'));
-  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const config = parseConfig({
-    dataDir,
-    server: { unsharedSecret: 'benchmark-unshared-secret' },
-    encryptionKey: Buffer.alloc(32, 1).toString('base64'),
-    provisioning: { secret: 'benchmark-provisioning-secret' },
-    admins: { admin: '' },
-  });
   // Request logs are written as in production, to a sink that costs what a file would.
   const logger = createLogger('info', bufferedDestination('/dev/null'));
-  const db = await openDatabase({ url, dataDir, logger });
-  const switchboard = new Switchboard({ config, logger, db });
-  const { services } = switchboard;
+  const { dataDir, db, switchboard, services } = await embeddedServices(
+    'lists',
+    { admins: { admin: '' } },
+    { url, logger },
+  );
 
   const plugins = [
     await buildPlugin('echo'),

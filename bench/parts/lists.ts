@@ -11,11 +11,13 @@ import {
   DURATION_S,
   SERVER_NODE_FLAGS,
   median,
+  pinnable,
   profileFlags,
   spawn,
   stopChild,
   type BenchPart,
 } from '../lib';
+import { dropDatabaseAndRoles } from '../../testing/postgres-databases';
 
 const CONNECTIONS = 50;
 const RATIO_TARGET = 0.75;
@@ -38,15 +40,6 @@ interface Started {
   plugin: string;
   client: string;
   instance: string;
-}
-
-function pinnable(): boolean {
-  try {
-    execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The server child on core 0 (this process, the load generator, stays on core 1). */
@@ -102,21 +95,7 @@ async function postgresDatabase(): Promise<{ url: string; drop(): Promise<void> 
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    async drop() {
-      const client = new pg.Client(POSTGRES_URL);
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ role: string }>(
-          `select r.rolname as role from pg_roles r, pg_database d
-            where d.datname = $1 and starts_with(r.rolname, 'sbi_' || d.oid || '_')`,
-          [name],
-        );
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        for (const { role } of rows) await client.query(`DROP ROLE IF EXISTS "${role}"`);
-      } finally {
-        await client.end();
-      }
-    },
+    drop: () => dropDatabaseAndRoles(POSTGRES_URL, name),
   };
 }
 

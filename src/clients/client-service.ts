@@ -18,7 +18,7 @@ import type { Logger } from '../logging/logger';
 import { homeserverApi, type Whoami } from '../matrix/homeserver-api';
 import { HomeserverError, HomeserverUnreachableError } from '../matrix/matrix-errors';
 import type { SecretBox } from '../secrets/secret-box';
-import { JsonMemo, type JsonAnswer } from '../util/json-memo';
+import { answersByKey, JsonMemo, type JsonAnswer } from '../util/json-memo';
 import { KeyedLock } from '../util/keyed-lock';
 import {
   ClientAccessError,
@@ -70,7 +70,6 @@ export class ClientService {
   /** Changes to one client happen one at a time. */
   private readonly lock = new KeyedLock();
   private readonly answers = new JsonMemo();
-  private answersVersion = -1;
 
   constructor(
     private readonly db: Knex,
@@ -86,7 +85,7 @@ export class ClientService {
           const stored = await findClient(this.db, id);
           return stored && { ...stored, accessToken: this.secrets.open(stored.accessToken) };
         },
-        disable: (id) => this.write(setClientEnabled(this.db, id, false)),
+        disable: (id) => this.rows.written('client', setClientEnabled(this.db, id, false)),
         savePosition: (id, position) => saveSyncPosition(this.db, id, position),
         started: (id, bot) => this.instances.clientStarted?.(id, bot),
         stopped: (id) => this.instances.clientStopped?.(id),
@@ -127,12 +126,7 @@ export class ClientService {
       this.db,
       rows.clients.map((c) => c.id),
     );
-    return new Map(
-      [...views].map(([id, list]) => [
-        id,
-        list.map((view) => ({ view, json: JSON.stringify(view) })),
-      ]),
-    );
+    return answersByKey(views);
   }
 
   /** A client's answer is remade when its row, its running state or its instances change. */
@@ -162,20 +156,7 @@ export class ClientService {
 
   /** Kept answers of one snapshot of the rows (ids of gone rows are forgotten with it). */
   private memo(rows: CachedRows): JsonMemo {
-    if (rows.version !== this.answersVersion) {
-      this.answers.clear();
-      this.answersVersion = rows.version;
-    }
-    return this.answers;
-  }
-
-  /** A write to the client table, told to the rows in memory once it is done. */
-  private async write<T>(done: Promise<T>): Promise<T> {
-    try {
-      return await done;
-    } finally {
-      this.rows.changed('client');
-    }
+    return this.answers.at(rows.version);
   }
 
   async exists(id: string): Promise<boolean> {
@@ -220,7 +201,7 @@ export class ClientService {
       avatarUrl: input.avatar_url ?? PROFILE_DISABLED,
     };
     return this.lock.run(values.id, async () => {
-      if (!(await this.write(insertClient(this.db, values)))) {
+      if (!(await this.rows.written('client', insertClient(this.db, values)))) {
         throw new ClientExistsError(values.id);
       }
       this.logger.info({ client: values.id, homeserver }, `client ${values.id} created`);
@@ -260,7 +241,7 @@ export class ClientService {
         avatarUrl: input.avatar_url ?? stored.avatarUrl,
       };
       const accessChanged = await this.applyAccess(stored, input, next);
-      await this.write(updateClient(this.db, next));
+      await this.rows.written('client', updateClient(this.db, next));
       await this.applyToRuntime(stored, next, input.started, accessChanged);
       return this.get(id);
     });
@@ -311,7 +292,10 @@ export class ClientService {
     const stale = await clientsSealedWithOtherKeys(this.db, this.secrets.currentKeyId);
     for (const client of stale) {
       const token = this.secrets.open(client.accessToken);
-      await this.write(replaceClientToken(this.db, client.id, this.secrets.seal(token)));
+      await this.rows.written(
+        'client',
+        replaceClientToken(this.db, client.id, this.secrets.seal(token)),
+      );
     }
     if (stale.length > 0) {
       this.logger.info(

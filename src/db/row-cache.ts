@@ -78,6 +78,15 @@ export class RowCache {
     for (const table of tables) this.stale.add(table);
   }
 
+  /** A write to a table, marked changed once it is done, whether it committed or failed. */
+  async written<T>(table: CachedTable, write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      this.changed(table);
+    }
+  }
+
   /** Reads the stale tables; one load at a time, and every waiting reader shares it. */
   private load(): Promise<void> {
     const tables = [...this.stale];

@@ -19,7 +19,7 @@ import {
 import { RowCache, type CachedRows } from '../db/row-cache';
 import type { UploadedFile } from './uploaded-file';
 import type { Logger } from '../logging/logger';
-import { JsonMemo, type JsonAnswer } from '../util/json-memo';
+import { answersByKey, JsonMemo, type JsonAnswer } from '../util/json-memo';
 import { KeyedLock } from '../util/keyed-lock';
 import { readPluginArchive } from './plugin-archive';
 import { PluginInvalidError } from './plugin-meta';
@@ -74,7 +74,6 @@ export class PluginService {
 
   private readonly lock = new KeyedLock();
   private readonly answers = new JsonMemo();
-  private answersVersion = -1;
 
   /** GET /plugins, from memory (see RowCache); the answer is kept while nothing changes. */
   async listAnswer(): Promise<JsonAnswer<PluginView[]>> {
@@ -107,12 +106,7 @@ export class PluginService {
       this.db,
       rows.plugins.map((p) => p.id),
     );
-    return new Map(
-      [...views].map(([id, list]) => [
-        id,
-        list.map((view) => ({ view, json: JSON.stringify(view) })),
-      ]),
-    );
+    return answersByKey(views);
   }
 
   /** A plugin's answer is remade when its row or one of its instances' answers changes. */
@@ -131,11 +125,7 @@ export class PluginService {
 
   /** Kept answers of one snapshot of the rows (ids of gone rows are forgotten with it). */
   private memo(rows: CachedRows): JsonMemo {
-    if (rows.version !== this.answersVersion) {
-      this.answers.clear();
-      this.answersVersion = rows.version;
-    }
-    return this.answers;
+    return this.answers.at(rows.version);
   }
 
   /**
@@ -199,8 +189,8 @@ export class PluginService {
       meta: existing.meta,
       archiveId: existing.archiveId,
     };
-    const apply = () => this.write(updatePlugin(this.db, values));
-    const revert = () => this.write(updatePlugin(this.db, previous));
+    const apply = () => this.rows.written('plugin', updatePlugin(this.db, values));
+    const revert = () => this.rows.written('plugin', updatePlugin(this.db, previous));
     try {
       if (this.instances.swapPlugin) await this.instances.swapPlugin(existing.id, apply, revert);
       else await apply();
@@ -265,7 +255,8 @@ export class PluginService {
       );
     }
     const apply = () =>
-      this.write(
+      this.rows.written(
+        'plugin',
         updatePlugin(this.db, {
           id,
           version: archive.meta.version,
@@ -275,7 +266,10 @@ export class PluginService {
         }),
       );
     const revert = () =>
-      this.write(updatePlugin(this.db, { ...plugin, archiveId: plugin.archiveId }));
+      this.rows.written(
+        'plugin',
+        updatePlugin(this.db, { ...plugin, archiveId: plugin.archiveId }),
+      );
     try {
       if (this.instances.swapPlugin) await this.instances.swapPlugin(id, apply, revert);
       else await apply();
@@ -287,15 +281,6 @@ export class PluginService {
       { plugin: id, version: archive.meta.version },
       `plugin ${id} ${archive.meta.version} reloaded`,
     );
-  }
-
-  /** A write to the plugin table, told to the rows in memory once it is done. */
-  private async write(done: Promise<void>): Promise<void> {
-    try {
-      await done;
-    } finally {
-      this.rows.changed('plugin');
-    }
   }
 
   private view(plugin: StoredPlugin, instances: InstanceView[]): PluginView {

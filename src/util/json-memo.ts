@@ -28,6 +28,29 @@ export class JsonMemo {
   clear(): void {
     this.entries.clear();
   }
+
+  private version: number | undefined;
+
+  /** The answers kept for this version of the source; a new version forgets the older ones. */
+  at(version: number): this {
+    if (version !== this.version) {
+      this.clear();
+      this.version = version;
+    }
+    return this;
+  }
+}
+
+/** Each group's values with their JSON text. */
+export function answersByKey<V>(
+  groups: ReadonlyMap<string, readonly V[]>,
+): Map<string, JsonAnswer<V>[]> {
+  return new Map(
+    [...groups].map(([key, views]) => [
+      key,
+      views.map((view) => ({ view, json: JSON.stringify(view) })),
+    ]),
+  );
 }
 
 function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {

@@ -8,6 +8,7 @@ import { connectDatabase, type Database } from '../../src/db/database';
 import { connectionParamsFromUrl, type ConnectionParams } from '../../src/db/connection-params';
 import { EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { createLogger } from '../../src/logging/logger';
+import { dropDatabaseAndRoles } from '../../testing/postgres-databases';
 
 export type TestDatabaseKind = 'embedded' | 'postgres';
 
@@ -50,26 +51,6 @@ async function onServer(params: ConnectionParams, sql: string): Promise<void> {
 }
 
 /**
- * Drops a test database and the instance roles it made: roles belong to the whole server,
- * which every suite (and other checkouts' suites) shares. Their names carry the database's oid.
- */
-async function dropDatabase(params: ConnectionParams, name: string): Promise<void> {
-  const client = new pg.Client(params);
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ role: string }>(
-      `select r.rolname as role from pg_roles r, pg_database d
-        where d.datname = $1 and starts_with(r.rolname, 'sbi_' || d.oid || '_')`,
-      [name],
-    );
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    for (const { role } of rows) await client.query(`DROP ROLE IF EXISTS "${role}"`);
-  } finally {
-    await client.end();
-  }
-}
-
-/**
  * A fresh, migrated database of that kind; close() drops it. Embedded ones are copies of the
  * migrated template on this worker's server; without the global setup (a test run some other
  * way) a server of its own is started and stopped with it.
@@ -85,7 +66,7 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<Database
       ...db,
       async close() {
         await db.close();
-        await dropDatabase(server, name);
+        await dropDatabaseAndRoles(server, name);
       },
     };
   }
@@ -101,7 +82,7 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<Database
     async close() {
       await db.close();
       await admin.destroy();
-      await dropDatabase(connectionParamsFromUrl(adminUrl), name);
+      await dropDatabaseAndRoles(connectionParamsFromUrl(adminUrl), name);
     },
   };
 }

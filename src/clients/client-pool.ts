@@ -73,12 +73,18 @@ interface Runtime {
 export class ClientPool {
   private readonly runtimes = new Map<string, Runtime>();
   private closed = false;
+  private statusVersion = 0;
 
   constructor(
     private readonly hooks: ClientPoolHooks,
     private readonly logger: Logger,
     private readonly options: ClientPoolOptions = DEFAULT_POOL_OPTIONS,
   ) {}
+
+  /** Changes whenever `status` may answer differently for some client. */
+  get version(): number {
+    return this.statusVersion;
+  }
 
   status(id: string): ClientStatus {
     const runtime = this.runtimes.get(id);
@@ -132,6 +138,7 @@ export class ClientPool {
   forget(id: string): void {
     this.stop(id);
     this.runtimes.delete(id);
+    this.statusVersion++;
   }
 
   async restart(id: string): Promise<boolean> {
@@ -184,6 +191,9 @@ export class ClientPool {
       userId: client.id,
       logger: log,
       onSyncPosition: (position) => this.savePosition(id, runtime, position),
+      onSyncOkChange: () => {
+        if (runtime.bot === bot) this.statusVersion++;
+      },
       onTokenRejected: (error) => {
         if (runtime.bot !== bot) return;
         this.stop(id);
@@ -191,11 +201,15 @@ export class ClientPool {
       },
     });
     runtime.bot = bot;
+    this.statusVersion++;
     try {
       await bot.start();
     } catch (err) {
       bot.stop();
-      if (runtime.bot === bot) runtime.bot = undefined;
+      if (runtime.bot === bot) {
+        runtime.bot = undefined;
+        this.statusVersion++;
+      }
       if (generation !== runtime.generation) return false;
       if (
         (err instanceof HomeserverError && err.tokenRejected) ||
@@ -216,6 +230,7 @@ export class ClientPool {
       return false;
     }
     runtime.started = true;
+    this.statusVersion++;
     runtime.attempt = 0;
     this.copyProfile(runtime, bot);
     log.info({ homeserver: client.homeserver, sync: client.sync }, 'client started');
@@ -232,6 +247,7 @@ export class ClientPool {
   private copyProfile(runtime: Runtime, bot: BotClient): void {
     runtime.remoteDisplayname = bot.remoteDisplayname;
     runtime.remoteAvatarUrl = bot.remoteAvatarUrl;
+    this.statusVersion++;
   }
 
   private halt(id: string, runtime: Runtime): void {
@@ -239,6 +255,7 @@ export class ClientPool {
     runtime.bot?.stop();
     runtime.bot = undefined;
     runtime.started = false;
+    this.statusVersion++;
     if (wasStarted) {
       this.clientLogger(id).info('client stopped');
       this.hooks.stopped?.(id);

@@ -55,6 +55,15 @@ export function normaliseHomeserver(url: string): string {
 
 const NONE: readonly JsonAnswer<InstanceView>[] = [];
 
+/** The client answers of one snapshot: rows, instance answers and running state. */
+interface ClientAnswers {
+  rows: CachedRows;
+  instances: ReadonlyMap<string, readonly JsonAnswer<InstanceView>[]>;
+  state: number;
+  byId: ReadonlyMap<string, JsonAnswer<ClientView>>;
+  list: JsonAnswer<ClientView[]>;
+}
+
 function isHttpUrl(url: string): boolean {
   try {
     const { protocol } = new URL(url);
@@ -70,6 +79,7 @@ export class ClientService {
   /** Changes to one client happen one at a time. */
   private readonly lock = new KeyedLock();
   private readonly answers = new JsonMemo();
+  private answerSet: ClientAnswers | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -97,17 +107,13 @@ export class ClientService {
 
   /** GET /clients, from memory (see RowCache); the answer is kept while nothing changes. */
   async listAnswer(): Promise<JsonAnswer<ClientView[]>> {
-    const rows = await this.rows.rows();
-    const instances = await this.instanceAnswers(rows);
-    const items = rows.clients.map((c) => this.answer(rows, c, instances.get(c.id)));
-    return this.memo(rows).get('', items, () => items.map((item) => item.view));
+    return (await this.answersOf(await this.rows.rows())).list;
   }
 
   async getAnswer(id: string): Promise<JsonAnswer<ClientView>> {
-    const rows = await this.rows.rows();
-    const client = rows.client.get(id);
-    if (!client) throw new ClientNotFoundError(id);
-    return this.answer(rows, client, (await this.instanceAnswers(rows)).get(id));
+    const answer = (await this.answersOf(await this.rows.rows())).byId.get(id);
+    if (!answer) throw new ClientNotFoundError(id);
+    return answer;
   }
 
   async list(): Promise<ClientView[]> {
@@ -127,6 +133,26 @@ export class ClientService {
       rows.clients.map((c) => c.id),
     );
     return answersByKey(views);
+  }
+
+  /**
+   * Every client's answer, looked at again only when the rows, the instances' answers or the
+   * clients' running state changed (and then each one remade only if its own inputs did).
+   */
+  private async answersOf(rows: CachedRows): Promise<ClientAnswers> {
+    const instances = await this.instanceAnswers(rows);
+    const state = this.pool.version;
+    const kept = this.answerSet;
+    if (kept?.rows === rows && kept.instances === instances && kept.state === state) return kept;
+    const byId = new Map<string, JsonAnswer<ClientView>>();
+    const items = rows.clients.map((c) => {
+      const answer = this.answer(rows, c, instances.get(c.id));
+      byId.set(c.id, answer);
+      return answer;
+    });
+    const list = this.memo(rows).get('', items, () => items.map((item) => item.view));
+    this.answerSet = { rows, instances, state, byId, list };
+    return this.answerSet;
   }
 
   /** A client's answer is remade when its row, its running state or its instances change. */

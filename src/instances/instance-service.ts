@@ -48,7 +48,6 @@ export class InstanceService implements ClientInstances, PluginInstances {
   private readonly lock = new KeyedLock();
   private readonly background = new Set<Promise<unknown>>();
   private readonly answers = new JsonMemo();
-  private answersVersion = -1;
   private answerSet: InstanceAnswers | undefined;
 
   constructor(
@@ -124,11 +123,7 @@ export class InstanceService implements ClientInstances, PluginInstances {
 
   /** Kept answers of one snapshot of the rows (ids of gone rows are forgotten with it). */
   private memo(rows: CachedRows): JsonMemo {
-    if (rows.version !== this.answersVersion) {
-      this.answers.clear();
-      this.answersVersion = rows.version;
-    }
-    return this.answers;
+    return this.answers.at(rows.version);
   }
 
   async byClient(db: Knex, clientIds: readonly string[]): Promise<Map<string, InstanceView[]>> {

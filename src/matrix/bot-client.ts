@@ -65,6 +65,8 @@ export interface BotClientOptions {
   trackRooms?: boolean;
   /** The account's membership of a room changed (registered before the first sync). */
   onMembership?(change: MembershipChange): void;
+  /** `syncOk` changed (its readers may keep what they made from it until then). */
+  onSyncOkChange?(): void;
 }
 
 /** The account's own membership of a room, as the homeserver reported it. */
@@ -251,7 +253,7 @@ export class BotClient {
       throw new IdentityMismatchError('device', whoami.device_id);
     }
     await this.pushProfile();
-    this.ok = true;
+    this.setOk(true, undefined, false);
     // Where the account is when it starts: known, not news (no membership notifications).
     if (this.options.trackRooms) {
       for (const roomId of await this.joinedRooms()) this.memberships.set(roomId, 'join');
@@ -547,7 +549,7 @@ export class BotClient {
   private async startSync(): Promise<void> {
     if (this.syncing) return;
     this.syncing = true;
-    this.ok = true;
+    this.setOk(true, undefined, false);
     this.resumed = this.options.catchUp === true && !!this.store.getSyncToken();
     const filter = new Filter(this.userId);
     const definition = structuredClone(SYNC_FILTER);
@@ -576,9 +578,12 @@ export class BotClient {
     this.options.onTokenRejected(error);
   }
 
-  private setOk(ok: boolean, error?: unknown): void {
+  /** `log` false: a (re)start resets the state, which is no news. */
+  private setOk(ok: boolean, error?: unknown, log = true): void {
     if (ok === this.ok) return;
     this.ok = ok;
+    this.options.onSyncOkChange?.();
+    if (!log) return;
     if (ok) this.logger.info('sync is working again');
     else this.logger.warn({ err: error }, 'sync failed; retrying');
   }

@@ -170,18 +170,25 @@ describe.each(testDatabaseKinds())('Matrix clients against a homeserver (%s)', (
     const bot = hs.registerUser('weather');
     await createClient(bot);
     await waitFor(async () => (await storedRow(bot.userId)).next_batch !== '', { what: 'sync' });
+    // The list and the item are kept between requests: both must follow the running state.
+    const listed = async () =>
+      ((await api().get('/clients')).body as { id: string; sync_ok: boolean }[]).find(
+        (c) => c.id === bot.userId,
+      )?.sync_ok;
+    expect(await listed()).toBe(true);
+    expect((await api().get(`/client/${bot.userId}`)).body.sync_ok).toBe(true);
     await hs.stop();
     try {
-      await waitFor(async () => (await api().get(`/client/${bot.userId}`)).body.sync_ok === false, {
-        what: 'sync_ok false',
-      });
+      await waitFor(async () => (await listed()) === false, { what: 'sync_ok false' });
+      expect((await api().get(`/client/${bot.userId}`)).body.sync_ok).toBe(false);
     } finally {
       await hs.restart();
     }
-    await waitFor(async () => (await api().get(`/client/${bot.userId}`)).body.sync_ok === true, {
+    await waitFor(async () => (await listed()) === true, {
       what: 'sync_ok true',
       timeoutMs: 30_000,
     });
+    expect((await api().get(`/client/${bot.userId}`)).body.sync_ok).toBe(true);
   }, 45_000);
 
   it('when the cache is cleared, then it syncs again from scratch with a new filter', async () => {

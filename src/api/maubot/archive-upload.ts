@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import type { UploadedFile } from '../../plugins/uploaded-file';
+import { releaseStreamBuffers } from '../../util/memory-trim';
 
 class UploadTooLargeError extends Error {
   override name = 'UploadTooLargeError';
@@ -78,6 +79,7 @@ export class UploadSpool {
         const files = (req.files as Express.Multer.File[] | undefined) ?? [];
         // A part cut off mid-file is listed without a path (multer removed what it wrote).
         for (const f of files) if (typeof f.path === 'string') void rm(f.path, { force: true });
+        releaseStreamBuffers();
       });
       if (req.is('multipart/form-data')) {
         next();

@@ -53,6 +53,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   // API answers are never revalidated by clients; hashing every body for an ETag is waste.
   app.set('etag', false);
+  // req.ip (login limits, logs) is the client's address as the trusted proxies report it.
+  if (config.server.trustedProxies.length > 0) {
+    app.set('trust proxy', config.server.trustedProxies);
+  }
 
   app.use(accessLog(logger, deps.metrics));
 

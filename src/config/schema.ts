@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 export const RESOURCES = ['maubot', 'provisioning', 'webhooks', 'docs', 'metrics'] as const;
@@ -162,6 +163,20 @@ export const configSchema = z.strictObject({
         perUser: z.number().int().min(1).default(10),
       })
       .prefault({}),
+    /**
+     * Reverse proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, `loopback`):
+     * the client address of login limits, log socket limits and logs. Empty: the TCP peer.
+     */
+    trustedProxies: z
+      .array(z.string().min(1))
+      .default([])
+      .superRefine((list, ctx) => {
+        try {
+          proxyaddr.compile(list);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }),
   }),
   /** Key for secrets stored in the database (base64 of 32 bytes). */
   encryptionKey: encryptionKeySchema,

@@ -48,12 +48,16 @@ server:
   # What a response that breaks the API contract does: fail (answer 500) or log (send it anyway).
   responseValidation: fail
   # Failed management logins allowed per window, from one client address and for one admin
-  # name; past either, POST /auth/login answers 429 with Retry-After. Behind a reverse proxy
-  # every client has the proxy's address, so perAddress counts them together.
+  # name; past either, POST /auth/login answers 429 with Retry-After.
   loginRateLimit:
     windowSeconds: 300
     perAddress: 20
     perUser: 10
+  # Reverse proxies whose X-Forwarded-For header is believed: addresses, CIDR ranges, or
+  # loopback, linklocal, uniquelocal. The client address (login limits, log socket limits,
+  # request logs) is then the last one the proxies added. Empty: the TCP peer's address, so
+  # behind a proxy every client shares the proxy's. Never list addresses clients connect from.
+  trustedProxies: []
 
 # Encrypts secrets stored in the database (Matrix and OAuth tokens). Base64 of 32 random bytes,
 # e.g. from: openssl rand -base64 32. To rotate, put the old key in previousEncryptionKeys:

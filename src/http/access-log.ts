@@ -12,7 +12,7 @@ let lastId = 0;
 /**
  * One line and one metrics count per answered request (method, path without the query, which
  * may carry a token, and without secret segments such as hook ids, status, duration, request
- * id), and the X-Request-Id header. Kept lean: it
+ * id, client address), and the X-Request-Id header. Kept lean: it
  * runs on every request. Successful requests log at debug, client errors at info, server
  * errors at error.
  */
@@ -30,11 +30,12 @@ export function accessLog(logger: Logger, metrics: Metrics) {
       metrics.recordRequest(req.method, status);
       // Integration managers poll: successes are debug, so info shows what went wrong.
       const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+      if (!logger.isLevelEnabled(level)) return;
       const path = loggablePath(req.originalUrl);
       const ms = Math.round((performance.now() - start) * 10) / 10;
       // The message says it all for the web UI's log viewer and `mbc logs`, which show only it.
       logger[level](
-        { reqId: id, method: req.method, path, status, ms },
+        { reqId: id, method: req.method, path, status, ms, address: req.ip },
         `${req.method} ${path} ${status} ${ms} ms`,
       );
     });

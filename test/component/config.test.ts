@@ -194,6 +194,22 @@ describe('config loading', () => {
     expect(config.previousEncryptionKeys).toEqual([]);
   });
 
+  it('when a trusted proxy is not an address, range or known name, then the error names the key', () => {
+    const sample = parse(renderConfig(SAMPLE_VALUES)) as { server: Record<string, unknown> };
+    expect(parseConfig(sample).server.trustedProxies).toEqual([]);
+    const withProxies = (trustedProxies: string[]) =>
+      parseConfig({ ...sample, server: { ...sample.server, trustedProxies } });
+    expect(withProxies(['loopback', '10.0.0.0/8', '2001:db8::1']).server.trustedProxies).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      '2001:db8::1',
+    ]);
+    expect(() => withProxies(['proxy.example.org'])).toThrow(
+      /server\.trustedProxies: invalid IP address: proxy\.example\.org/,
+    );
+    expect(() => withProxies(['10.0.0.0/33'])).toThrow('server.trustedProxies');
+  });
+
   it('when instance limits are out of range, then the error names the key', () => {
     expect(() =>
       parseConfig({ ...parse(renderConfig(SAMPLE_VALUES)), instances: { memoryLimitMb: 4 } }),

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
-import { testConfig } from '../helpers/config';
+import { TEST_SECRET, testConfig } from '../helpers/config';
 import { captureLogs } from '../helpers/log-capture';
 
 /** Secrets in URLs never reach a log line: hook ids, SSO session ids, access_token queries. */
@@ -33,5 +33,33 @@ describe('access log', () => {
     const line = logs.lines.filter((l) => l.reqId !== undefined).at(-1)!;
     expect(line.path).toBe(logged);
     expect(logs.text()).not.toMatch(/SECRET/);
+  });
+
+  it('when a request comes with X-Forwarded-For from an untrusted peer, then the line has the peer address', async () => {
+    await request(t.app).get('/health').set('X-Forwarded-For', '203.0.113.5');
+    const line = logs.lines.filter((l) => l.reqId !== undefined).at(-1)!;
+    expect(line.path).toBe('/health');
+    expect(line.address).toMatch(/^(::ffff:)?127\.0\.0\.1$|^::1$/);
+  });
+});
+
+describe('access log behind a trusted proxy', () => {
+  let t: TestApp;
+  const logs = captureLogs('debug');
+  beforeAll(async () => {
+    t = await createTestApp('embedded', {
+      logger: logs.logger,
+      config: testConfig({
+        logging: { level: 'debug' },
+        server: { unsharedSecret: TEST_SECRET, trustedProxies: ['loopback'] },
+      }),
+    });
+  });
+  afterAll(() => t.close());
+
+  it('when the proxy forwards a client address, then the line has it', async () => {
+    await request(t.app).get('/health').set('X-Forwarded-For', '198.51.100.1, 203.0.113.5');
+    const line = logs.lines.filter((l) => l.reqId !== undefined).at(-1)!;
+    expect(line).toMatchObject({ path: '/health', status: 200, address: '203.0.113.5' });
   });
 });

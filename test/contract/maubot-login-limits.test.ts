@@ -15,17 +15,21 @@ describe('login rate limits', () => {
   let t: TestApp;
   afterEach(() => t.close());
 
-  const appWithLimits = (perAddress: number, perUser: number) =>
+  const appWithLimits = (perAddress: number, perUser: number, trustedProxies: string[] = []) =>
     createTestApp('embedded', {
       config: testConfig({
         server: {
           unsharedSecret: TEST_SECRET,
           loginRateLimit: { windowSeconds: 60, perAddress, perUser },
+          trustedProxies,
         },
       }),
     });
-  const login = (username: string, password: string) =>
-    request(t.app).post(LOGIN).send({ username, password });
+  const login = (username: string, password: string, forwardedFor?: string) => {
+    const req = request(t.app).post(LOGIN);
+    if (forwardedFor !== undefined) void req.set('X-Forwarded-For', forwardedFor);
+    return req.send({ username, password });
+  };
 
   it('when one address fails more than perAddress times, then 429 with Retry-After, even for the right password', async () => {
     t = await appWithLimits(3, 100);
@@ -44,6 +48,25 @@ describe('login rate limits', () => {
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
     }
+  }, 90_000);
+
+  it('when behind a trusted proxy, then failures count per forwarded client address', async () => {
+    t = await appWithLimits(2, 100, ['loopback']);
+    for (let i = 0; i < 2; i++) {
+      expect((await login('ghost', 'wrong', '203.0.113.7')).status).toBe(401);
+    }
+    expectAnswer(await login('admin', TEST_PASSWORD, '203.0.113.7'), 429, LIMITED);
+    // Another client behind the same proxy, and one the proxy appended to a forged list.
+    expect((await login('admin', TEST_PASSWORD, '203.0.113.8')).status).toBe(200);
+    expect((await login('admin', TEST_PASSWORD, '203.0.113.7, 203.0.113.9')).status).toBe(200);
+  }, 90_000);
+
+  it('when the peer is not a trusted proxy, then a forged X-Forwarded-For does not reset the count', async () => {
+    t = await appWithLimits(2, 100, ['10.0.0.0/8']);
+    for (let i = 0; i < 2; i++) {
+      expect((await login('ghost', 'wrong', `198.51.100.${i}`)).status).toBe(401);
+    }
+    expectAnswer(await login('admin', TEST_PASSWORD, '198.51.100.99'), 429, LIMITED);
   }, 90_000);
 
   it('when one admin name fails more than perUser times, then 429 for that name only', async () => {

@@ -4,7 +4,11 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { AdminAuthService } from '../../src/admins/admin-auth-service';
-import { attachLogSocket, MAX_MESSAGE_BYTES } from '../../src/api/maubot/log-socket';
+import {
+  attachLogSocket,
+  MAX_MESSAGE_BYTES,
+  MAX_PENDING_PER_ADDRESS,
+} from '../../src/api/maubot/log-socket';
 import { signToken } from '../../src/admins/token';
 import { LOG_HISTORY, LogHub, pythonTime, type LogRecord } from '../../src/logging/log-hub';
 import { createLogger } from '../../src/logging/logger';
@@ -355,6 +359,88 @@ describe('the log websocket', () => {
       await c.closed;
       await off.close();
       await new Promise((resolve) => own.close(resolve));
+    });
+
+    describe('sockets waiting for their token', () => {
+      let own: Server;
+      let limited: ReturnType<typeof attachLogSocket>;
+      let ownPort: number;
+      const open: RawSocket[] = [];
+
+      /** A server whose waiting sockets last long enough to count them. */
+      async function serve(trustedProxies: string[] = []): Promise<void> {
+        own = createServer();
+        limited = attachLogSocket(
+          own,
+          {
+            config: testConfig({ server: { unsharedSecret: TEST_SECRET, trustedProxies } }),
+            admins: new AdminAuthService(TEST_SECRET, { admin: '' }),
+            logHub: hub,
+            logger: createLogger('silent'),
+          },
+          { authTimeoutMs: 10_000 },
+        );
+        await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+        ownPort = (own.address() as AddressInfo).port;
+      }
+      const upgrade = async (headers: Record<string, string> = {}) => {
+        const c = await rawUpgrade(ownPort, undefined, { headers });
+        open.push(c);
+        return c;
+      };
+      afterEach(async () => {
+        for (const c of open.splice(0)) c.socket.destroy();
+        await limited.close();
+        own.closeAllConnections();
+        await new Promise((resolve) => own.close(resolve));
+      });
+
+      it('when one address keeps the maximum waiting, then its next upgrade gets 429 until one of them authenticates or leaves', async () => {
+        await serve();
+        const waiting: RawSocket[] = [];
+        for (let i = 0; i < MAX_PENDING_PER_ADDRESS; i++) {
+          const c = await upgrade();
+          expect(c.status).toBe('HTTP/1.1 101 Switching Protocols');
+          waiting.push(c);
+        }
+        const refused = await upgrade();
+        expect(refused.status).toBe('HTTP/1.1 429 Too Many Requests');
+        await refused.closed;
+
+        await waiting[0]!.write(frame(0x1, Buffer.from(token)));
+        await waitFor(() => textMessages(waiting[0]!.received()).length >= 2, {
+          what: 'the history',
+        });
+        expect((await upgrade()).status).toBe('HTTP/1.1 101 Switching Protocols');
+        expect((await upgrade()).status).toBe('HTTP/1.1 429 Too Many Requests');
+
+        waiting[1]!.socket.destroy();
+        await waitFor(async () => (await upgrade()).status.includes('101'), {
+          what: 'a place freed by a socket that left',
+        });
+        // An authenticated socket never counted: a wrong token later does not make it wait again.
+        await waiting[0]!.write(frame(0x1, Buffer.from('wrong')));
+        expect((await upgrade()).status).toBe('HTTP/1.1 429 Too Many Requests');
+      });
+
+      it('when behind a trusted proxy, then each forwarded client address has its own count', async () => {
+        await serve(['loopback']);
+        for (let i = 0; i < MAX_PENDING_PER_ADDRESS; i++) {
+          expect((await upgrade({ 'X-Forwarded-For': '203.0.113.7' })).status).toContain('101');
+        }
+        expect((await upgrade({ 'X-Forwarded-For': '203.0.113.7' })).status).toContain('429');
+        expect((await upgrade({ 'X-Forwarded-For': '203.0.113.8' })).status).toContain('101');
+        // The proxy's own address is a client of its own too.
+        expect((await upgrade()).status).toContain('101');
+      });
+
+      it('when the peer is not a trusted proxy, then X-Forwarded-For does not buy more sockets', async () => {
+        await serve(['10.0.0.0/8']);
+        for (let i = 0; i < MAX_PENDING_PER_ADDRESS; i++) {
+          expect((await upgrade({ 'X-Forwarded-For': `198.51.100.${i}` })).status).toContain('101');
+        }
+        expect((await upgrade({ 'X-Forwarded-For': '198.51.100.200' })).status).toContain('429');
+      });
     });
 
     it('when it shuts down with clients that ignore the close handshake, then it cuts them and resolves', async () => {

@@ -21,7 +21,10 @@ export interface RawSocket {
 export async function rawUpgrade(
   port: number,
   path = '/_matrix/maubot/v1/logs',
-  { halfClose = false } = {},
+  {
+    halfClose = false,
+    headers = {},
+  }: { halfClose?: boolean; headers?: Record<string, string> } = {},
 ): Promise<RawSocket> {
   const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   socket.on('error', () => undefined);
@@ -47,6 +50,7 @@ export async function rawUpgrade(
       'Upgrade: websocket',
       'Sec-WebSocket-Version: 13',
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
       '',
       '',
     ].join('\r\n'),

@@ -5,12 +5,14 @@ import type { AdminAuthService } from '../../admins/admin-auth-service';
 import type { Config } from '../../config/schema';
 import type { LogHub } from '../../logging/log-hub';
 import { namedLogger, type Logger } from '../../logging/logger';
+import { clientAddressOf } from '../../http/client-address';
 import { MAUBOT_API_PATH } from './router';
 
 /** Close code for a socket that did not authenticate in time (what maubot's UI expects). */
 export const CLOSE_UNAUTHENTICATED = 4000;
 /** Close code on server shutdown ("service restart"). */
 export const CLOSE_RESTART = 1012;
+const REASONS = { 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 export const AUTH_TIMEOUT_MS = 5_000;
 /**
  * The largest message a client may send, before and after authentication: clients only ever
@@ -20,6 +22,12 @@ export const AUTH_TIMEOUT_MS = 5_000;
 export const MAX_MESSAGE_BYTES = 4096;
 /** How long a closing socket gets to finish the close handshake before it is cut. */
 export const CLOSE_GRACE_MS = 1_000;
+/**
+ * Sockets still waiting for their token, from one client address and in all (each lasts
+ * AUTH_TIMEOUT_MS at most): past either, new ones are refused with 429 before the handshake.
+ */
+export const MAX_PENDING_PER_ADDRESS = 8;
+export const MAX_PENDING = 256;
 /** A subscriber that reads slower than this much queued output is dropped (a stalled client). */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Authenticated sockets are pinged this often; one that has not answered the last is cut. */
@@ -63,9 +71,13 @@ export function attachLogSocket(
   /** Upgrade requests not yet answered (the handshake is synchronous, refusals are not). */
   const refusing = new Set<Duplex>();
   let closing = false;
+  const clientAddress = clientAddressOf(deps.config.server.trustedProxies);
+  /** Unauthenticated sockets by client address. */
+  const pending = new Map<string, number>();
+  let pendingTotal = 0;
 
-  const refuse = (socket: Duplex, status: 404 | 503) => {
-    const reason = status === 404 ? 'Not Found' : 'Service Unavailable';
+  const refuse = (socket: Duplex, status: 404 | 429 | 503) => {
+    const reason = REASONS[status];
     refusing.add(socket);
     socket.once('close', () => refusing.delete(socket));
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
@@ -84,10 +96,32 @@ export function attachLogSocket(
       return refuse(socket, 404);
     }
     if (pathname !== path || !deps.config.apiFeatures.log) return refuse(socket, 404);
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
+    const address = clientAddress(req);
+    const fromAddress = pending.get(address) ?? 0;
+    if (fromAddress >= MAX_PENDING_PER_ADDRESS || pendingTotal >= MAX_PENDING) {
+      logger.info(
+        { address, fromAddress, pending: pendingTotal },
+        'refused a log socket: too many waiting for their token',
+      );
+      return refuse(socket, 429);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      pending.set(address, fromAddress + 1);
+      pendingTotal++;
+      let waiting = true;
+      serve(ws, () => {
+        if (!waiting) return;
+        waiting = false;
+        pendingTotal--;
+        const left = pending.get(address)! - 1;
+        if (left === 0) pending.delete(address);
+        else pending.set(address, left);
+      });
+    });
   };
 
-  const serve = (ws: WebSocket) => {
+  /** `doneWaiting`: the socket authenticated or closed (called at least once, counted once). */
+  const serve = (ws: WebSocket, doneWaiting: () => void) => {
     let unsubscribe: (() => void) | undefined;
     let alive = true;
     let heartbeat: NodeJS.Timeout | undefined;
@@ -120,6 +154,7 @@ export function attachLogSocket(
       send({ auth_success: true });
       send({ history: deps.logHub.recent() });
       if (unsubscribe) return;
+      doneWaiting();
       unsubscribe = deps.logHub.subscribe(send);
       heartbeat = setInterval(() => {
         if (!alive) return ws.terminate();
@@ -128,6 +163,7 @@ export function attachLogSocket(
       }, HEARTBEAT_MS);
     });
     ws.on('close', () => {
+      doneWaiting();
       clearTimeout(timer);
       clearInterval(heartbeat);
       unsubscribe?.();

@@ -14,6 +14,19 @@ export interface FeedSource {
 
 /** Longest summary put into a message (feeds often carry whole articles). */
 export const SUMMARY_MAX_CHARS = 512;
+/**
+ * How much of a summary's HTML is read to make those 512 characters. Sanitising is worse than
+ * linear on hostile nesting (a megabyte of nested tags took 5 s), and it runs on the main thread.
+ */
+export const SUMMARY_SOURCE_MAX_CHARS = 16 * 1024;
+/**
+ * Titles, authors and feed names are cut to this length (with an ellipsis) before they go into
+ * the markdown template: markdown is also worse than linear on hostile text (a megabyte of
+ * emphasis marks took 1.6 s), and a Matrix event is at most 64 KiB.
+ */
+export const FIELD_MAX_CHARS = 512;
+/** A longer link is left out of the message, as if the item had none. */
+export const LINK_MAX_CHARS = 2048;
 
 export const FEED_ITEM_KEY = 'uk.half-shot.matrix-hookshot.feeds.item';
 
@@ -76,9 +89,13 @@ const ENTITIES: Record<string, string> = {
   '&nbsp;': ' ',
 };
 
+function clip(text: string | null, max = FIELD_MAX_CHARS): string | null {
+  return text !== null && text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 /** The summary as sanitised HTML of at most SUMMARY_MAX_CHARS characters. */
 export function summaryHtml(raw: string): string {
-  const clean = sanitizeHtml(raw, MATRIX_HTML);
+  const clean = sanitizeHtml(raw.slice(0, SUMMARY_SOURCE_MAX_CHARS), MATRIX_HTML);
   if (clean.length <= SUMMARY_MAX_CHARS) return clean;
   // Drop a tag or entity cut in half, then sanitise again so open tags are closed.
   const cut = clean
@@ -90,7 +107,9 @@ export function summaryHtml(raw: string): string {
 
 /** The summary as plain text of at most SUMMARY_MAX_CHARS characters, for the message body. */
 export function summaryText(raw: string): string {
-  const withBreaks = raw.replace(/<br\s*\/?>|<\/(p|div|li|h[1-6]|blockquote|tr)>/gi, '\n');
+  const withBreaks = raw
+    .slice(0, SUMMARY_SOURCE_MAX_CHARS)
+    .replace(/<br\s*\/?>|<\/(p|div|li|h[1-6]|blockquote|tr)>/gi, '\n');
   const text = sanitizeHtml(withBreaks, { allowedTags: [], allowedAttributes: {} })
     .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (e) => ENTITIES[e] ?? e)
     .replace(/\n{3,}/g, '\n\n')
@@ -118,16 +137,23 @@ function fill(template: string, values: Record<string, string>): string {
  * markdown. The body carries the summary as text, the HTML as sanitised HTML; links, titles
  * and names are put in as the feed gives them (markdown in them renders, HTML is sanitised).
  */
-export function feedMessage(feed: FeedSource, item: FeedItem, template?: string): MessageContent {
+export function feedMessage(feed: FeedSource, raw: FeedItem, template?: string): MessageContent {
+  const item: FeedItem = {
+    ...raw,
+    title: clip(raw.title),
+    author: clip(raw.author),
+    link: raw.link !== null && raw.link.length <= LINK_MAX_CHARS ? raw.link : null,
+  };
+  const feedTitle = clip(feed.title);
   const chosen = template || defaultTemplate(item);
   const date = item.date ? item.date.toUTCString() : '';
   const link = item.link
     ? `[${escapeLinkText(item.title ?? item.link)}](${escapeLinkTarget(item.link)})`
     : '';
   const common: Record<string, string> = {
-    $FEEDNAME: feed.label || feed.title || feed.url,
+    $FEEDNAME: feed.label || feedTitle || feed.url,
     $FEEDURL: feed.url,
-    $FEEDTITLE: feed.title ?? '',
+    $FEEDTITLE: feedTitle ?? '',
     $TITLE: item.title ?? '',
     $LINK: link,
     $URL: item.link ?? '',
@@ -146,7 +172,7 @@ export function feedMessage(feed: FeedSource, item: FeedItem, template?: string)
   return notice(body, html, {
     ...(item.link ? { external_url: item.link } : {}),
     [FEED_ITEM_KEY]: {
-      feed: { title: feed.title, url: feed.url },
+      feed: { title: feedTitle, url: feed.url },
       title: item.title,
       link: item.link,
       author: item.author,

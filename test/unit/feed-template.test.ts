@@ -1,6 +1,9 @@
 import type { FeedItem } from '../../src/feeds/feed-reader';
 import {
   FEED_ITEM_KEY,
+  FIELD_MAX_CHARS,
+  LINK_MAX_CHARS,
+  SUMMARY_SOURCE_MAX_CHARS,
   feedMessage,
   summaryHtml,
   summaryText,
@@ -109,5 +112,45 @@ describe('summaries', () => {
 
   it('when the summary has entities and paragraphs then the text decodes them and keeps breaks', () => {
     expect(summaryText('<p>Fish &amp; chips</p><p>2 &lt; 3</p>')).toBe('Fish & chips\n2 < 3');
+  });
+});
+
+describe('hostile feed text', () => {
+  it('when a summary hides its text behind more than 16 KiB of markup then only the first 16 KiB are read', () => {
+    const markup = '<div>'.repeat(Math.ceil(SUMMARY_SOURCE_MAX_CHARS / 5));
+    expect(summaryText(`${markup}visible`)).toBe('');
+    expect(summaryHtml(`${markup}visible`)).not.toContain('visible');
+    // Just inside the limit the text is found.
+    const inside = '<div>'.repeat(Math.floor(SUMMARY_SOURCE_MAX_CHARS / 5) - 2);
+    expect(summaryText(`${inside}visible`)).toBe('visible');
+  });
+
+  it('when a title, an author and the feed title are huge then each is cut to 512 characters with an ellipsis', () => {
+    const huge = (c: string) => c.repeat(100_000);
+    const message = feedMessage(
+      { ...FEED, title: huge('F') },
+      item({ title: huge('*_'), author: huge('A'), link: null }),
+      '$TITLE by $AUTHOR in $FEEDTITLE',
+    );
+    const title = `${'*_'.repeat(FIELD_MAX_CHARS).slice(0, FIELD_MAX_CHARS - 1)}…`;
+    const author = `${'A'.repeat(FIELD_MAX_CHARS - 1)}…`;
+    const feedTitle = `${'F'.repeat(FIELD_MAX_CHARS - 1)}…`;
+    expect(message.body).toBe(`${title} by ${author} in ${feedTitle}`);
+    expect((message.formatted_body as string).length).toBeLessThan(8 * FIELD_MAX_CHARS);
+    expect(message[FEED_ITEM_KEY]).toMatchObject({
+      feed: { title: feedTitle },
+      title,
+      author,
+    });
+  });
+
+  it('when a link is longer than 2 KiB then the message has no link, as for an item without one', () => {
+    const link = `https://example.org/${'a'.repeat(LINK_MAX_CHARS)}`;
+    const message = feedMessage(FEED, item({ link }));
+    expect(message.body).toBe('New post in Example Blog: Hello world');
+    expect(message.external_url).toBeUndefined();
+    expect(message[FEED_ITEM_KEY]).toMatchObject({ link: null });
+    const short = `https://example.org/${'a'.repeat(LINK_MAX_CHARS - 'https://example.org/'.length)}`;
+    expect(feedMessage(FEED, item({ link: short })).external_url).toBe(short);
   });
 });

@@ -1,28 +1,24 @@
-import { createHash } from 'node:crypto';
-import { parseFeed } from '@rowanmanning/feed-parser';
+import { Worker } from 'node:worker_threads';
 import { EgressRefusedError, guardedFetch } from '../net/egress';
+import { KeyedLock } from '../util/keyed-lock';
+import { workerEntry } from '../util/worker-entry';
+import { parseFeedText, type ParsedFeed } from './feed-parse';
+
+export type { FeedItem, ParsedFeed } from './feed-parse';
 
 /** Largest feed body read; a bigger one is refused rather than buffered. */
 export const MAX_FEED_BYTES = 10 * 1024 * 1024;
-
-/** One entry of a feed, as the poller and the templates use it. */
-export interface FeedItem {
-  /** Hex MD5 of the guid (RSS) or id (Atom), else of the link, else of the title. */
-  id: string;
-  title: string | null;
-  /** Absolute URL of the entry (relative links are resolved against the feed URL). */
-  link: string | null;
-  author: string | null;
-  date: Date | null;
-  /** The description or content, as HTML from the feed (not yet sanitised). */
-  summary: string | null;
-}
-
-export interface ParsedFeed {
-  title: string | null;
-  /** In document order (most feeds list the newest first). */
-  items: FeedItem[];
-}
+/**
+ * Feeds up to this many characters are parsed on the main thread (at most about 30 ms); bigger
+ * ones in a worker thread, since 10 MB of XML takes seconds to parse.
+ */
+export const INLINE_PARSE_MAX_CHARS = 64 * 1024;
+/** A worker parse that takes longer is stopped and the fetch fails. */
+export const PARSE_TIMEOUT_MS = 10_000;
+/** The parsing worker's heap: 10 MB of XML parsed into objects fits with room to spare. */
+const PARSE_HEAP_MB = 256;
+/** One worker parse at a time, so that big feeds due together cost one heap, not several. */
+const workerParses = new KeyedLock();
 
 export type FeedFetch =
   | { status: 'not-modified' }
@@ -34,14 +30,14 @@ export interface ReadFeedOptions {
   lastModified?: string | null;
   timeoutMs: number;
   allowPrivate: boolean;
+  /** Time for a worker parse of a big feed (PARSE_TIMEOUT_MS by default). */
+  parseTimeoutMs?: number;
 }
 
 /** A feed that could not be fetched or parsed; the message is shown to users. */
 export class FeedError extends Error {
   override name = 'FeedError';
 }
-
-const md5 = (value: string): string => createHash('md5').update(value).digest('hex');
 
 export async function readFeed(url: string, options: ReadFeedOptions): Promise<FeedFetch> {
   const headers: Record<string, string> = {
@@ -67,7 +63,14 @@ export async function readFeed(url: string, options: ReadFeedOptions): Promise<F
       throw new FeedError(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
     }
     const bytes = await readCapped(res);
-    const feed = parseBody(decode(bytes, res.headers.get('content-type')), url);
+    const text = decode(bytes, res.headers.get('content-type'));
+    const feed =
+      text.length <= INLINE_PARSE_MAX_CHARS
+        ? parseFeedText(text, url)
+        : await workerParses.run('', () =>
+            parseInWorker(text, url, options.parseTimeoutMs ?? PARSE_TIMEOUT_MS),
+          );
+    if (!feed) throw new FeedError(NOT_A_FEED);
     return {
       status: 'ok',
       etag: res.headers.get('etag'),
@@ -154,37 +157,49 @@ function decode(bytes: Uint8Array, contentType: string | null): string {
   return new TextDecoder('utf-8').decode(bytes);
 }
 
-function parseBody(text: string, url: string): ParsedFeed {
-  let parsed: ReturnType<typeof parseFeed>;
-  try {
-    parsed = parseFeed(text);
-  } catch {
-    throw new FeedError('the document is not an RSS or Atom feed');
-  }
-  const items: FeedItem[] = [];
-  for (const entry of parsed.items) {
-    const link = absolute(entry.url, url);
-    const key = entry.id || link || entry.title || entry.description;
-    // An entry with nothing to tell it apart cannot be tracked, so it is never posted.
-    if (!key) continue;
-    const author = entry.authors[0];
-    items.push({
-      id: md5(key),
-      title: entry.title || null,
-      link,
-      author: author ? author.name || author.email || null : null,
-      date: entry.published ?? entry.updated ?? null,
-      summary: entry.description || entry.content || null,
-    });
-  }
-  return { title: parsed.title || null, items };
-}
+const NOT_A_FEED = 'the document is not an RSS or Atom feed';
 
-function absolute(link: string | null, base: string): string | null {
-  if (!link) return null;
-  try {
-    return new URL(link, base).toString();
-  } catch {
-    return link;
-  }
+/**
+ * Parses in a worker thread of its own, stopped after `timeoutMs` or when it needs more than
+ * its heap: a hostile feed costs the main thread nothing but the copy of its text.
+ */
+export function parseInWorker(
+  text: string,
+  url: string,
+  timeoutMs: number,
+): Promise<ParsedFeed | null> {
+  const entry = workerEntry(__dirname, 'feed-parse-worker');
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(entry.code, {
+      eval: entry.eval,
+      workerData: { text, url },
+      env: {},
+      resourceLimits: { maxOldGenerationSizeMb: PARSE_HEAP_MB, maxYoungGenerationSizeMb: 16 },
+    });
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+      void worker.terminate();
+    };
+    const timer = setTimeout(
+      () => settle(() => reject(new FeedError(`parsing took longer than ${timeoutMs / 1000} s`))),
+      timeoutMs,
+    );
+    worker.once('message', (feed: ParsedFeed | null) => settle(() => resolve(feed)));
+    worker.once('error', (err) =>
+      settle(() =>
+        reject(
+          new FeedError(
+            (err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+              ? 'parsing needed too much memory'
+              : NOT_A_FEED,
+          ),
+        ),
+      ),
+    );
+    worker.once('exit', () => settle(() => reject(new FeedError(NOT_A_FEED))));
+  });
 }

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
+import { workerEntry } from '../util/worker-entry';
 import type { TransformResult } from './transformation-result';
 import { compileQuickJSModule, type SandboxLimits } from './transformation-sandbox';
 import type { RunnerBoot, RunnerCall, RunnerReply } from './transformation-worker';
@@ -37,17 +36,6 @@ const START_MS = 30_000;
 const RUNNER_HEAP_MB = 48;
 /** Hooks whose recent cost is remembered. */
 const MAX_COSTS = 10_000;
-
-/**
- * The compiled runner, or (from the TypeScript sources, in development and tests) a bootstrap
- * that compiles it on the fly as CommonJS, like the rest of the sources.
- */
-function runnerEntry(): { code: string; eval: boolean } {
-  const js = join(__dirname, 'transformation-worker.js');
-  if (existsSync(js)) return { code: js, eval: false };
-  const ts = join(__dirname, 'transformation-worker.ts');
-  return { code: `require('tsx/cjs'); require(${JSON.stringify(ts)});`, eval: true };
-}
 
 interface Call {
   id: number;
@@ -248,7 +236,7 @@ export class TransformationRunner {
   }
 
   private spawn(): void {
-    const entry = runnerEntry();
+    const entry = workerEntry(__dirname, 'transformation-worker');
     const boot: RunnerBoot = {
       module: this.module,
       limits: {

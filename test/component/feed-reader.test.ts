@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { FeedError, MAX_FEED_BYTES, readFeed } from '../../src/feeds/feed-reader';
+import { parseFeedText } from '../../src/feeds/feed-parse';
+import {
+  FeedError,
+  INLINE_PARSE_MAX_CHARS,
+  MAX_FEED_BYTES,
+  readFeed,
+} from '../../src/feeds/feed-reader';
 import { atom, FeedServer, rss } from '../fakes/feed-server';
 
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
@@ -140,6 +146,73 @@ describe('readFeed', () => {
     );
     const junk = server.serve('/junk', { body: Buffer.from([0, 1, 2, 255, 254]) });
     await expect(readFeed(junk, OPTS)).rejects.toThrow('the document is not an RSS or Atom feed');
+  });
+
+  describe('a feed bigger than the main thread parses', () => {
+    // 400 items of about 1 KiB: over the inline limit.
+    const big = rss(
+      'Big',
+      Array.from({ length: 400 }, (_, i) => ({
+        id: `post-${i}`,
+        title: `Post ${i}`,
+        link: `/posts/${i}`,
+        date: 'Tue, 01 Dec 2026 10:00:00 GMT',
+        summary: `<p>${'words '.repeat(160)}</p>`,
+      })),
+    );
+
+    it('when it is valid then a worker reads the same items as the main thread would', async () => {
+      expect(big.length).toBeGreaterThan(INLINE_PARSE_MAX_CHARS);
+      const url = server.serve('/big-feed', { body: big });
+      const result = await readFeed(url, OPTS);
+      expect(result).toEqual({
+        status: 'ok',
+        etag: null,
+        lastModified: null,
+        feed: parseFeedText(big, url),
+      });
+      if (result.status !== 'ok') throw new Error('not read');
+      expect(result.feed.items).toHaveLength(400);
+      expect(result.feed.items[0]!.date).toEqual(new Date('2026-12-01T10:00:00Z'));
+    });
+
+    it('when the worker does not finish in time then the read fails saying so', async () => {
+      const url = server.serve('/big-slow', { body: big });
+      await expect(readFeed(url, { ...OPTS, parseTimeoutMs: 1 })).rejects.toThrow(
+        new FeedError('parsing took longer than 0.001 s'),
+      );
+      // A small feed is parsed at once, whatever the worker's time.
+      const small = server.serve('/small', { body: rss('S', [{ id: 'a', title: 'A' }]) });
+      expect((await readFeed(small, { ...OPTS, parseTimeoutMs: 1 })).status).toBe('ok');
+    });
+
+    it('when it has 20,000 items without authors then all are read within the parse time', async () => {
+      // The feed's own URL and authors, which each item falls back to, are looked up once: per
+      // item they scanned the whole channel (minutes for this feed, far over the 10 s limit).
+      const many = rss(
+        'Many',
+        Array.from({ length: 20_000 }, (_, i) => ({ title: `t${i}`, link: `/p/${i}` })),
+      );
+      const url = server.serve('/many', { body: many });
+      const result = await readFeed(url, OPTS);
+      if (result.status !== 'ok') throw new Error('not read');
+      expect(result.feed.items).toHaveLength(20_000);
+      expect(result.feed.items[19_999]).toMatchObject({
+        title: 't19999',
+        link: 'https://example.org/p/19999',
+        author: null,
+      });
+    }, 30_000);
+
+    it('when it is not a feed then it is refused as such', async () => {
+      const url = server.serve('/big-html', {
+        contentType: 'text/html',
+        body: `<html>${'<p>hi</p>'.repeat(INLINE_PARSE_MAX_CHARS / 8)}</html>`,
+      });
+      await expect(readFeed(url, OPTS)).rejects.toThrow(
+        new FeedError('the document is not an RSS or Atom feed'),
+      );
+    });
   });
 
   it('when the body is larger than the cap then it is refused', async () => {

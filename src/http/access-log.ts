@@ -5,6 +5,17 @@ import { loggablePath } from './log-path';
 import type { Metrics } from './metrics';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
+const LEVEL_KEY = 'accessLogLevel';
+type AnswerLevel = 'info' | 'warn';
+
+/**
+ * A 5xx that is an answer the server means to give (a webhook's own transformation failed,
+ * load is shed), not a fault of the server: its line is logged at `level` instead of error, so
+ * that senders cannot fill the error log.
+ */
+export function expectedAnswer(res: Response, level: AnswerLevel): void {
+  res.locals[LEVEL_KEY] = level;
+}
 // A random per-process prefix and a counter: unique ids without a random draw per request.
 const ID_PREFIX = randomBytes(6).toString('hex');
 let lastId = 0;
@@ -29,7 +40,12 @@ export function accessLog(logger: Logger, metrics: Metrics) {
       const status = res.statusCode;
       metrics.recordRequest(req.method, status);
       // Integration managers poll: successes are debug, so info shows what went wrong.
-      const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+      const level =
+        status >= 500
+          ? ((res.locals[LEVEL_KEY] as AnswerLevel | undefined) ?? 'error')
+          : status >= 400
+            ? 'info'
+            : 'debug';
       if (!logger.isLevelEnabled(level)) return;
       const path = loggablePath(req.originalUrl);
       const ms = Math.round((performance.now() - start) * 10) / 10;

@@ -7,6 +7,8 @@ import { WebhookHooks } from '../../src/webhooks/webhook-hooks';
 import { WebhookDelivery } from '../../src/webhooks/webhook-delivery';
 import { webhookRoutes } from '../../src/api/ingress/handlers/webhooks';
 import { ingressErrorHandler } from '../../src/api/ingress/error-middleware';
+import { accessLog } from '../../src/http/access-log';
+import { createMetrics } from '../../src/http/metrics';
 import { MAX_PAYLOAD_DEPTH } from '../../src/webhooks/webhook-delivery';
 import { WebhookKind } from '../../src/webhooks/webhook-kind';
 import { testConfig } from '../helpers/config';
@@ -19,6 +21,11 @@ import { seedConnection } from '../helpers/connection-rows';
 import { expectAnswer } from '../helpers/answers';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
+
+/** The access log's line of the last request answered with `status`. */
+function requestLine(logs: ReturnType<typeof captureLogs>, status: number) {
+  return logs.lines.filter((l) => l.reqId !== undefined && l.status === status).at(-1);
+}
 const ROOM = '!room:switchboard.test';
 const ALICE = '@alice:switchboard.test';
 
@@ -70,6 +77,7 @@ describe('webhook ingress', () => {
       runner: transformations,
       now: () => NOW,
     });
+    app.use(accessLog(logs.logger, createMetrics()));
     app.use(webhookRoutes(delivery, config.webhooks!.maxBodyBytes));
     app.use(ingressErrorHandler(logs.logger));
 
@@ -120,11 +128,13 @@ describe('webhook ingress', () => {
   });
 
   it('when too many messages wait for the homeserver then posts get 503 with Retry-After and nothing is queued', async () => {
-    const { app, messenger, provision } = setup({ maxPendingMessages: 3 });
+    const { app, messenger, provision, logs } = setup({ maxPendingMessages: 3 });
     const hookId = await provision({ name: 'test' });
     messenger.backlog = 3;
     const res = await request(app).post(`/webhook/${hookId}`).send({ text: 'dropped' });
     expect(res.status).toBe(503);
+    // Shedding load is meant: a warning, not an error senders could fill the log with.
+    expect(requestLine(logs, 503)).toMatchObject({ level: 40, path: '/webhook/[redacted]' });
     expect(res.headers['retry-after']).toBe('5');
     expect(res.body).toEqual({
       ok: false,
@@ -432,7 +442,7 @@ describe('webhook ingress', () => {
   });
 
   it('when a transformation fails then 500 and a notice in the room, in both modes', async () => {
-    const { app, messenger, provision } = setup();
+    const { app, messenger, provision, logs } = setup();
     const waiting = await provision({
       name: 'waiting',
       waitForComplete: true,
@@ -440,6 +450,8 @@ describe('webhook ingress', () => {
     });
     const res = await request(app).post(`/webhook/${waiting}`).send({});
     expectAnswer(res, 500, { ok: false, error: 'Failed to process webhook' });
+    // The hook's own function failed: the request line is no server error.
+    expect(requestLine(logs, 500)).toMatchObject({ level: 30 });
     const fast = await provision({ name: 'fast', transformationFunction: 'throw new Error("x")' });
     const second = await request(app).post(`/webhook/${fast}`).send({});
     expect(second.status).toBe(202);
@@ -460,6 +472,7 @@ describe('webhook ingress', () => {
     const waiting = await provision({ name: 'waiting', waitForComplete: true });
     const res = await request(app).post(`/webhook/${waiting}`).send({ text: 'x' });
     expectAnswer(res, 500, { ok: false, error: 'Failed to handle webhook' });
+    expect(requestLine(logs, 500)).toMatchObject({ level: 50 });
     const fast = await provision({ name: 'fast' });
     expect((await request(app).post(`/webhook/${fast}`).send({ text: 'x' })).status).toBe(202);
     await waitFor(

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { expectedAnswer } from '../../http/access-log';
 import { loggablePath } from '../../http/log-path';
 import type { Logger } from '../../logging/logger';
 import { IngressError, type IngressShape } from './errors';
@@ -91,6 +92,7 @@ export function ingressErrorHandler(logger: Logger): ErrorRequestHandler {
       );
       error = new IngressError(500, internalText(shape));
     }
+    if (error.logLevel) expectedAnswer(res, error.logLevel);
     res.status(error.status).set(error.headers);
     RENDER[error.shape ?? shape](res, error);
   };

@@ -32,6 +32,7 @@ export class IngressError extends Error {
   /** The shape it is answered in; the route's own shape when absent. */
   readonly shape: IngressShape | undefined;
   readonly headers: Record<string, string>;
+  readonly logLevel: 'info' | 'warn' | undefined;
 
   constructor(
     readonly status: number,
@@ -40,11 +41,14 @@ export class IngressError extends Error {
       errcode?: IngressErrcode;
       shape?: IngressShape;
       headers?: Record<string, string>;
+      /** A 5xx the server means to answer: its request line is logged at this level. */
+      logLevel?: 'info' | 'warn';
     } = {},
   ) {
     super(message);
     this.errcode = options.errcode ?? errcodeOf(status);
     this.shape = options.shape;
     this.headers = options.headers ?? {};
+    this.logLevel = options.logLevel;
   }
 }

@@ -69,9 +69,11 @@ function answer(res: Response, outcome: DeliveryOutcome): void {
     case 'busy':
       throw new IngressError(503, BUSY_TEXT[outcome.waiting], {
         headers: { 'Retry-After': String(BUSY_RETRY_AFTER_S) },
+        logLevel: 'warn',
       });
     case 'transformFailed':
-      throw new IngressError(500, 'Failed to process webhook');
+      // The hook's own function failed (hookshot's 500); the delivery logged why.
+      throw new IngressError(500, 'Failed to process webhook', { logLevel: 'info' });
     case 'sendFailed':
       throw new IngressError(500, 'Failed to handle webhook');
     case 'tooDeep':

@@ -12,13 +12,15 @@ import {
 } from 'matrix-js-sdk';
 import type { Logger } from '../logging/logger';
 import { CatchUp } from './catch-up';
-import { PersistedPositionStore, type SyncPosition, type SyncRooms } from './sync-store';
+import { PersistedPositionStore, type SyncPosition } from './sync-store';
 
 import { HOMESERVER_TIMEOUT_MS } from './homeserver-api';
 import { fetchMedia, sendJson } from './homeserver-http';
 import { HomeserverError, IdentityMismatchError, toHomeserverError, viaSdk } from './matrix-errors';
+import { RoomMemberships, type MembershipChange } from './room-memberships';
 
 export type { SyncPosition };
+export type { MembershipChange };
 
 /** The literal profile value that means "leave this profile field alone". */
 export const PROFILE_DISABLED = 'disable';
@@ -67,15 +69,6 @@ export interface BotClientOptions {
   onMembership?(change: MembershipChange): void;
   /** `syncOk` changed (its readers may keep what they made from it until then). */
   onSyncOkChange?(): void;
-}
-
-/** The account's own membership of a room, as the homeserver reported it. */
-export interface MembershipChange {
-  roomId: string;
-  membership: 'join' | 'invite' | 'leave' | 'ban';
-  /** Who changed it, when known: a kick or ban names the moderator. */
-  sender?: string;
-  reason?: string;
 }
 
 /** A room event as delivered by sync, without SDK types. */
@@ -142,10 +135,7 @@ export class BotClient {
   /** The homeserver has no authenticated media: downloads use the older endpoint. */
   private legacyMedia = false;
   private readonly catchUp: CatchUp | undefined;
-  /** Rooms the account is joined to or invited to: roomId → membership. */
-  private readonly memberships = new Map<string, 'join' | 'invite'>();
-  /** The invite event last answered per room (a sync that raced a join may show it again). */
-  private readonly answeredInvites = new Map<string, string>();
+  private readonly memberships: RoomMemberships;
   /** The /joined_rooms read under way, if any. */
   private refreshing: Promise<void> | undefined;
   private markSynced!: () => void;
@@ -159,6 +149,9 @@ export class BotClient {
   constructor(options: BotClientOptions) {
     this.options = options;
     this.userId = options.userId;
+    this.memberships = new RoomMemberships(options.userId, (change) =>
+      this.options.onMembership?.(change),
+    );
     this.logger = options.logger;
     if (options.catchUp) {
       this.catchUp = new CatchUp({
@@ -175,7 +168,9 @@ export class BotClient {
         // The events held back for catching up first, as the SDK hands over the events of
         // clients that do not catch up: a room's last events before a kick reach the listeners.
         this.catchUp?.synced(data, since);
-        this.trackSyncRooms(data);
+        for (const { roomId, inviter } of this.memberships.fromSync(data)) {
+          this.onInvite(roomId, inviter);
+        }
       },
     );
     this.sdk = createClient({
@@ -228,17 +223,17 @@ export class BotClient {
 
   /** Whether the account is joined to the room, as far as the homeserver has told. */
   isJoined(roomId: string): boolean {
-    return this.memberships.get(roomId) === 'join';
+    return this.memberships.isJoined(roomId);
   }
 
   /** The account's membership of a room it is joined or invited to. */
   membershipOf(roomId: string): 'join' | 'invite' | undefined {
-    return this.memberships.get(roomId);
+    return this.memberships.of(roomId);
   }
 
   /** The rooms the account is joined to, as far as the homeserver has told. */
   joinedRoomIds(): string[] {
-    return [...this.memberships].flatMap(([roomId, m]) => (m === 'join' ? [roomId] : []));
+    return this.memberships.joined();
   }
 
   /**
@@ -256,7 +251,7 @@ export class BotClient {
     this.setOk(true, undefined, false);
     // Where the account is when it starts: known, not news (no membership notifications).
     if (this.options.trackRooms) {
-      for (const roomId of await this.joinedRooms()) this.memberships.set(roomId, 'join');
+      for (const roomId of await this.joinedRooms()) this.memberships.known(roomId);
     }
     if (this.options.sync) await this.startSync();
     await this.refreshRemoteProfile();
@@ -339,7 +334,7 @@ export class BotClient {
       `/join/${encodeURIComponent(roomIdOrAlias)}`,
       {},
     );
-    this.setMembership({ roomId: body.room_id, membership: 'join', sender: this.userId });
+    this.memberships.set({ roomId: body.room_id, membership: 'join', sender: this.userId });
     return body.room_id;
   }
 
@@ -349,7 +344,7 @@ export class BotClient {
       `/rooms/${encodeURIComponent(roomId)}/leave`,
       reason !== undefined ? { reason } : {},
     );
-    this.setMembership({
+    this.memberships.set({
       roomId,
       membership: 'leave',
       sender: this.userId,
@@ -528,11 +523,7 @@ export class BotClient {
   refreshJoinedRooms(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const joined = new Set(await this.joinedRooms());
-        for (const roomId of this.joinedRoomIds()) {
-          if (!joined.has(roomId)) this.setMembership({ roomId, membership: 'leave' });
-        }
-        for (const roomId of joined) this.setMembership({ roomId, membership: 'join' });
+        this.memberships.joinedAre(new Set(await this.joinedRooms()));
       } finally {
         this.refreshing = undefined;
       }
@@ -655,58 +646,6 @@ export class BotClient {
       'a room had more events missed than are fetched at once; the newer ones are skipped',
     );
     return events;
-  }
-
-  /**
-   * The room lists of a sync answer say where the account is now: `join` (also for a join the
-   * account's own filtered-out events do not show), `invite`, `leave` (left, kicked or banned;
-   * the timeline names who did it when it shows). Leaves first: a room can be left and then
-   * joined or invited again between two syncs.
-   */
-  private trackSyncRooms(data: SyncRooms): void {
-    const rooms = data.rooms ?? {};
-    for (const [roomId, left] of Object.entries(rooms.leave ?? {})) {
-      const own = (left.timeline?.events ?? []).filter(
-        (e) => e.type === 'm.room.member' && e.state_key === this.userId,
-      );
-      const last = own[own.length - 1];
-      const membership = last?.content?.membership === 'ban' ? 'ban' : 'leave';
-      this.setMembership({
-        roomId,
-        membership,
-        ...(typeof last?.sender === 'string' ? { sender: last.sender } : {}),
-        ...(typeof last?.content?.reason === 'string' ? { reason: last.content.reason } : {}),
-      });
-    }
-    for (const [roomId, invited] of Object.entries(rooms.invite ?? {})) {
-      const invite = (invited.invite_state?.events ?? []).find(
-        (e) =>
-          e.type === 'm.room.member' &&
-          e.state_key === this.userId &&
-          e.content?.membership === 'invite',
-      );
-      const inviter = typeof invite?.sender === 'string' ? invite.sender : null;
-      const eventId = typeof invite?.event_id === 'string' ? invite.event_id : undefined;
-      // Seen before (a sync that raced our join), or invited to a room we are in: stale.
-      if (eventId !== undefined && this.answeredInvites.get(roomId) === eventId) continue;
-      if (eventId === undefined && this.isJoined(roomId)) continue;
-      if (eventId !== undefined) this.answeredInvites.set(roomId, eventId);
-      this.setMembership({ roomId, membership: 'invite', ...(inviter ? { sender: inviter } : {}) });
-      this.onInvite(roomId, inviter);
-    }
-    for (const roomId of Object.keys(rooms.join ?? {})) {
-      this.setMembership({ roomId, membership: 'join' });
-    }
-  }
-
-  private setMembership(change: MembershipChange): void {
-    const { roomId, membership } = change;
-    const before = this.memberships.get(roomId) ?? 'leave';
-    if (membership === 'join' || membership === 'invite') this.memberships.set(roomId, membership);
-    else this.memberships.delete(roomId);
-    const changed =
-      membership === 'join' || membership === 'invite' ? before !== membership : before !== 'leave';
-    if (changed) this.options.onMembership?.(change);
   }
 
   private onInvite(roomId: string, inviter: string | null): void {

@@ -7,6 +7,7 @@
 import type { Database } from '../src/db/database';
 import { embeddedServices } from './embedded-services';
 import type { Services } from '../src/app/services';
+import { runBenchChild } from './child';
 
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5000);
 
@@ -66,7 +67,4 @@ async function waitSynced(
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

@@ -6,6 +6,7 @@
  * fixed time per message send and a number of sends it handles at once (see SendSlots).
  */
 import { TestHomeserver } from '../testing/homeserver/test-homeserver';
+import { runBenchChild } from './child';
 
 /** Wall-clock time with sub-millisecond resolution, comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();
@@ -58,7 +59,4 @@ async function main(): Promise<void> {
   process.send!({ url: hs.url, bot, owner: owner.userId, rooms: roomIds });
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
 import { embeddedServices } from './embedded-services';
+import { runBenchChild, stopOnSigterm } from './child';
 
 /** A plugin answering the command its config names, at once. */
 const BENCH_PLUGIN = `const { Plugin } = require('switchboard-plugin');
@@ -50,15 +51,7 @@ async function main(): Promise<void> {
   }
   const running = (await services.instances.list()).filter((i) => i.started).length;
   process.stdout.write(`${JSON.stringify({ instances: running })}\n`);
-  process.on('SIGTERM', () => {
-    void switchboard
-      .stop()
-      .then(() => db.close())
-      .then(() => process.exit(0));
-  });
+  stopOnSigterm(switchboard, db);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

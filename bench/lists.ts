@@ -13,6 +13,7 @@ import { buildPlugin } from '../scripts/build-plugins';
 import { signToken } from '../src/admins/token';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
 import { embeddedServices } from './embedded-services';
+import { runBenchChild, stopOnSigterm } from './child';
 
 async function main(): Promise<void> {
   const homeserver = process.env.BENCH_HS_URL!;
@@ -57,12 +58,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const server = await switchboard.listen({ port: 0, bindAddress: '127.0.0.1' });
-  process.on('SIGTERM', () => {
-    void switchboard
-      .stop(0)
-      .then(() => db.close())
-      .then(() => process.exit(0));
-  });
+  stopOnSigterm(switchboard, db, 0);
   process.stdout.write(
     JSON.stringify({
       port: (server.address() as AddressInfo).port,
@@ -74,7 +70,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
 import { embeddedServices } from './embedded-services';
 import { pssOf, processTree } from './lib';
+import { runBenchChild } from './child';
 
 const INSTANCES = Number(process.env.BENCH_PLUGIN_INSTANCES ?? 100);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5000);
@@ -67,7 +68,4 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

@@ -16,6 +16,7 @@ import { openDatabase } from '../src/db/database';
 import { processTreeMemory } from './process-memory';
 import { bufferedDestination, createLogger } from '../src/logging/logger';
 import { Switchboard } from '../src/app/switchboard';
+import { runBenchChild } from './child';
 
 function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {
@@ -104,7 +105,4 @@ process.on('message', (message: string) => {
 // A clean exit on SIGTERM (after stopping the database server, above) lets --cpu-prof write its
 // profile (BENCH_PROFILE=1).
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

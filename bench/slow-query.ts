@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { buildPlugin } from '../scripts/build-plugins';
 import { signToken } from '../src/admins/token';
 import { embeddedServices } from './embedded-services';
+import { runBenchChild } from './child';
 
 export const SLOW_STATEMENT = 'select pg_sleep(3)';
 
@@ -85,7 +86,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

@@ -7,6 +7,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { TransformationRunner } from '../src/webhooks/transformation';
 import { median, quantile } from './lib';
+import { runBenchChild } from './child';
 
 const FRESH = 10;
 const WARM = 200;
@@ -56,7 +57,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { WEBHOOK } from '../src/bridge/connection-types';
 import { integrationsOf } from '../src/app/integrations';
 import { servicesOnHomeserver } from './embedded-services';
+import { runBenchChild, stopOnSigterm } from './child';
 
 const FRIENDLY = 'result = {version: "v2", plain: "**" + data.n + "** ok"};';
 /**
@@ -61,15 +62,7 @@ async function main(): Promise<void> {
     });
   });
   process.stdout.write(`${JSON.stringify({ port, hooks })}\n`);
-  process.on('SIGTERM', () => {
-    void switchboard
-      .stop()
-      .then(() => db.close())
-      .then(() => process.exit(0));
-  });
+  stopOnSigterm(switchboard, db);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { WEBHOOK } from '../src/bridge/connection-types';
 import { servicesOnHomeserver } from './embedded-services';
+import { runBenchChild, stopOnSigterm } from './child';
 
 function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {
@@ -39,15 +40,7 @@ async function main(): Promise<void> {
   });
   const barePort = await listen(bare);
   process.stdout.write(`${JSON.stringify({ switchboardPort, barePort, hooks })}\n`);
-  process.on('SIGTERM', () => {
-    void switchboard
-      .stop()
-      .then(() => db.close())
-      .then(() => process.exit(0));
-  });
+  stopOnSigterm(switchboard, db);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchChild(main);

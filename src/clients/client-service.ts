@@ -29,6 +29,7 @@ import {
 } from './client-errors';
 import { ClientPool, DEFAULT_POOL_OPTIONS, type ClientPoolOptions } from './client-pool';
 import { PROFILE_DISABLED, type BotClient } from '../matrix/bot-client';
+import { parseHttpUrl } from '../util/http-url';
 
 export type ClientView = components['schemas']['Client'];
 export type ClientInput = components['schemas']['ClientInput'];
@@ -64,14 +65,7 @@ interface ClientAnswers {
   list: JsonAnswer<ClientView[]>;
 }
 
-function isHttpUrl(url: string): boolean {
-  try {
-    const { protocol } = new URL(url);
-    return protocol === 'http:' || protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
+const isHttpUrl = (url: string): boolean => parseHttpUrl(url) instanceof URL;
 
 /** Matrix clients (bot accounts): stored settings, access checks and their running state. */
 export class ClientService {

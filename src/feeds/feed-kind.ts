@@ -12,6 +12,7 @@ import {
 } from '../bridge/connection-types';
 import { getFeedState } from '../db/feed-repository';
 import { FeedError, readFeed } from './feed-reader';
+import { parseHttpUrl } from '../util/http-url';
 
 export const TEMPLATE_MAX_CHARS = 1024;
 
@@ -55,16 +56,8 @@ export function validateFeedConfig(body: Record<string, unknown>): FeedConnectio
 }
 
 function checkUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw badValue("Feed URL doesn't appear valid");
-  }
   // Other schemes parse as URLs but can never be fetched as feeds.
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw badValue("Feed URL doesn't appear valid");
-  }
+  if (!(parseHttpUrl(url) instanceof URL)) throw badValue("Feed URL doesn't appear valid");
 }
 
 export interface FeedKindDeps {

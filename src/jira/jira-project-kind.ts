@@ -7,6 +7,7 @@ import {
   type UpdateInput,
 } from '../bridge/connection-types';
 import type { JiraService } from './jira-service';
+import { parseHttpUrl } from '../util/http-url';
 
 export const JIRA_EVENTS = [
   'issue_created',
@@ -71,13 +72,9 @@ export function projectKeyOf(url: URL): string {
 }
 
 function parseUrl(url: string): URL {
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('scheme');
-    return parsed;
-  } catch {
-    throw badValue("Expected 'url' to be a valid JIRA project URL");
-  }
+  const parsed = parseHttpUrl(url);
+  if (!(parsed instanceof URL)) throw badValue("Expected 'url' to be a valid JIRA project URL");
+  return parsed;
 }
 
 /**

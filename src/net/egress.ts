@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
+import { isHttpScheme } from '../util/http-url';
 
 /** A destination the server refuses to contact (private address, bad scheme, too many hops). */
 export class EgressRefusedError extends Error {
@@ -29,7 +30,7 @@ function isPublic(address: string): boolean {
  * rebinding); it keeps ordinary mistakes and casual probing of the internal network out.
  */
 export async function checkDestination(url: URL, allowPrivate: boolean): Promise<void> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+  if (!isHttpScheme(url)) {
     throw new EgressRefusedError(`${url.protocol} URLs are not allowed`);
   }
   if (allowPrivate) return;

@@ -11,6 +11,7 @@ import {
   type UpdateInput,
 } from '../bridge/connection-types';
 import { checkDestination, EgressRefusedError } from '../net/egress';
+import { parseHttpUrl } from '../util/http-url';
 
 export const OUTBOUND_METHODS = ['PUT', 'POST'] as const;
 export type OutboundMethod = (typeof OUTBOUND_METHODS)[number];
@@ -39,15 +40,9 @@ export function validateOutboundHookConfig(
     throw badValue('A webhook name must be between 3-64 characters.');
   }
   if (typeof url !== 'string') throw badValue('Outbound URL must be a string');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw badValue('Outbound URL is invalid');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw badValue('Outbound URL protocol must be http or https');
-  }
+  const parsed = parseHttpUrl(url);
+  if (parsed === 'invalid') throw badValue('Outbound URL is invalid');
+  if (parsed === 'scheme') throw badValue('Outbound URL protocol must be http or https');
   if (typeof method !== 'string' || !(OUTBOUND_METHODS as readonly string[]).includes(method)) {
     throw badValue(`Outbound Method must be one of ${OUTBOUND_METHODS.join(',')}`);
   }

@@ -138,3 +138,34 @@ export async function startBridge(
   };
   return harness;
 }
+
+/**
+ * A user's OAuth login through the provisioning API as Dimension does it: the login URL's
+ * `state`, then the browser's return to `callback` with the provider's `code`. Answers the
+ * callback's response.
+ */
+export async function oauthLogin(
+  b: BridgeHarness,
+  flow: { start: string; urlField: 'url' | 'user_url'; callback: string },
+  userId: string,
+  code: string,
+): Promise<request.Response> {
+  const start = await b.v1('get', flow.start, userId);
+  expect(start.status).toBe(200);
+  const loginUrl = (start.body as Record<string, string>)[flow.urlField]!;
+  const state = new URL(loginUrl).searchParams.get('state')!;
+  return request(b.t.app).get(flow.callback).query({ code, state });
+}
+
+/** alice and bob, and alice's room with the bot and bob as moderators. */
+export async function aliceAndBobRoom(
+  b: BridgeHarness,
+): Promise<{ alice: RegisteredUser; bob: RegisteredUser; roomId: string }> {
+  const alice = b.user('alice');
+  const bob = b.user('bob');
+  const roomId = await b.room(alice, {
+    users: { [b.bot.userId]: 50, [bob.userId]: 50 },
+    members: [bob],
+  });
+  return { alice, bob, roomId };
+}

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { connectionId } from '../../src/bridge/connection-service';
 import { GITHUB_REPO } from '../../src/bridge/connection-types';
 import { FakeGithub } from '../fakes/github-api';
-import { startBridge, type BridgeHarness } from '../helpers/bridge';
+import { aliceAndBobRoom, oauthLogin, startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
@@ -83,12 +83,7 @@ describe.each(testDatabaseKinds())('GitHub repository connections end to end (%s
         },
       },
     });
-    alice = b.user('alice');
-    bob = b.user('bob');
-    roomId = await b.room(alice, {
-      users: { [b.bot.userId]: 50, [bob.userId]: 50 },
-      members: [bob],
-    });
+    ({ alice, bob, roomId } = await aliceAndBobRoom(b));
   });
   afterAll(async () => {
     await b.close();
@@ -96,12 +91,12 @@ describe.each(testDatabaseKinds())('GitHub repository connections end to end (%s
   });
 
   it('login, listing, create, signed delivery to the room, refused deliveries, delete', async () => {
-    const oauth = await b.v1('get', '/github/oauth', alice.userId);
-    expect(oauth.status).toBe(200);
-    const state = new URL((oauth.body as { user_url: string }).user_url).searchParams.get('state')!;
-    const callback = await request(b.t.app)
-      .get('/oauth')
-      .query({ code: fake.authorize('alice-gh'), state });
+    const callback = await oauthLogin(
+      b,
+      { start: '/github/oauth', urlField: 'user_url', callback: '/oauth' },
+      alice.userId,
+      fake.authorize('alice-gh'),
+    );
     expect(callback.status).toBe(200);
 
     const account = await b.v1('get', '/github/account', alice.userId);

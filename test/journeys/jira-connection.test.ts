@@ -3,7 +3,7 @@ import request from 'supertest';
 import { JIRA_PROJECT } from '../../src/bridge/connection-types';
 import { connectionId } from '../../src/bridge/connection-service';
 import { FakeAtlassian } from '../fakes/atlassian-api';
-import { startBridge, type BridgeHarness } from '../helpers/bridge';
+import { aliceAndBobRoom, oauthLogin, startBridge, type BridgeHarness } from '../helpers/bridge';
 import { testDatabaseKinds } from '../helpers/databases';
 import { waitFor } from '../helpers/wait';
 import type { RegisteredUser } from '../../testing/homeserver/test-homeserver';
@@ -77,12 +77,7 @@ describe.each(testDatabaseKinds())('JIRA project connections end to end (%s)', (
         },
       },
     });
-    alice = b.user('alice');
-    bob = b.user('bob');
-    roomId = await b.room(alice, {
-      users: { [b.bot.userId]: 50, [bob.userId]: 50 },
-      members: [bob],
-    });
+    ({ alice, bob, roomId } = await aliceAndBobRoom(b));
   });
   afterAll(async () => {
     await b.close();
@@ -91,12 +86,12 @@ describe.each(testDatabaseKinds())('JIRA project connections end to end (%s)', (
 
   it('login, listing, create, signed delivery to the room, refused deliveries, delete', async () => {
     // Dimension's JIRA page: login URL, then the browser comes back through the callback.
-    const oauth = await b.v1('get', '/jira/oauth', alice.userId);
-    expect(oauth.status).toBe(200);
-    const state = new URL((oauth.body as { url: string }).url).searchParams.get('state')!;
-    const callback = await request(b.t.app)
-      .get('/jira/oauth')
-      .query({ code: fake.authorize('alice'), state });
+    const callback = await oauthLogin(
+      b,
+      { start: '/jira/oauth', urlField: 'url', callback: '/jira/oauth' },
+      alice.userId,
+      fake.authorize('alice'),
+    );
     expect(callback.status).toBe(200);
     expect(callback.text).toBe('<p> Your account has been bridged </p>');
 
